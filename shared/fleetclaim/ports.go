@@ -1,0 +1,122 @@
+package fleetclaim
+
+import (
+	"context"
+	"time"
+)
+
+// The store ports. Each is small; Store gathers them for wiring. Every
+// implementation passes the one contract suite in shared/storetest.
+//
+// Errors: ErrNotFound for a missing record, ErrConflict when a conditional
+// write's condition does not hold, ErrInvalidCursor for a foreign cursor,
+// ErrQuotaExhausted from TakeQuota; anything else is a fault (store down,
+// deadline passed) and callers fail closed.
+
+// ClaimStore keeps claims. A consumed claim is also its device's record.
+type ClaimStore interface {
+	// CreateClaim records a new claim; ErrConflict if its ID exists.
+	CreateClaim(ctx context.Context, c Claim) error
+	// GetClaim reads a claim with strong consistency.
+	GetClaim(ctx context.Context, id ClaimID) (Claim, error)
+	// UpdateClaim applies u atomically if its conditions hold and returns
+	// the claim as written.
+	UpdateClaim(ctx context.Context, u ClaimUpdate) (Claim, error)
+	// ListClaims lists an installer's claims, newest first.
+	ListClaims(ctx context.Context, installer InstallerID, p Page) ([]Claim, string, error)
+}
+
+// ClaimUpdate is one conditional change to one claim record: the unit of
+// single-use enforcement (invariant 2).
+type ClaimUpdate struct {
+	ID ClaimID
+	// IfStatus, when set, is the stored status the claim must have.
+	IfStatus ClaimStatus
+	// IfUnexpiredAt, when set, requires ExpiresAt to be after it.
+	IfUnexpiredAt time.Time
+	// Status, when set, is the new status.
+	Status ClaimStatus
+	// Reason, when set, replaces the recorded reason.
+	Reason Reason
+	// At is the time of the change (UpdatedAt).
+	At time.Time
+	// Device, when set (with Status consumed), records the provisioned
+	// device on the claim and makes it visible through DeviceStore. The
+	// record is then retained for good (no TTL).
+	Device *Device
+}
+
+// DeviceStore reads provisioned devices.
+type DeviceStore interface {
+	// GetDevice returns the most recent provisioning of serial in tenant.
+	GetDevice(ctx context.Context, tenant TenantID, serial string) (Device, error)
+	// ListDevices lists a tenant's devices ordered by serial.
+	ListDevices(ctx context.Context, tenant TenantID, p Page) ([]Device, string, error)
+}
+
+// InstallerStore keeps installer records.
+type InstallerStore interface {
+	// CreateInstaller records a new installer; ErrConflict if one exists.
+	CreateInstaller(ctx context.Context, in Installer) error
+	// GetInstaller reads an installer with strong consistency.
+	GetInstaller(ctx context.Context, id InstallerID) (Installer, error)
+	// SetInstallerStatus moves an installer to status `to` if its stored
+	// status is one of `from`; ErrConflict otherwise.
+	SetInstallerStatus(ctx context.Context, id InstallerID, from []InstallerStatus, to InstallerStatus, at time.Time, by InstallerID) (Installer, error)
+	// ListInstallers lists a tenant's installers ordered by email.
+	ListInstallers(ctx context.Context, tenant TenantID, p Page) ([]Installer, string, error)
+}
+
+// TenantStore keeps tenants.
+type TenantStore interface {
+	GetTenant(ctx context.Context, id TenantID) (Tenant, error)
+	// PutTenant creates or replaces a tenant (operator action).
+	PutTenant(ctx context.Context, t Tenant) error
+}
+
+// QuotaStore counts uses within fixed windows.
+type QuotaStore interface {
+	// TakeQuota consumes one use of key within the window ending at
+	// windowEnd, allowing at most limit; ErrQuotaExhausted past it.
+	// Concurrent callers never exceed limit.
+	TakeQuota(ctx context.Context, key string, windowEnd time.Time, limit int) error
+}
+
+// AuditStore keeps a tenant's audit trail.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit lists a tenant's events, newest first.
+	ListAudit(ctx context.Context, tenant TenantID, p Page) ([]AuditEvent, string, error)
+}
+
+// Store is every store port; both adapters implement it.
+type Store interface {
+	ClaimStore
+	DeviceStore
+	InstallerStore
+	TenantStore
+	QuotaStore
+	AuditStore
+}
+
+// MintedClaim is what AWS IoT CreateProvisioningClaim returns.
+type MintedClaim struct {
+	CertificateID  string
+	CertificatePEM string
+	PrivateKey     Secret
+	Expiration     time.Time
+}
+
+// ClaimMinter creates claim certificates (AWS IoT CreateProvisioningClaim).
+// Throttling is reported as ErrThrottled (wrapped).
+type ClaimMinter interface {
+	CreateProvisioningClaim(ctx context.Context, template string) (MintedClaim, error)
+}
+
+// GroupManager changes Cognito group membership and sessions for a user.
+type GroupManager interface {
+	AddUserToGroup(ctx context.Context, username, group string) error
+	RemoveUserFromGroup(ctx context.Context, username, group string) error
+	// SignOutEverywhere revokes the user's refresh tokens.
+	SignOutEverywhere(ctx context.Context, username string) error
+}

@@ -1,0 +1,218 @@
+package fleetclaim
+
+import (
+	"log/slog"
+	"time"
+)
+
+// TenantID identifies a tenant: an organisation whose installers provision its devices.
+type TenantID string
+
+// InstallerID is an installer's Cognito user `sub`.
+type InstallerID string
+
+// ClaimID identifies a provisioning claim: the ID of the claim certificate that
+// AWS IoT returned from CreateProvisioningClaim.
+type ClaimID string
+
+// InstallerStatus is where an installer stands in the lifecycle.
+type InstallerStatus string
+
+// Installer statuses.
+const (
+	InstallerPending   InstallerStatus = "pending"
+	InstallerApproved  InstallerStatus = "approved"
+	InstallerSuspended InstallerStatus = "suspended"
+)
+
+// TenantStatus says whether a tenant's installers may provision devices.
+type TenantStatus string
+
+// Tenant statuses.
+const (
+	TenantActive    TenantStatus = "active"
+	TenantSuspended TenantStatus = "suspended"
+)
+
+// ClaimStatus is the life stage of a provisioning claim.
+type ClaimStatus string
+
+// Claim statuses. ClaimExpired is usually derived on read (see Claim.StatusAt):
+// DynamoDB TTL deletes expired items late, by up to days.
+const (
+	ClaimIssued   ClaimStatus = "issued"
+	ClaimConsumed ClaimStatus = "consumed"
+	ClaimExpired  ClaimStatus = "expired"
+	ClaimRevoked  ClaimStatus = "revoked"
+	ClaimRejected ClaimStatus = "rejected"
+)
+
+// Reason is a stable code recorded on a claim when a registration is denied or
+// the claim is revoked, so the installer app can say why.
+type Reason string
+
+// Denial and revocation reasons.
+const (
+	ReasonUnknownClaim         Reason = "claim_unknown"
+	ReasonAlreadyUsed          Reason = "claim_already_used"
+	ReasonRevoked              Reason = "claim_revoked"
+	ReasonRejected             Reason = "claim_rejected"
+	ReasonExpired              Reason = "claim_expired"
+	ReasonSerialMismatch       Reason = "serial_mismatch"
+	ReasonTemplateMismatch     Reason = "template_mismatch"
+	ReasonInstallerNotApproved Reason = "installer_not_approved"
+	ReasonTenantInactive       Reason = "tenant_inactive"
+	ReasonStoreUnavailable     Reason = "store_unavailable"
+	ReasonInvalidRequest       Reason = "invalid_request"
+	ReasonRevokedByInstaller   Reason = "revoked_by_installer"
+	ReasonRevokedByAdmin       Reason = "revoked_by_admin"
+)
+
+// Cognito groups and OAuth scopes that carry privileges.
+const (
+	GroupInstallers     = "installers"
+	GroupAdmins         = "admins"
+	GroupPlatformAdmins = "platform-admins"
+
+	// ResourceServer is the Cognito resource server identifier; scopes are
+	// "<ResourceServer>/<name>" as Cognito writes them into access tokens.
+	ResourceServer = "fleetclaim"
+	ScopeClaims    = ResourceServer + "/claims"
+	ScopeAdmin     = ResourceServer + "/admin"
+)
+
+// PrivilegedGroups are stripped from the tokens of installers who are not approved.
+var PrivilegedGroups = []string{GroupInstallers, GroupAdmins, GroupPlatformAdmins}
+
+// Tenant is an organisation. Operators create tenants; admins manage their installers.
+type Tenant struct {
+	ID     TenantID
+	Name   string
+	Status TenantStatus
+	// AutoApproveDomains lists email domains whose verified addresses are
+	// approved at confirmation, without an admin.
+	AutoApproveDomains []string
+	// ClaimsPerHour overrides the deployment's per-installer quota when > 0.
+	ClaimsPerHour int
+}
+
+// Installer is a person who provisions devices for a tenant.
+type Installer struct {
+	ID        InstallerID
+	Username  string // Cognito user name, needed for admin calls
+	Email     string
+	TenantID  TenantID
+	Status    InstallerStatus
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy InstallerID // who last changed Status; empty for the system
+}
+
+// Claim is a provisioning claim bound to one installer, tenant, template and
+// device serial (invariant 1). It never holds the private key.
+type Claim struct {
+	ID          ClaimID
+	TenantID    TenantID
+	InstallerID InstallerID
+	Template    string
+	Serial      string
+	Site        string
+	Status      ClaimStatus
+	Reason      Reason
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
+	UpdatedAt   time.Time
+	// RetainUntil is when the record may be deleted (the DynamoDB TTL). A
+	// consumed claim is the device's record and is retained for good.
+	RetainUntil time.Time
+	// Device is set once the claim is consumed.
+	Device *Device
+}
+
+// StatusAt is the claim's status as seen at now: an issued claim past its
+// expiry is expired even if no write has said so yet.
+func (c Claim) StatusAt(now time.Time) ClaimStatus {
+	if c.Status == ClaimIssued && !now.Before(c.ExpiresAt) {
+		return ClaimExpired
+	}
+	return c.Status
+}
+
+// Device is a device provisioned through a claim.
+type Device struct {
+	TenantID      TenantID
+	Serial        string
+	ThingName     string
+	CertificateID string // the device's own certificate, not the claim's
+	InstallerID   InstallerID
+	ClaimID       ClaimID
+	Template      string
+	Site          string
+	ProvisionedAt time.Time
+}
+
+// AuditEvent records one security-relevant action within a tenant.
+type AuditEvent struct {
+	TenantID TenantID
+	ID       string // unique, sortable by time
+	At       time.Time
+	Actor    InstallerID // empty for the system or a device
+	Action   string
+	Subject  string // claim ID, installer ID or serial
+	Reason   Reason
+	Detail   string
+}
+
+// Audit actions.
+const (
+	ActionClaimIssued         = "claim.issued"
+	ActionClaimRevoked        = "claim.revoked"
+	ActionDeviceProvisioned   = "device.provisioned"
+	ActionProvisioningDenied  = "device.provisioning_denied"
+	ActionInstallerRegistered = "installer.registered"
+	ActionInstallerApproved   = "installer.approved"
+	ActionInstallerSuspended  = "installer.suspended"
+	ActionInstallerReinstated = "installer.reinstated"
+)
+
+// Secret holds key material. It prints and logs as "[redacted]"; only Reveal
+// gives the value, and only the HTTP response for the installer calls it.
+type Secret struct{ value string }
+
+// NewSecret wraps key material.
+func NewSecret(v string) Secret { return Secret{value: v} }
+
+// Reveal returns the secret value.
+func (s Secret) Reveal() string { return s.value }
+
+// String hides the value from fmt.
+func (s Secret) String() string { return "[redacted]" }
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return "[redacted]" }
+
+// LogValue hides the value from log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// MarshalJSON hides the value from encoding/json; responses reveal it explicitly.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// IssuedClaim is what the installer receives once: the claim and its credentials.
+type IssuedClaim struct {
+	Claim          Claim
+	CertificatePEM string
+	PrivateKey     Secret
+	IoTEndpoint    string
+}
+
+// Page asks for one page of a listing.
+type Page struct {
+	Limit  int    // 1..MaxPageSize; 0 means DefaultPageSize
+	Cursor string // opaque, from the previous page; "" for the first
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)

@@ -1,0 +1,127 @@
+package fleetclaim
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on identifiers. AWS IoT thing names are [a-zA-Z0-9:_-]{1,128}; a thing
+// name here is "<tenant>_<serial>", so tenants (which have no "_") and serials
+// are bounded to keep it within 128 and unambiguous.
+const (
+	MaxTenantIDLength = 32
+	MaxSerialLength   = 64
+	MaxTemplateLength = 36
+	MaxSiteLength     = 128
+	MaxClaimIDLength  = 128
+)
+
+// ValidateSerial checks a device serial number: 1..64 of [A-Za-z0-9:_-], ASCII
+// only, so look-alike Unicode cannot name another device.
+func ValidateSerial(s string) error {
+	if s == "" {
+		return Invalid("serialNumber", "is required")
+	}
+	if len(s) > MaxSerialLength {
+		return Invalid("serialNumber", "must be at most %d characters", MaxSerialLength)
+	}
+	if !allOf(s, isSerialByte) {
+		return Invalid("serialNumber", "may contain only A-Z, a-z, 0-9, ':', '_' and '-'")
+	}
+	return nil
+}
+
+// ValidateTenantID checks a tenant ID: 1..32 of [a-z0-9-].
+func ValidateTenantID(t TenantID) error {
+	s := string(t)
+	if s == "" || len(s) > MaxTenantIDLength || !allOf(s, isTenantByte) {
+		return Invalid("tenantId", "must be 1 to %d characters of a-z, 0-9 and '-'", MaxTenantIDLength)
+	}
+	return nil
+}
+
+// ValidateTemplateName checks a provisioning template name as AWS IoT allows it.
+func ValidateTemplateName(s string) error {
+	if s == "" || len(s) > MaxTemplateLength || !allOf(s, isTemplateByte) {
+		return Invalid("template", "must be 1 to %d characters of A-Z, a-z, 0-9, '_' and '-'", MaxTemplateLength)
+	}
+	return nil
+}
+
+// ValidateSite checks the optional free-text site label.
+func ValidateSite(s string) error {
+	if !utf8.ValidString(s) {
+		return Invalid("site", "must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > MaxSiteLength {
+		return Invalid("site", "must be at most %d characters", MaxSiteLength)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return Invalid("site", "must not contain control or invisible characters")
+		}
+	}
+	return nil
+}
+
+// ValidateClaimID checks the shape of a claim ID from a path or an event:
+// AWS IoT certificate IDs are 64 lowercase hex characters.
+func ValidateClaimID(id ClaimID) error {
+	s := string(id)
+	if len(s) != 64 || !allOf(s, isLowerHex) {
+		return Invalid("id", "must be a 64-character certificate ID")
+	}
+	return nil
+}
+
+// ValidateInstallerID checks the shape of a Cognito sub (a UUID).
+func ValidateInstallerID(id InstallerID) error {
+	s := string(id)
+	if len(s) != 36 {
+		return Invalid("installerId", "must be a Cognito user sub (UUID)")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return Invalid("installerId", "must be a Cognito user sub (UUID)")
+			}
+		} else if !isLowerHex(c) {
+			return Invalid("installerId", "must be a Cognito user sub (UUID)")
+		}
+	}
+	return nil
+}
+
+// ThingName is the AWS IoT thing name of a tenant's device.
+func ThingName(t TenantID, serial string) string {
+	return fmt.Sprintf("%s_%s", t, serial)
+}
+
+// EmailDomain returns the lower-cased domain of an address, or "".
+func EmailDomain(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 || at == len(email)-1 {
+		return ""
+	}
+	return strings.ToLower(email[at+1:])
+}
+
+func allOf(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+func isSerialByte(c byte) bool   { return isAlnum(c) || c == ':' || c == '_' || c == '-' }
+func isTemplateByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
+func isTenantByte(c byte) bool   { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
+func isLowerHex(c byte) bool     { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
