@@ -41,6 +41,9 @@ const (
 	EnvCognitoEndpoint = "FLEETCLAIM_COGNITO_ENDPOINT"
 	// EnvUserPoolID is the Cognito user pool the admin routes manage.
 	EnvUserPoolID = "FLEETCLAIM_USER_POOL_ID"
+	// EnvAllowedOrigin is the installer app's web origin for CORS; empty
+	// for native apps that need none.
+	EnvAllowedOrigin = "FLEETCLAIM_ALLOWED_ORIGIN"
 )
 
 // Defaults used when an optional variable is unset.
@@ -65,6 +68,7 @@ type Claims struct {
 	ClaimRetention   time.Duration
 	IoTDataEndpoint  string
 	UserPoolID       string
+	AllowedOrigin    string
 	LogLevel         string
 	DynamoDBEndpoint string
 	IoTEndpoint      string
@@ -97,6 +101,7 @@ func LoadClaims(env Lookup) (Claims, error) {
 		ClaimsPerHour:    r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
 		ClaimRetention:   r.duration(EnvClaimRetention, DefaultClaimRetention),
 		IoTDataEndpoint:  r.optional(EnvIoTDataEndpoint),
+		AllowedOrigin:    r.optional(EnvAllowedOrigin),
 		LogLevel:         r.optional(EnvLogLevel),
 		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
 		IoTEndpoint:      r.optional(EnvIoTEndpoint),

@@ -1,0 +1,340 @@
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// MaxBodyBytes bounds request bodies. The largest valid body is a few hundred
+// bytes; API Gateway's own limit (10 MB) is far too generous to rely on.
+const MaxBodyBytes = 16 << 10
+
+// Service is the domain API the handler translates requests into.
+type Service interface {
+	IssueClaim(ctx context.Context, p fleetclaim.Principal, r fleetclaim.IssueRequest) (fleetclaim.IssuedClaim, error)
+	GetClaim(ctx context.Context, p fleetclaim.Principal, id fleetclaim.ClaimID) (fleetclaim.Claim, error)
+	ListClaims(ctx context.Context, p fleetclaim.Principal, pg fleetclaim.Page) ([]fleetclaim.Claim, string, error)
+	RevokeClaim(ctx context.Context, p fleetclaim.Principal, id fleetclaim.ClaimID) (fleetclaim.Claim, error)
+	GetDevice(ctx context.Context, p fleetclaim.Principal, serial string) (fleetclaim.Device, error)
+	ListDevices(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
+	ListInstallers(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Installer, string, error)
+	GetInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
+	ApproveInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
+	SuspendInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
+	ReinstateInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
+	ListAudit(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error)
+}
+
+// Handler serves the API as an API Gateway REST proxy integration.
+type Handler struct {
+	Service Service
+	Log     *slog.Logger
+	// AllowedOrigin is echoed in Access-Control-Allow-Origin; empty for none.
+	AllowedOrigin string
+}
+
+// request is one decoded API call.
+type request struct {
+	events.APIGatewayProxyRequest
+	principal fleetclaim.Principal
+}
+
+type operation func(h *Handler, ctx context.Context, r request) (int, any, error)
+
+var operations = map[string]operation{
+	"issueClaim":         (*Handler).issueClaim,
+	"listClaims":         (*Handler).listClaims,
+	"getClaim":           (*Handler).getClaim,
+	"revokeClaim":        (*Handler).revokeClaim,
+	"listDevices":        (*Handler).listDevices,
+	"getDevice":          (*Handler).getDevice,
+	"listInstallers":     (*Handler).listInstallers,
+	"getInstaller":       (*Handler).getInstaller,
+	"approveInstaller":   (*Handler).approveInstaller,
+	"suspendInstaller":   (*Handler).suspendInstaller,
+	"reinstateInstaller": (*Handler).reinstateInstaller,
+	"listAuditEvents":    (*Handler).listAudit,
+}
+
+// Handle answers one API Gateway request. It never returns an error: every
+// failure becomes a problem document, so API Gateway never answers 502.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	route, ok := findRoute(req.HTTPMethod, req.Resource)
+	if !ok {
+		return h.problem(ctx, req, &fleetclaim.Error{Kind: fleetclaim.KindNotFound, Code: fleetclaim.CodeNotFound,
+			Message: "No such route."}), nil
+	}
+	p, ok := principalOf(req)
+	if !ok {
+		return h.problem(ctx, req, &fleetclaim.Error{Kind: fleetclaim.KindUnauthenticated,
+			Code: fleetclaim.CodeUnauthenticated, Message: "A valid access token is required."}), nil
+	}
+	// The authorizer checks scopes too; checking again here keeps a
+	// misconfigured method from opening a route.
+	if !slices.Contains(p.Scopes, route.Scope) {
+		return h.problem(ctx, req, fleetclaim.Forbidden(fleetclaim.CodeMissingScope,
+			"The access token lacks the "+route.Scope+" scope.")), nil
+	}
+	status, body, err := operations[route.Operation](h, ctx, request{req, p})
+	if err != nil {
+		return h.problem(ctx, req, err), nil
+	}
+	return h.json(status, body), nil
+}
+
+func findRoute(method, resource string) (Route, bool) {
+	for _, r := range Routes {
+		if r.Method == method && r.Path == resource {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+func (h *Handler) issueClaim(ctx context.Context, r request) (int, any, error) {
+	var body issueClaimBody
+	if err := decodeBody(r, &body); err != nil {
+		return 0, nil, err
+	}
+	ic, err := h.Service.IssueClaim(ctx, r.principal, fleetclaim.IssueRequest{
+		Serial: body.SerialNumber, Template: body.Template, Site: body.Site})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, issuedClaimView{claimView: viewClaim(ic.Claim), CertificatePEM: ic.CertificatePEM,
+		PrivateKey: ic.PrivateKey.Reveal(), IoTEndpoint: ic.IoTEndpoint}, nil
+}
+
+func (h *Handler) listClaims(ctx context.Context, r request) (int, any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	cs, next, err := h.Service.ListClaims(ctx, r.principal, pg)
+	return http.StatusOK, viewList(cs, next, viewClaim), err
+}
+
+func (h *Handler) getClaim(ctx context.Context, r request) (int, any, error) {
+	c, err := h.Service.GetClaim(ctx, r.principal, fleetclaim.ClaimID(r.PathParameters["id"]))
+	return http.StatusOK, viewClaim(c), err
+}
+
+func (h *Handler) revokeClaim(ctx context.Context, r request) (int, any, error) {
+	c, err := h.Service.RevokeClaim(ctx, r.principal, fleetclaim.ClaimID(r.PathParameters["id"]))
+	return http.StatusOK, viewClaim(c), err
+}
+
+func (h *Handler) listDevices(ctx context.Context, r request) (int, any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ds, next, err := h.Service.ListDevices(ctx, r.principal, tenantOf(r), pg)
+	return http.StatusOK, viewList(ds, next, viewDevice), err
+}
+
+func (h *Handler) getDevice(ctx context.Context, r request) (int, any, error) {
+	d, err := h.Service.GetDevice(ctx, r.principal, r.PathParameters["serial"])
+	return http.StatusOK, viewDevice(d), err
+}
+
+func (h *Handler) listInstallers(ctx context.Context, r request) (int, any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ins, next, err := h.Service.ListInstallers(ctx, r.principal, tenantOf(r), pg)
+	return http.StatusOK, viewList(ins, next, viewInstaller), err
+}
+
+func (h *Handler) getInstaller(ctx context.Context, r request) (int, any, error) {
+	in, err := h.Service.GetInstaller(ctx, r.principal, installerOf(r))
+	return http.StatusOK, viewInstaller(in), err
+}
+
+func (h *Handler) approveInstaller(ctx context.Context, r request) (int, any, error) {
+	in, err := h.Service.ApproveInstaller(ctx, r.principal, installerOf(r))
+	return http.StatusOK, viewInstaller(in), err
+}
+
+func (h *Handler) suspendInstaller(ctx context.Context, r request) (int, any, error) {
+	in, err := h.Service.SuspendInstaller(ctx, r.principal, installerOf(r))
+	return http.StatusOK, viewInstaller(in), err
+}
+
+func (h *Handler) reinstateInstaller(ctx context.Context, r request) (int, any, error) {
+	in, err := h.Service.ReinstateInstaller(ctx, r.principal, installerOf(r))
+	return http.StatusOK, viewInstaller(in), err
+}
+
+func (h *Handler) listAudit(ctx context.Context, r request) (int, any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	es, next, err := h.Service.ListAudit(ctx, r.principal, tenantOf(r), pg)
+	return http.StatusOK, viewList(es, next, viewAudit), err
+}
+
+func installerOf(r request) fleetclaim.InstallerID {
+	return fleetclaim.InstallerID(r.PathParameters["id"])
+}
+
+func tenantOf(r request) fleetclaim.TenantID {
+	return fleetclaim.TenantID(r.QueryStringParameters["tenant"])
+}
+
+// pageOf reads ?limit= and ?cursor=.
+func pageOf(r request) (fleetclaim.Page, error) {
+	var pg fleetclaim.Page
+	if s, ok := r.QueryStringParameters["limit"]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > fleetclaim.MaxPageSize {
+			return pg, fleetclaim.Invalid("limit", "must be a whole number from 1 to %d", fleetclaim.MaxPageSize)
+		}
+		pg.Limit = n
+	}
+	pg.Cursor = r.QueryStringParameters["cursor"]
+	return pg, nil
+}
+
+// decodeBody reads exactly one JSON object with only known fields.
+func decodeBody(r request, v any) error {
+	raw := []byte(r.Body)
+	if r.IsBase64Encoded {
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(r.Body); err != nil {
+			return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Message: "The body is not valid base64."}
+		}
+	}
+	if len(raw) > MaxBodyBytes {
+		return &fleetclaim.Error{Kind: fleetclaim.KindTooLarge, Code: fleetclaim.CodeBodyTooLarge,
+			Message: fmt.Sprintf("The body must be at most %d bytes.", MaxBodyBytes)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON,
+			Message: "The body must be a single JSON object."}
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a message that names the field but
+// does not echo the input.
+func jsonError(err error) error {
+	e := &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Message: "The body is not valid JSON."}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		e.Field = typeErr.Field
+		e.Message = "has the wrong type; expected " + typeErr.Type.String()
+		if typeErr.Field == "" {
+			e.Message = "The body must be a JSON object."
+		}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		e.Field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		e.Message = "is not a known field"
+	case errors.Is(err, io.EOF):
+		e.Message = "A JSON body is required."
+	}
+	return e
+}
+
+func (h *Handler) json(status int, body any) events.APIGatewayProxyResponse {
+	b, err := json.Marshal(body)
+	if err != nil {
+		// Every view is plain data; this cannot happen short of a bug.
+		h.Log.Error("encode response", "error", err)
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError, Headers: h.headers("application/problem+json"),
+			Body: `{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal_error"}`}
+	}
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: h.headers("application/json"), Body: string(b)}
+}
+
+func (h *Handler) headers(contentType string) map[string]string {
+	hs := map[string]string{
+		"Content-Type": contentType,
+		// Responses may carry a private key; nothing between here and the
+		// installer app may keep a copy.
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+	if h.AllowedOrigin != "" {
+		hs["Access-Control-Allow-Origin"] = h.AllowedOrigin
+		hs["Vary"] = "Origin"
+	}
+	return hs
+}
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Code     string `json:"code"`
+	Field    string `json:"field,omitempty"`
+	Instance string `json:"instance,omitempty"`
+}
+
+var statusOf = map[fleetclaim.Kind]int{
+	fleetclaim.KindInvalid:         http.StatusBadRequest,
+	fleetclaim.KindUnauthenticated: http.StatusUnauthorized,
+	fleetclaim.KindForbidden:       http.StatusForbidden,
+	fleetclaim.KindNotFound:        http.StatusNotFound,
+	fleetclaim.KindConflict:        http.StatusConflict,
+	fleetclaim.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	fleetclaim.KindQuota:           http.StatusTooManyRequests,
+	fleetclaim.KindUnavailable:     http.StatusServiceUnavailable,
+	fleetclaim.KindInternal:        http.StatusInternalServerError,
+}
+
+// problem maps an error to its status once, here at the edge. Only internal
+// and dependency errors are logged with their cause; the caller sees the
+// domain message, never the cause.
+func (h *Handler) problem(ctx context.Context, req events.APIGatewayProxyRequest, err error) events.APIGatewayProxyResponse {
+	e := fleetclaim.ErrorOf(err)
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	detail := e.Message
+	if e.Field != "" {
+		detail = e.Field + " " + e.Message
+	}
+	log := h.Log.With("method", req.HTTPMethod, "resource", req.Resource, "status", status, "code", e.Code)
+	if status >= 500 {
+		log.ErrorContext(ctx, "request failed", "error", e.Err)
+	} else {
+		log.InfoContext(ctx, "request refused", "field", e.Field)
+	}
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail,
+		Code: e.Code, Field: e.Field, Instance: req.RequestContext.RequestID}
+	b, _ := json.Marshal(p)
+	resp := events.APIGatewayProxyResponse{StatusCode: status, Headers: h.headers("application/problem+json"), Body: string(b)}
+	if e.RetryAfter > 0 {
+		resp.Headers["Retry-After"] = strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds())))
+	}
+	if status == http.StatusUnauthorized {
+		resp.Headers["WWW-Authenticate"] = "Bearer"
+	}
+	return resp
+}

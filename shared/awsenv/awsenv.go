@@ -1,0 +1,62 @@
+// Package awsenv builds AWS SDK clients from the Lambda environment, once per
+// process, with an optional endpoint override that points a client at a local
+// stand-in instead of AWS.
+package awsenv
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iot"
+)
+
+// Load reads the SDK configuration (region and credentials) from the
+// environment, as Lambda provides it.
+func Load(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// Local is the configuration for clients of local stand-ins: a fixed region
+// and dummy static credentials, so nothing reads ~/.aws or reaches AWS.
+func Local(region string) aws.Config {
+	return aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	}
+}
+
+// DynamoDB returns a DynamoDB client; endpoint, if set, replaces AWS's.
+func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+}
+
+// IoT returns an AWS IoT control-plane client; endpoint, if set, replaces AWS's.
+func IoT(cfg aws.Config, endpoint string) *iot.Client {
+	return iot.NewFromConfig(cfg, func(o *iot.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+}
+
+// Cognito returns a Cognito user pools client; endpoint, if set, replaces AWS's.
+func Cognito(cfg aws.Config, endpoint string) *cip.Client {
+	return cip.NewFromConfig(cfg, func(o *cip.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+}

@@ -1,0 +1,116 @@
+// Package cognitotrigger adapts the Amazon Cognito user pool triggers (post
+// confirmation and pre token generation V2_0) to the fleetclaim enrollment
+// rules. Cognito retries triggers and gives each 5 seconds, so both handlers
+// are idempotent and make at most a few store calls.
+package cognitotrigger
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// Trigger sources this package acts on.
+const (
+	SourceConfirmSignUp         = "PostConfirmation_ConfirmSignUp"
+	SourceConfirmForgotPassword = "PostConfirmation_ConfirmForgotPassword"
+)
+
+// AttrTenantID is the custom attribute installers sign up with.
+const AttrTenantID = "custom:tenant_id"
+
+// Token claims the pre-token trigger adds.
+const (
+	ClaimTenantID        = "tenant_id"
+	ClaimInstallerStatus = "installer_status"
+)
+
+// Enrollment is the domain service behind the triggers.
+type Enrollment interface {
+	Register(ctx context.Context, r fleetclaim.Registration) (fleetclaim.Installer, error)
+	Grant(ctx context.Context, sub fleetclaim.InstallerID, groups []string) fleetclaim.TokenGrant
+}
+
+// PostConfirmation handles the post-confirmation trigger.
+type PostConfirmation struct {
+	Enrollment Enrollment
+	Log        *slog.Logger
+}
+
+// Handle records a newly confirmed user as an installer. A confirmed password
+// reset is not a new user and must not touch the record (invariant 8).
+// Input that cannot name a tenant is logged and left alone: returning an error
+// would only fail the user's confirmation, and without a record they hold no
+// privileges.
+func (h *PostConfirmation) Handle(ctx context.Context, ev events.CognitoEventUserPoolsPostConfirmation) (events.CognitoEventUserPoolsPostConfirmation, error) {
+	if ev.TriggerSource != SourceConfirmSignUp {
+		return ev, nil
+	}
+	attrs := ev.Request.UserAttributes
+	_, err := h.Enrollment.Register(ctx, fleetclaim.Registration{
+		UserPoolID:    ev.UserPoolID,
+		Subject:       fleetclaim.InstallerID(attrs["sub"]),
+		Username:      ev.UserName,
+		Email:         attrs["email"],
+		EmailVerified: attrs["email_verified"] == "true",
+		TenantID:      fleetclaim.TenantID(attrs[AttrTenantID]),
+	})
+	var de *fleetclaim.Error
+	switch {
+	case errors.As(err, &de) && de.Kind == fleetclaim.KindInvalid:
+		h.Log.WarnContext(ctx, "confirmed user not enrolled", "userName", ev.UserName, "field", de.Field, "problem", de.Message)
+		return ev, nil
+	case err != nil:
+		// Cognito retries; Register is idempotent, so the retry is safe.
+		h.Log.ErrorContext(ctx, "enrollment failed", "userName", ev.UserName, "error", err)
+		return ev, errors.New("enrollment failed; try again")
+	}
+	return ev, nil
+}
+
+// PreTokenGeneration handles the pre-token-generation trigger, V2_0 event.
+type PreTokenGeneration struct {
+	Enrollment Enrollment
+	Log        *slog.Logger
+}
+
+// Handle writes tenant_id and installer_status into the ID and access tokens,
+// grants the API scopes only to approved installers, and leaves privileged
+// groups out of every other user's tokens. It never fails sign-in: a user the
+// rules cannot vouch for gets a token that opens nothing.
+func (h *PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventUserPoolsPreTokenGenV2_0) (events.CognitoEventUserPoolsPreTokenGenV2_0, error) {
+	sub := fleetclaim.InstallerID(ev.Request.UserAttributes["sub"])
+	g := h.Enrollment.Grant(ctx, sub, ev.Request.GroupConfiguration.GroupsToOverride)
+	claims := map[string]any{
+		ClaimTenantID:        string(g.TenantID),
+		ClaimInstallerStatus: string(g.Status),
+	}
+	ev.Response.ClaimsAndScopeOverrideDetails = events.ClaimsAndScopeOverrideDetailsV2_0{
+		IDTokenGeneration: events.IDTokenGenerationV2_0{ClaimsToAddOrOverride: claims},
+		AccessTokenGeneration: events.AccessTokenGenerationV2_0{
+			ClaimsToAddOrOverride: claims,
+			ScopesToAdd:           g.Scopes,
+			ScopesToSuppress:      g.SuppressScopes,
+		},
+		// Cognito replaces the user's groups with this object, and an empty
+		// object means no groups; roles are carried over as they were.
+		GroupOverrideDetails: events.GroupConfigurationV2_0{
+			GroupsToOverride:   nonNil(g.Groups),
+			IAMRolesToOverride: nonNil(ev.Request.GroupConfiguration.IAMRolesToOverride),
+			PreferredRole:      ev.Request.GroupConfiguration.PreferredRole,
+		},
+	}
+	h.Log.InfoContext(ctx, "token claims set", "installerId", sub, "tenantId", g.TenantID,
+		"status", g.Status, "scopes", g.Scopes, "source", ev.TriggerSource)
+	return ev, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,192 @@
+package fleetclaim
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Gatekeeper decides, for AWS IoT's pre-provisioning hook, whether a device
+// presenting a claim may register (invariant 2).
+type Gatekeeper struct {
+	Claims     ClaimStore
+	Installers InstallerStore
+	Tenants    TenantStore
+	Audit      AuditStore
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// ProvisionRequest is a RegisterThing call as the hook sees it.
+type ProvisionRequest struct {
+	ClaimID             ClaimID
+	DeviceCertificateID string
+	Template            string
+	// Serial is the device's SerialNumber parameter, unvalidated.
+	Serial   string
+	ClientID string
+}
+
+// Decision is the hook's answer. The device sees only allow or deny; Reason is
+// recorded on the claim for the installer (invariant 4).
+type Decision struct {
+	Allow  bool
+	Reason Reason
+	// Overrides are template parameters to set when allowed.
+	Overrides map[string]string
+}
+
+// Template parameters the hook sets for the provisioning template.
+const (
+	ParamThingName    = "ThingName"
+	ParamSerialNumber = "SerialNumber"
+	ParamTenantID     = "TenantId"
+	ParamInstallerID  = "InstallerId"
+)
+
+// Decide applies every rule of invariant 2 and never fails open: any error,
+// including the context's deadline, is a denial. The caller bounds ctx
+// (invariant 3); nothing here retries.
+//
+// The claim is read once; its installer and tenant are read because their
+// status can change after issuance; one conditional write then moves the claim
+// from issued to consumed and records the device on it, so of two concurrent
+// registrations exactly one can win.
+func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
+	now := g.Now().UTC()
+	log := g.Log.With("claimId", r.ClaimID, "serial", r.Serial, "template", r.Template, "clientId", r.ClientID)
+
+	if err := ValidateClaimID(r.ClaimID); err != nil {
+		return g.deny(ctx, log, r, Claim{}, ReasonInvalidRequest, now, err)
+	}
+	c, err := g.Claims.GetClaim(ctx, r.ClaimID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return g.deny(ctx, log, r, Claim{}, ReasonUnknownClaim, now, nil)
+	case err != nil:
+		return g.deny(ctx, log, r, Claim{}, ReasonStoreUnavailable, now, err)
+	}
+	if reason := claimRefusal(c, r, now); reason != "" {
+		return g.deny(ctx, log, r, c, reason, now, nil)
+	}
+	if reason, err := g.ownerRefusal(ctx, c); reason != "" {
+		return g.deny(ctx, log, r, c, reason, now, err)
+	}
+
+	thing := ThingName(c.TenantID, c.Serial)
+	_, err = g.Claims.UpdateClaim(ctx, ClaimUpdate{
+		ID: c.ID, IfStatus: ClaimIssued, IfUnexpiredAt: now,
+		Status: ClaimConsumed, At: now,
+		Device: &Device{TenantID: c.TenantID, Serial: c.Serial, ThingName: thing,
+			CertificateID: r.DeviceCertificateID, InstallerID: c.InstallerID, ClaimID: c.ID,
+			Template: c.Template, Site: c.Site, ProvisionedAt: now},
+	})
+	switch {
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		// Another registration consumed it (or it was revoked) since the read.
+		return g.deny(ctx, log, r, Claim{}, ReasonAlreadyUsed, now, nil)
+	case err != nil:
+		return g.deny(ctx, log, r, Claim{}, ReasonStoreUnavailable, now, err)
+	}
+	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
+		Action: ActionDeviceProvisioned, Subject: c.Serial, Detail: "thing " + thing + ", claim " + string(c.ID)})
+	log.InfoContext(ctx, "provisioning allowed", "thingName", thing, "tenantId", c.TenantID, "installerId", c.InstallerID)
+	return Decision{Allow: true, Overrides: map[string]string{
+		ParamThingName:    thing,
+		ParamSerialNumber: c.Serial,
+		ParamTenantID:     string(c.TenantID),
+		ParamInstallerID:  string(c.InstallerID),
+	}}
+}
+
+// claimRefusal checks the claim itself against the request.
+func claimRefusal(c Claim, r ProvisionRequest, now time.Time) Reason {
+	switch c.StatusAt(now) {
+	case ClaimIssued:
+	case ClaimConsumed:
+		return ReasonAlreadyUsed
+	case ClaimRevoked:
+		return ReasonRevoked
+	case ClaimExpired:
+		return ReasonExpired
+	default:
+		return ReasonRejected
+	}
+	// Exact, byte-wise comparison: the bound serial passed ValidateSerial at
+	// issue time, so look-alike or padded input cannot equal it.
+	if r.Serial != c.Serial {
+		return ReasonSerialMismatch
+	}
+	if r.Template != c.Template {
+		return ReasonTemplateMismatch
+	}
+	return ""
+}
+
+// ownerRefusal re-reads the installer and tenant the claim is bound to.
+func (g *Gatekeeper) ownerRefusal(ctx context.Context, c Claim) (Reason, error) {
+	in, err := g.Installers.GetInstaller(ctx, c.InstallerID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ReasonInstallerNotApproved, nil
+	case err != nil:
+		return ReasonStoreUnavailable, err
+	case in.Status != InstallerApproved || in.TenantID != c.TenantID:
+		return ReasonInstallerNotApproved, nil
+	}
+	t, err := g.Tenants.GetTenant(ctx, c.TenantID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ReasonTenantInactive, nil
+	case err != nil:
+		return ReasonStoreUnavailable, err
+	case t.Status != TenantActive:
+		return ReasonTenantInactive, nil
+	}
+	return "", nil
+}
+
+// deny records why on the claim, when there is one (invariant 4), and answers
+// no. A claim presented with the wrong serial or template, or whose owner is
+// no longer trusted, is rejected for good: it may have leaked. A claim that is
+// merely unreadable right now is annotated but left usable.
+func (g *Gatekeeper) deny(ctx context.Context, log *slog.Logger, r ProvisionRequest, c Claim, reason Reason, now time.Time, cause error) Decision {
+	if cause != nil {
+		log.ErrorContext(ctx, "provisioning denied", "reason", reason, "error", cause)
+	} else {
+		log.WarnContext(ctx, "provisioning denied", "reason", reason)
+	}
+	if c.ID == "" {
+		return Decision{Reason: reason}
+	}
+	u := ClaimUpdate{ID: c.ID, Reason: reason, At: now}
+	switch reason {
+	case ReasonSerialMismatch, ReasonTemplateMismatch, ReasonInstallerNotApproved, ReasonTenantInactive:
+		u.IfStatus, u.Status = ClaimIssued, ClaimRejected
+	case ReasonExpired:
+		u.IfStatus, u.Status = ClaimIssued, ClaimExpired
+	}
+	if _, err := g.Claims.UpdateClaim(ctx, u); err != nil && !errors.Is(err, ErrConflict) {
+		log.ErrorContext(ctx, "denial reason not recorded", "reason", reason, "error", err)
+	}
+	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
+		Action: ActionProvisioningDenied, Subject: string(c.ID), Reason: reason,
+		Detail: "serial presented " + strconv.Quote(truncate(r.Serial, MaxSerialLength))})
+	return Decision{Reason: reason}
+}
+
+func (g *Gatekeeper) record(ctx context.Context, log *slog.Logger, e AuditEvent) {
+	e.ID = newEventID(e.At)
+	if err := g.Audit.AppendAudit(ctx, e); err != nil {
+		log.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "error", err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
