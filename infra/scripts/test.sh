@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# test.sh runs every test. It installs what the tests need, starts one
+# DynamoDB-compatible server (dynalite) on 127.0.0.1 for the store, domain and
+# end-to-end tests, and stops it on exit. Under CI=true nothing may be skipped.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+infra/scripts/deps.sh
+eval "$(infra/scripts/dynalite.sh start)"
+trap 'infra/scripts/dynalite.sh stop >/dev/null 2>&1 || true' EXIT
+export FLEETCLAIM_TEST_DYNAMODB_ENDPOINT
+
+go test -race -count=1 -timeout 15m ./...
