@@ -1,0 +1,175 @@
+package iot
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// brokerHook authenticates and authorizes MQTT clients by their certificate
+// and serves the fleet provisioning API. CONNECT usernames and passwords are
+// ignored: AWS IoT authenticates by certificate, and its Device SDKs put
+// metrics such as "?SDK=..." in the username.
+type brokerHook struct {
+	mqtt.HookBase
+	core *Core
+}
+
+func (h *brokerHook) ID() string { return "fleetclaim-local-iot" }
+
+func (h *brokerHook) Provides(b byte) bool {
+	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, b) >= 0
+}
+
+// identify returns the ID and the record of the client's certificate.
+// Identity is read from the TLS connection on every check rather than cached
+// at connect, so a change of status applies at once and a session taken over
+// by another connection never inherits its rights.
+func (c *Core) identify(cl *mqtt.Client) (string, certRecord, bool) {
+	conn, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return "", certRecord{}, false
+	}
+	peers := conn.ConnectionState().PeerCertificates
+	if len(peers) == 0 {
+		return "", certRecord{}, false
+	}
+	id := certificateID(peers[0].Raw)
+	rec, ok := c.store.certificate(id)
+	return id, rec, ok
+}
+
+// OnConnectAuthenticate admits an active claim certificate with any client
+// ID, and an active device certificate only with its thing's name as client
+// ID. The TLS handshake has already verified the chain and the validity
+// period (by the Core's clock), so an expired claim never gets here.
+func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
+	id, rec, ok := h.core.identify(cl)
+	var reason string
+	switch {
+	case !ok:
+		reason = "unknown certificate"
+	case rec.Status != statusActive:
+		reason = "certificate is " + rec.Status
+	case rec.Kind == kindDevice && cl.ID != rec.ThingName:
+		reason = "client ID is not the certificate's thing name"
+	default:
+		h.core.log.Info("MQTT client connected", "clientId", cl.ID, "certificateId", id, "kind", rec.Kind)
+		return true
+	}
+	h.core.log.Warn("MQTT connection refused", "reason", reason, "clientId", cl.ID, "certificateId", id)
+	return false
+}
+
+// OnACLCheck applies the policy of the client's certificate to a publish
+// (write), a subscription filter or a delivery (read).
+func (h *brokerHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	id, rec, ok := h.core.identify(cl)
+	allowed := false
+	if ok && rec.Status == statusActive {
+		switch rec.Kind {
+		case kindClaim:
+			allowed = claimMay(rec.Template, topic, write)
+		case kindDevice:
+			allowed = deviceMay(rec.ThingName, topic)
+		}
+	}
+	if !allowed {
+		h.core.log.Warn("MQTT operation denied", "clientId", cl.ID, "certificateId", id, "topic", topic, "publish", write)
+	}
+	return allowed
+}
+
+// claimMay is the policy of a claim certificate: publish the fleet
+// provisioning requests of its template and receive their replies, in the
+// JSON payload format only.
+func claimMay(template string, topic string, write bool) bool {
+	requests := []string{topicCreateKeysAndCertificate, topicCreateCertificateFromCSR, registerThingTopic(template)}
+	if write {
+		return slices.Contains(requests, topic)
+	}
+	for _, r := range requests {
+		if topic == r+suffixAccepted || topic == r+suffixRejected {
+			return true
+		}
+	}
+	return false
+}
+
+// deviceMay is the policy of a provisioned device: its own telemetry,
+// commands and shadow topics, and nothing of any other thing. Topic filters
+// pass only if they stay under one of its prefixes; thing names cannot hold
+// MQTT wildcards, so a filter such as dt/<thing>/# cannot reach further.
+func deviceMay(thing string, topic string) bool {
+	for _, prefix := range []string{"dt/" + thing + "/", "cmd/" + thing + "/", "$aws/things/" + thing + "/shadow/"} {
+		if strings.HasPrefix(topic, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// OnPublish takes fleet provisioning requests out of normal routing and
+// answers them in the background, so a slow hook never stalls the client's
+// connection. Other publishes are routed as usual.
+func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	_, rec, ok := h.core.identify(cl)
+	if !ok || rec.Kind != kindClaim {
+		return pk, nil
+	}
+	handle := h.core.operation(rec.Template, pk.TopicName)
+	if handle == nil {
+		return pk, nil
+	}
+	req := request{claim: rec, clientID: cl.ID, topic: pk.TopicName, payload: slices.Clone(pk.Payload)}
+	h.core.track(func(ctx context.Context) {
+		reply, rejection := handle(ctx, req)
+		topic := req.topic + suffixAccepted
+		if rejection != nil {
+			topic, reply = req.topic+suffixRejected, rejection
+		}
+		payload, err := json.Marshal(reply)
+		if err != nil {
+			h.core.log.Error("encode fleet provisioning reply", "topic", topic, "error", err)
+			return
+		}
+		h.core.deliver(cl, topic, payload)
+	})
+	// Acknowledged, but never routed: a request carries nothing that any
+	// subscriber may see.
+	return pk, packets.CodeSuccessIgnore
+}
+
+// deliver publishes a reply to the requesting connection alone. The reply
+// topics are shared names, and a CreateKeysAndCertificate reply holds a
+// private key, so replies bypass the broker's fan-out; AWS likewise answers
+// on the connection that made the request. As in AWS, a client that has not
+// subscribed to the reply topic does not get the reply. Replies go out at
+// QoS 0.
+func (c *Core) deliver(cl *mqtt.Client, topic string, payload []byte) {
+	c.mu.Lock()
+	server := c.server
+	c.mu.Unlock()
+	if current, ok := server.Clients.Get(cl.ID); !ok || current != cl || cl.Closed() {
+		c.log.Info("fleet provisioning reply dropped: requester disconnected", "clientId", cl.ID, "topic", topic)
+		return
+	}
+	if _, ok := server.Topics.Subscribers(topic).Subscriptions[cl.ID]; !ok {
+		c.log.Info("fleet provisioning reply dropped: requester not subscribed", "clientId", cl.ID, "topic", topic)
+		return
+	}
+	err := cl.WritePacket(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish},
+		TopicName:   topic,
+		Payload:     payload,
+	})
+	if err != nil {
+		c.log.Warn("fleet provisioning reply not sent", "clientId", cl.ID, "topic", topic, "error", err)
+	}
+}

@@ -1,0 +1,205 @@
+package iot
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// refused is the SUBACK code of a refused MQTT 3.1.1 subscription.
+const refused = 0x80
+
+// TestClaimCertificateExpiry: a claim connects within its lifetime and is
+// refused after it, by the Core's clock.
+func TestClaimCertificateExpiry(t *testing.T) {
+	tests := []struct {
+		name        string
+		age         time.Duration
+		wantConnect bool
+	}{
+		{"fresh claim", 0, true},
+		{"claim about to expire", DefaultClaimLifetime - 5*time.Second, true},
+		{"expired claim", DefaultClaimLifetime + time.Second, false},
+		{"claim expired long ago", 24 * time.Hour, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A fresh clock per case: only the claim's age differs.
+			e := newEnv(t)
+			claim := e.claim(t, "widget")
+			if got, want := aws.ToTime(claim.Expiration), e.clock.Now().Add(DefaultClaimLifetime); got.Sub(want).Abs() > time.Second {
+				t.Errorf("expiration = %s, want %s", got, want)
+			}
+			e.clock.Advance(tt.age)
+			_, err := e.dial(t, aws.ToString(claim.CertificatePem), aws.ToString(claim.KeyPair.PrivateKey), "device")
+			if got := err == nil; got != tt.wantConnect {
+				t.Errorf("connected = %v (err %v), want %v", got, err, tt.wantConnect)
+			}
+		})
+	}
+}
+
+// TestClaimPolicy: a claim may use the fleet provisioning API of its own
+// template, in JSON, and nothing else.
+func TestClaimPolicy(t *testing.T) {
+	e := newEnv(t)
+	conn, _ := e.claimConn(t, "widget", "installer")
+
+	subscriptions := []struct {
+		filter  string
+		granted bool
+	}{
+		{"$aws/certificates/create/json/accepted", true},
+		{"$aws/certificates/create-from-csr/json/rejected", true},
+		{"$aws/provisioning-templates/widget/provision/json/accepted", true},
+		{"$aws/provisioning-templates/gadget/provision/json/accepted", false},
+		{"$aws/certificates/create/cbor/accepted", false},
+		{"$aws/certificates/create/json", false},
+		{"$aws/certificates/create/json/+", false},
+		{"$aws/certificates/#", false},
+		{"#", false},
+		{"dt/widget-SN-1/#", false},
+		{"$aws/things/widget-SN-1/shadow/#", false},
+	}
+	for _, tt := range subscriptions {
+		t.Run("subscribe "+tt.filter, func(t *testing.T) {
+			got := conn.subscribe(t, tt.filter) != refused
+			if got != tt.granted {
+				t.Errorf("subscription granted = %v, want %v", got, tt.granted)
+			}
+		})
+	}
+
+	// AWS IoT disconnects a client that publishes outside its policy;
+	// so does the broker, for QoS 1.
+	for i, topic := range []string{
+		"dt/widget-SN-1/telemetry",
+		"$aws/provisioning-templates/gadget/provision/json",
+		"$aws/certificates/create/cbor",
+	} {
+		t.Run("publish "+topic, func(t *testing.T) {
+			conn, _ := e.claimConn(t, "widget", fmt.Sprintf("installer-%d", i))
+			conn.Publish(topic, 1, false, []byte("{}"))
+			conn.awaitLost(t)
+		})
+	}
+}
+
+// TestDevicePolicy: a provisioned device may use its own topics only, and
+// what it publishes elsewhere reaches no one.
+func TestDevicePolicy(t *testing.T) {
+	e := newEnv(t)
+	claimConn, _ := e.claimConn(t, "widget", "installer")
+	credsA := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "A"})
+	credsB := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "B"})
+	a, err := e.dial(t, credsA.certPEM, credsA.keyPEM, credsA.thingName)
+	if err != nil {
+		t.Fatalf("connect A: %v", err)
+	}
+	b, err := e.dial(t, credsB.certPEM, credsB.keyPEM, credsB.thingName)
+	if err != nil {
+		t.Fatalf("connect B: %v", err)
+	}
+
+	subscriptions := []struct {
+		filter  string
+		granted bool
+	}{
+		{"dt/widget-A/#", true},
+		{"cmd/widget-A/+", true},
+		{"$aws/things/widget-A/shadow/update/accepted", true},
+		{"dt/widget-B/#", false},
+		{"dt/+/telemetry", false},
+		{"$aws/things/widget-B/shadow/#", false},
+		{"$aws/certificates/create/json/accepted", false},
+		{"#", false},
+	}
+	for _, tt := range subscriptions {
+		t.Run("subscribe "+tt.filter, func(t *testing.T) {
+			got := a.subscribe(t, tt.filter) != refused
+			if got != tt.granted {
+				t.Errorf("subscription granted = %v, want %v", got, tt.granted)
+			}
+		})
+	}
+
+	b.subscribe(t, "dt/widget-B/#")
+	t.Run("publish on own topic", func(t *testing.T) {
+		a.publish(t, "dt/widget-A/temp", 0, []byte("21.5"))
+		if got, want := string(a.await(t, "dt/widget-A/#")), "21.5"; got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+	t.Run("publish on another thing's topic at QoS 0 is dropped", func(t *testing.T) {
+		a.publish(t, "dt/widget-B/temp", 0, []byte("-40"))
+		b.quiet(t, "dt/widget-B/#")
+	})
+	t.Run("publish on another thing's topic at QoS 1 disconnects", func(t *testing.T) {
+		a.Publish("dt/widget-B/temp", 1, false, []byte("-40"))
+		a.awaitLost(t)
+		b.quiet(t, "dt/widget-B/#")
+	})
+}
+
+// TestConnectRefusals: certificates the local IoT did not issue, or issued
+// for something else, do not get in.
+func TestConnectRefusals(t *testing.T) {
+	e := newEnv(t)
+	claimConn, _ := e.claimConn(t, "widget", "installer")
+	creds := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "R1"})
+
+	foreignCert, foreignKey := selfSigned(t)
+	tests := []struct {
+		name            string
+		certPEM, keyPEM string
+		clientID        string
+		wantConnect     bool
+	}{
+		{"device as its thing", creds.certPEM, creds.keyPEM, creds.thingName, true},
+		{"device under another client ID", creds.certPEM, creds.keyPEM, "widget-R2", false},
+		{"certificate from another CA", foreignCert, foreignKey, "widget-R1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.dial(t, tt.certPEM, tt.keyPEM, tt.clientID)
+			if got := err == nil; got != tt.wantConnect {
+				t.Errorf("connected = %v (err %v), want %v", got, err, tt.wantConnect)
+			}
+		})
+	}
+}
+
+// selfSigned returns a client certificate and key that no local CA signed.
+func selfSigned(t *testing.T) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "intruder"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+}

@@ -1,0 +1,380 @@
+// Package iot is the local stack's stand-in for AWS IoT Core: just enough of
+// it, over the real protocols, for the trusted-user fleet provisioning flow
+// to run on one machine with unmodified clients.
+//
+// It has three faces:
+//
+//   - a local certificate authority, persisted in a data directory, whose
+//     certificate (ca.pem) clients trust instead of Amazon's root CA;
+//   - the control-plane operations CreateProvisioningClaim and
+//     DescribeEndpoint, as Go methods and as an http.Handler speaking AWS
+//     IoT's REST JSON protocol, so an aws-sdk-go-v2 iot client whose
+//     BaseEndpoint points at it works unchanged;
+//   - an MQTT broker over mutual TLS serving the fleet provisioning MQTT API
+//     (CreateKeysAndCertificate, CreateCertificateFromCsr, RegisterThing, JSON
+//     payload format) as AWS documents it, calling the pre-provisioning hook
+//     with the real event shape. Clients are authorized by their certificate
+//     alone, the way the IoT policies of a claim and of a provisioned device
+//     would authorize them.
+//
+// All state lives in the data directory and survives a restart. One Core owns
+// a data directory; give each Core its own.
+package iot
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// Defaults, as AWS IoT behaves.
+const (
+	// DefaultClaimLifetime is how long a claim certificate from
+	// CreateProvisioningClaim is valid in AWS IoT.
+	DefaultClaimLifetime = 5 * time.Minute
+	// DefaultRegion and DefaultAccountID appear in ARNs, as in the template
+	// ARN the pre-provisioning hook receives.
+	DefaultRegion    = "us-east-1"
+	DefaultAccountID = "000000000000"
+	// DefaultMQTTAddr listens on a free loopback port.
+	DefaultMQTTAddr = "127.0.0.1:0"
+	// DefaultThingNameParameter is the template parameter naming the thing.
+	DefaultThingNameParameter = "ThingName"
+)
+
+const (
+	// ownershipTokenLifetime: AWS documents that a certificate ownership
+	// token expires after one hour.
+	ownershipTokenLifetime = time.Hour
+	// hookDeadline: AWS IoT gives the pre-provisioning hook 5 seconds.
+	hookDeadline = 5 * time.Second
+)
+
+// ErrTemplateNotFound is returned by CreateProvisioningClaim for a template
+// that is not configured.
+var ErrTemplateNotFound = errors.New("provisioning template not found")
+
+// templateNamePattern is AWS IoT's constraint on provisioning template names.
+var templateNamePattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,36}$`)
+
+// HookFunc is a pre-provisioning hook: the exact signature of the Lambda
+// handler that AWS IoT invokes before RegisterThing provisions anything.
+type HookFunc func(ctx context.Context, req events.IoTPreProvisionHookRequest) (events.IoTPreProvisionHookResponse, error)
+
+// Template is a fleet provisioning template, reduced to what the local
+// stand-in does once the hook allows a RegisterThing: register (or update)
+// a thing named by one parameter, set its attributes from others, attach and
+// activate the new certificate, and answer with DeviceConfiguration.
+type Template struct {
+	// Name is the template name, as in
+	// $aws/provisioning-templates/<Name>/provision/json.
+	Name string
+	// ThingNameParameter is the parameter, after the hook's overrides, whose
+	// value names the thing. DefaultThingNameParameter when empty.
+	ThingNameParameter string
+	// Attributes maps thing attribute names to the parameters that supply
+	// their values; absent parameters leave the attribute unset.
+	Attributes map[string]string
+	// DeviceConfiguration is returned in RegisterThing's accepted reply.
+	DeviceConfiguration map[string]string
+}
+
+// Options configure a Core. DataDir and at least one template are required.
+type Options struct {
+	// DataDir holds the CA (ca.pem, ca-key.pem) and the registry
+	// (state.json). It is created if missing.
+	DataDir string
+	// MQTTAddr is the MQTT over TLS listen address; DefaultMQTTAddr when empty.
+	MQTTAddr string
+	// Templates are the provisioning templates that exist.
+	Templates []Template
+	// ClaimLifetime is the validity of claim certificates;
+	// DefaultClaimLifetime when zero.
+	ClaimLifetime time.Duration
+	// Region and AccountID go into ARNs; DefaultRegion and DefaultAccountID
+	// when empty.
+	Region    string
+	AccountID string
+	// Hook is the pre-provisioning hook of every template. When nil,
+	// RegisterThing is allowed without one, as for an AWS template that has
+	// no hook.
+	Hook HookFunc
+	// Logger receives structured logs; nothing is logged when nil. Private
+	// keys and ownership tokens are never logged.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil. Certificate validity, including
+	// the TLS handshake's, is judged by it, so tests can expire claims.
+	Now func() time.Time
+}
+
+// Core is the local AWS IoT. Create it with New, serve MQTT with Start, and
+// release it with Close. Its methods are safe for concurrent use.
+type Core struct {
+	dataDir       string
+	mqttAddr      string
+	templates     map[string]Template
+	claimLifetime time.Duration
+	region        string
+	accountID     string
+	hook          HookFunc
+	hookDeadline  time.Duration
+	log           *slog.Logger
+	now           func() time.Time
+
+	ca    *authority
+	store *store
+
+	mu      sync.Mutex // guards the fields below
+	server  *mqtt.Server
+	addr    string
+	ctx     context.Context // bounds hook calls; canceled by Close
+	cancel  context.CancelFunc
+	closed  bool
+	pending sync.WaitGroup // provisioning requests being answered
+}
+
+// New validates opts, loads or creates the CA and the registry in
+// opts.DataDir, and returns a Core that is not yet listening.
+func New(opts Options) (*Core, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("iot: DataDir is required")
+	}
+	if len(opts.Templates) == 0 {
+		return nil, errors.New("iot: at least one template is required")
+	}
+	if opts.ClaimLifetime < 0 {
+		return nil, fmt.Errorf("iot: ClaimLifetime %s is negative", opts.ClaimLifetime)
+	}
+	c := &Core{
+		dataDir:       opts.DataDir,
+		mqttAddr:      or(opts.MQTTAddr, DefaultMQTTAddr),
+		templates:     make(map[string]Template, len(opts.Templates)),
+		claimLifetime: opts.ClaimLifetime,
+		region:        or(opts.Region, DefaultRegion),
+		accountID:     or(opts.AccountID, DefaultAccountID),
+		hook:          opts.Hook,
+		hookDeadline:  hookDeadline,
+		log:           opts.Logger,
+		now:           opts.Now,
+	}
+	if c.claimLifetime == 0 {
+		c.claimLifetime = DefaultClaimLifetime
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	for _, t := range opts.Templates {
+		if !templateNamePattern.MatchString(t.Name) {
+			return nil, fmt.Errorf("iot: template name %q must match %s", t.Name, templateNamePattern)
+		}
+		if _, dup := c.templates[t.Name]; dup {
+			return nil, fmt.Errorf("iot: template %q configured twice", t.Name)
+		}
+		t.ThingNameParameter = or(t.ThingNameParameter, DefaultThingNameParameter)
+		// Copies, so that the caller changing its maps later changes nothing.
+		t.Attributes = maps.Clone(t.Attributes)
+		t.DeviceConfiguration = maps.Clone(t.DeviceConfiguration)
+		c.templates[t.Name] = t
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("iot: data directory: %w", err)
+	}
+	var err error
+	if c.ca, err = loadOrCreateAuthority(opts.DataDir, c.now()); err != nil {
+		return nil, fmt.Errorf("iot: %w", err)
+	}
+	if c.store, err = openStore(opts.DataDir, c.now); err != nil {
+		return nil, fmt.Errorf("iot: %w", err)
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Start listens for MQTT over TLS and serves it in the background. Hook
+// calls run under ctx, and canceling ctx closes the Core as Close does.
+// Start may be called once.
+func (c *Core) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.server != nil {
+		return errors.New("iot: Start called twice or after Close")
+	}
+	serverCert, err := c.ca.serverCertificate(c.now())
+	if err != nil {
+		return fmt.Errorf("iot: %w", err)
+	}
+	tlsConfig := &tls.Config{
+		Certificates: []tls.Certificate{serverCert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    c.ca.pool(),
+		MinVersion:   tls.VersionTLS12,
+		// The handshake refuses expired certificates by the same clock
+		// that set their expiry.
+		Time: c.now,
+	}
+
+	caps := mqtt.NewDefaultServerCapabilities()
+	// AWS IoT keeps a persistent session for an hour by default; mochi's
+	// default would keep it for 136 years.
+	caps.MaximumSessionExpiryInterval = uint32(time.Hour.Seconds())
+	server := mqtt.New(&mqtt.Options{Logger: c.log.With("component", "mqtt"), Capabilities: caps})
+	if err := server.AddHook(&brokerHook{core: c}, nil); err != nil {
+		return fmt.Errorf("iot: %w", err)
+	}
+	listener := listeners.NewTCP(listeners.Config{ID: "mqtts", Address: c.mqttAddr, TLSConfig: tlsConfig})
+	if err := server.AddListener(listener); err != nil {
+		_ = server.Close()
+		return fmt.Errorf("iot: listen on %s: %w", c.mqttAddr, err)
+	}
+	if err := server.Serve(); err != nil {
+		_ = server.Close()
+		return fmt.Errorf("iot: serve MQTT: %w", err)
+	}
+	c.server = server
+	c.addr = listener.Address()
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	context.AfterFunc(c.ctx, func() { _ = c.Close() })
+	c.log.Info("local IoT listening", "mqtt", c.addr, "caFile", c.CAFile())
+	return nil
+}
+
+// Close stops the broker, waits for provisioning requests in progress to be
+// answered or abandoned, and releases the listener. It is safe to call more
+// than once.
+func (c *Core) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	server, cancel := c.server, c.cancel
+	c.mu.Unlock()
+
+	if server == nil {
+		return nil
+	}
+	cancel()
+	err := server.Close()
+	c.pending.Wait()
+	return err
+}
+
+// MQTTAddr is the host:port of the MQTT over TLS listener, once started.
+func (c *Core) MQTTAddr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addr
+}
+
+// CAFile is the path of the PEM file holding the CA certificate that MQTT
+// clients must trust.
+func (c *Core) CAFile() string {
+	return filepath.Join(c.dataDir, caCertFile)
+}
+
+// templateARN is the ARN AWS IoT gives a provisioning template.
+func (c *Core) templateARN(name string) string {
+	return fmt.Sprintf("arn:aws:iot:%s:%s:provisioningtemplate/%s", c.region, c.accountID, name)
+}
+
+// track runs fn in the background unless the Core is closing, so that Close
+// can wait for it.
+func (c *Core) track(fn func(ctx context.Context)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.pending.Add(1)
+	ctx := c.ctx
+	go func() {
+		defer c.pending.Done()
+		fn(ctx)
+	}()
+	return true
+}
+
+// mintedClaim is a new claim certificate with its key pair.
+type mintedClaim struct {
+	fleetclaim.MintedClaim
+	PublicKey string
+}
+
+// CreateProvisioningClaim issues a claim certificate for the template, as
+// AWS IoT's CreateProvisioningClaim does: a new RSA key pair and a
+// certificate signed by the local CA, valid for the claim lifetime, that may
+// only be used for the fleet provisioning API of that template. It returns an
+// error wrapping ErrTemplateNotFound for a template that is not configured.
+func (c *Core) CreateProvisioningClaim(ctx context.Context, templateName string) (fleetclaim.MintedClaim, error) {
+	m, err := c.createProvisioningClaim(ctx, templateName)
+	return m.MintedClaim, err
+}
+
+func (c *Core) createProvisioningClaim(ctx context.Context, templateName string) (mintedClaim, error) {
+	if err := ctx.Err(); err != nil {
+		return mintedClaim{}, err
+	}
+	if _, ok := c.templates[templateName]; !ok {
+		return mintedClaim{}, fmt.Errorf("create provisioning claim for %q: %w", templateName, ErrTemplateNotFound)
+	}
+	keys, err := newKeyPair()
+	if err != nil {
+		return mintedClaim{}, fmt.Errorf("create provisioning claim: %w", err)
+	}
+	now := c.now()
+	notAfter := now.Add(c.claimLifetime)
+	// A minute's grace before now tolerates a device clock slightly behind.
+	der, err := c.ca.issueClient(&keys.key.PublicKey, nil, now.Add(-time.Minute), notAfter)
+	if err != nil {
+		return mintedClaim{}, fmt.Errorf("create provisioning claim: %w", err)
+	}
+	rec := certRecord{
+		ID:        certificateID(der),
+		PEM:       certificatePEM(der),
+		Kind:      kindClaim,
+		Status:    statusActive,
+		Template:  templateName,
+		CreatedAt: now,
+		NotAfter:  notAfter,
+	}
+	if err := c.store.update(func(s *state) error {
+		s.Certificates[rec.ID] = rec
+		return nil
+	}); err != nil {
+		return mintedClaim{}, fmt.Errorf("create provisioning claim: %w", err)
+	}
+	c.log.Info("provisioning claim issued", "certificateId", rec.ID, "template", templateName, "expiration", notAfter)
+	return mintedClaim{
+		MintedClaim: fleetclaim.MintedClaim{
+			CertificateID:  rec.ID,
+			CertificatePEM: rec.PEM,
+			PrivateKey:     fleetclaim.NewSecret(keys.privateKeyPEM),
+			Expiration:     notAfter,
+		},
+		PublicKey: keys.publicKeyPEM,
+	}, nil
+}

@@ -1,0 +1,224 @@
+package iot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// stateFile holds the registry in the data directory.
+const stateFile = "state.json"
+
+// Certificate kinds: a claim certificate may only use the fleet provisioning
+// API of its template; a device certificate acts as its thing.
+const (
+	kindClaim  = "claim"
+	kindDevice = "device"
+)
+
+// Certificate statuses, named as AWS IoT names them.
+const (
+	statusActive            = "ACTIVE"
+	statusPendingActivation = "PENDING_ACTIVATION"
+)
+
+// certRecord is a certificate the local IoT issued. Private keys are never
+// recorded: they are returned once and forgotten.
+type certRecord struct {
+	ID        string    `json:"certificateId"`
+	PEM       string    `json:"certificatePem"`
+	Kind      string    `json:"kind"`
+	Status    string    `json:"status"`
+	Template  string    `json:"templateName"`
+	ThingName string    `json:"thingName,omitempty"`
+	ClaimID   string    `json:"claimCertificateId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	NotAfter  time.Time `json:"notAfter"`
+}
+
+// thingRecord is a registered thing and the certificates attached to it.
+type thingRecord struct {
+	Name           string            `json:"thingName"`
+	Template       string            `json:"templateName"`
+	Attributes     map[string]string `json:"attributes,omitempty"`
+	CertificateIDs []string          `json:"certificateIds"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	UpdatedAt      time.Time         `json:"updatedAt"`
+}
+
+// tokenRecord binds a certificate ownership token to the certificate it
+// proves, and to the claim and template it was issued under.
+type tokenRecord struct {
+	CertificateID string    `json:"certificateId"`
+	ClaimID       string    `json:"claimCertificateId"`
+	Template      string    `json:"templateName"`
+	ExpiresAt     time.Time `json:"expiresAt"`
+}
+
+// state is everything the local IoT persists besides its CA.
+type state struct {
+	Certificates map[string]certRecord  `json:"certificates"`
+	Things       map[string]thingRecord `json:"things"`
+	// Tokens are keyed by tokenKey: the file never holds a usable token.
+	Tokens map[string]tokenRecord `json:"ownershipTokens"`
+}
+
+func newState() *state {
+	return &state{
+		Certificates: map[string]certRecord{},
+		Things:       map[string]thingRecord{},
+		Tokens:       map[string]tokenRecord{},
+	}
+}
+
+// clone copies s deeply enough that changing the copy, record by record,
+// leaves s untouched.
+func (s *state) clone() *state {
+	c := &state{
+		Certificates: maps.Clone(s.Certificates),
+		Things:       make(map[string]thingRecord, len(s.Things)),
+		Tokens:       maps.Clone(s.Tokens),
+	}
+	for name, t := range s.Things {
+		t.Attributes = maps.Clone(t.Attributes)
+		t.CertificateIDs = slices.Clone(t.CertificateIDs)
+		c.Things[name] = t
+	}
+	return c
+}
+
+// prune drops expired ownership tokens and, as AWS IoT does, the pending
+// certificates whose token has expired without a RegisterThing.
+func (s *state) prune(now time.Time) {
+	for k, t := range s.Tokens {
+		if !now.Before(t.ExpiresAt) {
+			delete(s.Tokens, k)
+		}
+	}
+	for id, c := range s.Certificates {
+		if c.Status == statusPendingActivation && !now.Before(c.CreatedAt.Add(ownershipTokenLifetime)) {
+			delete(s.Certificates, id)
+		}
+	}
+}
+
+// tokenKey is how an ownership token is looked up and stored.
+func tokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// store is the persisted registry. Every change is written to disk before it
+// becomes visible, so a restart never loses what a client was told.
+type store struct {
+	path string
+	now  func() time.Time
+
+	mu    sync.RWMutex
+	state *state
+}
+
+func openStore(dir string, now func() time.Time) (*store, error) {
+	path := filepath.Join(dir, stateFile)
+	s := &store{path: path, now: now, state: newState()}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	loaded := newState()
+	if err := json.Unmarshal(data, loaded); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	// Unmarshal keeps the empty maps for absent fields, but a "null" in a
+	// hand-edited file would leave a nil map to panic on the first write.
+	if loaded.Certificates == nil {
+		loaded.Certificates = map[string]certRecord{}
+	}
+	if loaded.Things == nil {
+		loaded.Things = map[string]thingRecord{}
+	}
+	if loaded.Tokens == nil {
+		loaded.Tokens = map[string]tokenRecord{}
+	}
+	s.state = loaded
+	return s, nil
+}
+
+// view runs fn on the current state; fn must not keep or change it.
+func (s *store) view(fn func(*state)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fn(s.state)
+}
+
+// certificate returns the record of a certificate by ID.
+func (s *store) certificate(id string) (certRecord, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.state.Certificates[id]
+	return c, ok
+}
+
+// update applies fn to a copy of the state and, if fn succeeds, saves the
+// copy and makes it current. If fn or the save fails nothing changes, so a
+// failed request never leaves half its effects behind.
+func (s *store) update(fn func(*state) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.state.clone()
+	if err := fn(next); err != nil {
+		return err
+	}
+	next.prune(s.now())
+	data, err := json.MarshalIndent(next, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if err := writeFileAtomic(s.path, data, 0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	s.state = next
+	return nil
+}
+
+// writeFileAtomic replaces path with data so that a reader, or a restart
+// after a crash, sees either the old content or the new, never a mix.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
