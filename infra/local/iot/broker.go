@@ -77,7 +77,7 @@ func (h *brokerHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 		case kindClaim:
 			allowed = claimMay(rec.Template, topic, write)
 		case kindDevice:
-			allowed = deviceMay(rec.ThingName, topic)
+			allowed = deviceMay(rec.ThingName, topic, write)
 		}
 	}
 	if !allowed {
@@ -102,17 +102,18 @@ func claimMay(template string, topic string, write bool) bool {
 	return false
 }
 
-// deviceMay is the policy of a provisioned device: its own telemetry,
-// commands and shadow topics, and nothing of any other thing. Topic filters
-// pass only if they stay under one of its prefixes; thing names cannot hold
-// MQTT wildcards, so a filter such as dt/<thing>/# cannot reach further.
-func deviceMay(thing string, topic string) bool {
-	for _, prefix := range []string{"dt/" + thing + "/", "cmd/" + thing + "/", "$aws/things/" + thing + "/shadow/"} {
-		if strings.HasPrefix(topic, prefix) {
-			return true
-		}
+// deviceMay is the policy of a provisioned device, as the stack's device
+// policy (infra/iot.go) grants it: publish to its telemetry topics, subscribe
+// to and receive its commands, and both on its shadow; nothing of any other
+// thing. Topic filters pass only if they stay under one of these prefixes;
+// thing names cannot hold MQTT wildcards, so a filter such as cmd/<thing>/#
+// cannot reach further.
+func deviceMay(thing string, topic string, write bool) bool {
+	own := "cmd/" + thing + "/"
+	if write {
+		own = "dt/" + thing + "/"
 	}
-	return false
+	return strings.HasPrefix(topic, own) || strings.HasPrefix(topic, "$aws/things/"+thing+"/shadow/")
 }
 
 // OnPublish takes fleet provisioning requests out of normal routing and

@@ -8,7 +8,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,11 +116,12 @@ func TestDevicePolicy(t *testing.T) {
 		filter  string
 		granted bool
 	}{
-		{"dt/widget-A/#", true},
 		{"cmd/widget-A/+", true},
 		{"$aws/things/widget-A/shadow/update/accepted", true},
-		{"dt/widget-B/#", false},
-		{"dt/+/telemetry", false},
+		{"$aws/things/widget-A/shadow/#", true},
+		{"dt/widget-A/#", false}, // telemetry is publish-only
+		{"cmd/widget-B/#", false},
+		{"cmd/+/reboot", false},
 		{"$aws/things/widget-B/shadow/#", false},
 		{"$aws/certificates/create/json/accepted", false},
 		{"#", false},
@@ -132,22 +135,49 @@ func TestDevicePolicy(t *testing.T) {
 		})
 	}
 
-	b.subscribe(t, "dt/widget-B/#")
-	t.Run("publish on own topic", func(t *testing.T) {
-		a.publish(t, "dt/widget-A/temp", 0, []byte("21.5"))
-		if got, want := string(a.await(t, "dt/widget-A/#")), "21.5"; got != want {
+	b.subscribe(t, "$aws/things/widget-B/shadow/#")
+	t.Run("publish on own topics", func(t *testing.T) {
+		a.publish(t, "dt/widget-A/temp", 1, []byte("21.5"))
+		a.publish(t, "$aws/things/widget-A/shadow/update", 1, []byte(`{"state":{}}`))
+		if got, want := string(a.await(t, "$aws/things/widget-A/shadow/#")), `{"state":{}}`; got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	})
 	t.Run("publish on another thing's topic at QoS 0 is dropped", func(t *testing.T) {
-		a.publish(t, "dt/widget-B/temp", 0, []byte("-40"))
-		b.quiet(t, "dt/widget-B/#")
+		a.publish(t, "$aws/things/widget-B/shadow/update", 0, []byte(`{"state":{"desired":{"open":true}}}`))
+		b.quiet(t, "$aws/things/widget-B/shadow/#")
 	})
 	t.Run("publish on another thing's topic at QoS 1 disconnects", func(t *testing.T) {
-		a.Publish("dt/widget-B/temp", 1, false, []byte("-40"))
+		a.Publish("$aws/things/widget-B/shadow/update", 1, false, []byte(`{"state":{"desired":{"open":true}}}`))
 		a.awaitLost(t)
-		b.quiet(t, "dt/widget-B/#")
+		b.quiet(t, "$aws/things/widget-B/shadow/#")
 	})
+}
+
+// TestReprovisioning: provisioning a device again keeps its thing, adds the
+// new certificate and replaces the attributes; both certificates connect.
+func TestReprovisioning(t *testing.T) {
+	e := newEnv(t)
+	claimConn, _ := e.claimConn(t, "widget", "installer")
+	first := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "R", "Site": "old"})
+	second := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "R"})
+	if first.thingName != second.thingName {
+		t.Fatalf("thing names %q and %q, want the same", first.thingName, second.thingName)
+	}
+
+	var thing thingRecord
+	e.core.store.view(func(s *state) { thing = s.Things[first.thingName] })
+	if got, want := thing.CertificateIDs, []string{first.certID, second.certID}; !slices.Equal(got, want) {
+		t.Errorf("certificates = %v, want %v", got, want)
+	}
+	if got, want := thing.Attributes, map[string]string{"serialNumber": "R"}; !maps.Equal(got, want) {
+		t.Errorf("attributes = %v, want %v", got, want)
+	}
+	for _, creds := range []deviceCreds{first, second} {
+		if _, err := e.dial(t, creds.certPEM, creds.keyPEM, creds.thingName); err != nil {
+			t.Errorf("certificate %.12s cannot connect: %v", creds.certID, err)
+		}
+	}
 }
 
 // TestConnectRefusals: certificates the local IoT did not issue, or issued

@@ -351,12 +351,13 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 
 		thing, exists := s.Things[thingName]
 		if !exists {
-			thing = thingRecord{Name: thingName, Template: tmpl.Name, CreatedAt: now, Attributes: map[string]string{}}
+			thing = thingRecord{Name: thingName, CreatedAt: now}
 		}
-		if thing.Attributes == nil {
-			thing.Attributes = map[string]string{}
-		}
-		maps.Copy(thing.Attributes, attributes)
+		// A thing provisioned again keeps its certificates and takes the
+		// new attributes, as the stack's template (AttributePayload
+		// REPLACE) has it.
+		thing.Template = tmpl.Name
+		thing.Attributes = attributes
 		thing.CertificateIDs = append(thing.CertificateIDs, activated.ID)
 		thing.UpdatedAt = now
 		s.Things[thingName] = thing

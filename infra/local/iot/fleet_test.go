@@ -119,10 +119,11 @@ func TestFleetProvisioningWithKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("device connect as %s: %v", reg.ThingName, err)
 	}
-	device.subscribe(t, "cmd/widget-SN-0001/#")
-	device.publish(t, "cmd/widget-SN-0001/reboot", 1, []byte(`{"delay":0}`))
-	if got, want := string(device.await(t, "cmd/widget-SN-0001/#")), `{"delay":0}`; got != want {
-		t.Errorf("own topic message = %s, want %s", got, want)
+	device.publish(t, "dt/widget-SN-0001/telemetry", 1, []byte(`{"temp":21.5}`))
+	device.subscribe(t, "$aws/things/widget-SN-0001/shadow/#")
+	device.publish(t, "$aws/things/widget-SN-0001/shadow/update", 1, []byte(`{"state":{}}`))
+	if got, want := string(device.await(t, "$aws/things/widget-SN-0001/shadow/#")), `{"state":{}}`; got != want {
+		t.Errorf("own shadow message = %s, want %s", got, want)
 	}
 
 	// Private keys and ownership tokens never reach the logs.

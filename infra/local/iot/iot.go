@@ -76,9 +76,10 @@ var templateNamePattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,36}$`)
 type HookFunc func(ctx context.Context, req events.IoTPreProvisionHookRequest) (events.IoTPreProvisionHookResponse, error)
 
 // Template is a fleet provisioning template, reduced to what the local
-// stand-in does once the hook allows a RegisterThing: register (or update)
-// a thing named by one parameter, set its attributes from others, attach and
-// activate the new certificate, and answer with DeviceConfiguration.
+// stand-in does once the hook allows a RegisterThing: register a thing named
+// by one parameter (or take the existing one), set its attributes from
+// others (replacing any it had), attach and activate the new certificate,
+// and answer with DeviceConfiguration.
 type Template struct {
 	// Name is the template name, as in
 	// $aws/provisioning-templates/<Name>/provision/json.
