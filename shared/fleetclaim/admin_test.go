@@ -1,0 +1,156 @@
+package fleetclaim_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+func TestInstallerLifecycle(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	pending := w.addInstaller("acme", fleetclaim.InstallerPending)
+
+	in, err := w.svc.ApproveInstaller(ctx, w.adminP(), pending.ID)
+	if err != nil || in.Status != fleetclaim.InstallerApproved || in.UpdatedBy != w.admin.ID {
+		t.Fatalf("got %+v, %v; want approved by the admin", in, err)
+	}
+	if got := w.groups.got(); !slices.Contains(got, "add "+pending.Username+" installers") {
+		t.Errorf("got Cognito calls %v, want the user added to installers", got)
+	}
+	if _, err := w.svc.IssueClaim(ctx, principal(pending), fleetclaim.IssueRequest{Serial: "SN-1"}); err != nil {
+		t.Errorf("got %v issuing as the newly approved installer", err)
+	}
+
+	in, err = w.svc.SuspendInstaller(ctx, w.adminP(), pending.ID)
+	if err != nil || in.Status != fleetclaim.InstallerSuspended {
+		t.Fatalf("got %+v, %v; want suspended", in, err)
+	}
+	got := w.groups.got()
+	if !slices.Contains(got, "remove "+pending.Username+" installers") || !slices.Contains(got, "signout "+pending.Username) {
+		t.Errorf("got Cognito calls %v, want group removal and global sign-out", got)
+	}
+	// The token they still hold no longer issues claims.
+	if _, err := w.svc.IssueClaim(ctx, principal(pending), fleetclaim.IssueRequest{Serial: "SN-2"}); errorOf(t, err).Code != fleetclaim.CodeInstallerNotApproved {
+		t.Errorf("got %v issuing while suspended, want %s", err, fleetclaim.CodeInstallerNotApproved)
+	}
+	if _, err := w.svc.ApproveInstaller(ctx, w.adminP(), pending.ID); errorOf(t, err).Kind != fleetclaim.KindConflict {
+		t.Errorf("got %v approving a suspended installer, want conflict (reinstate instead)", err)
+	}
+	if in, err = w.svc.ReinstateInstaller(ctx, w.adminP(), pending.ID); err != nil || in.Status != fleetclaim.InstallerApproved {
+		t.Errorf("got %+v, %v; want reinstated", in, err)
+	}
+
+	events, _, err := w.svc.ListAudit(ctx, w.adminP(), "", fleetclaim.Page{})
+	if err != nil {
+		t.Fatalf("list audit: %v", err)
+	}
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{fleetclaim.ActionInstallerApproved, fleetclaim.ActionInstallerSuspended,
+		fleetclaim.ActionInstallerReinstated, fleetclaim.ActionClaimIssued} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("got audit actions %v, want %s among them", actions, want)
+		}
+	}
+}
+
+// Invariant 7 for the admin routes: tenant admins act only within their
+// tenant; platform admins anywhere; installers not at all.
+func TestAdminBoundaries(t *testing.T) {
+	w := newWorld(t)
+	w.addTenant("globex", fleetclaim.TenantActive)
+	foreign := w.addInstaller("globex", fleetclaim.InstallerPending)
+	platform := w.addInstaller("acme", fleetclaim.InstallerApproved)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		p        fleetclaim.Principal
+		target   fleetclaim.InstallerID
+		wantKind fleetclaim.Kind
+	}{
+		{"installer approves", w.installerP(), foreign.ID, fleetclaim.KindForbidden},
+		{"admin approves another tenant's installer", w.adminP(), foreign.ID, fleetclaim.KindNotFound},
+		{"admin approves an unknown installer", w.adminP(), newSub(), fleetclaim.KindNotFound},
+		{"admin changes own status", w.adminP(), w.admin.ID, fleetclaim.KindForbidden},
+		{"malformed installer ID", w.adminP(), "../x", fleetclaim.KindInvalid},
+		{"platform admin approves another tenant's installer", principal(platform, fleetclaim.GroupPlatformAdmins), foreign.ID, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := w.svc.ApproveInstaller(ctx, tt.p, tt.target)
+			if tt.wantKind == "" {
+				if err != nil {
+					t.Errorf("got %v, want success", err)
+				}
+				return
+			}
+			if e := errorOf(t, err); e.Kind != tt.wantKind {
+				t.Errorf("got %s, want %s", e.Kind, tt.wantKind)
+			}
+		})
+	}
+	if _, _, err := w.svc.ListInstallers(ctx, w.adminP(), "globex", fleetclaim.Page{}); errorOf(t, err).Kind != fleetclaim.KindNotFound {
+		t.Errorf("got %v listing another tenant's installers, want not found", err)
+	}
+	if _, _, err := w.svc.ListAudit(ctx, w.adminP(), "globex", fleetclaim.Page{}); errorOf(t, err).Kind != fleetclaim.KindNotFound {
+		t.Errorf("got %v listing another tenant's audit, want not found", err)
+	}
+	ins, _, err := w.svc.ListInstallers(ctx, principal(platform, fleetclaim.GroupPlatformAdmins), "globex", fleetclaim.Page{})
+	if err != nil || len(ins) != 1 || ins[0].ID != foreign.ID {
+		t.Errorf("got %v, %v; want the platform admin to see globex's installer", ins, err)
+	}
+}
+
+func TestApproveCognitoFailureChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	pending := w.addInstaller("acme", fleetclaim.InstallerPending)
+	w.groups.err = errors.New("TooManyRequestsException")
+	_, err := w.svc.ApproveInstaller(context.Background(), w.adminP(), pending.ID)
+	if e := errorOf(t, err); e.Kind != fleetclaim.KindUnavailable {
+		t.Errorf("got %s, want unavailable", e.Kind)
+	}
+	in, _ := w.store.GetInstaller(context.Background(), pending.ID)
+	if in.Status != fleetclaim.InstallerPending {
+		t.Errorf("got status %q after a failed approval, want pending", in.Status)
+	}
+}
+
+func TestSuspendSucceedsWhenCognitoFails(t *testing.T) {
+	w := newWorld(t)
+	w.groups.err = errors.New("TooManyRequestsException")
+	in, err := w.svc.SuspendInstaller(context.Background(), w.adminP(), w.installer.ID)
+	if err != nil || in.Status != fleetclaim.InstallerSuspended {
+		t.Fatalf("got %+v, %v; want the suspension in force", in, err)
+	}
+	if _, err := w.svc.IssueClaim(context.Background(), w.installerP(), fleetclaim.IssueRequest{Serial: "SN-1"}); err == nil {
+		t.Errorf("got a claim for a suspended installer")
+	}
+}
+
+func TestDevicesAreTenantScoped(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	ic := w.issue("SN-0001")
+	w.register(ic.Claim.ID, "SN-0001", template)
+	w.addTenant("globex", fleetclaim.TenantActive)
+	foreigner := principal(w.addInstaller("globex", fleetclaim.InstallerApproved), fleetclaim.GroupAdmins)
+
+	if d, err := w.svc.GetDevice(ctx, w.installerP(), "SN-0001"); err != nil || d.ThingName != "acme_SN-0001" {
+		t.Errorf("got %+v, %v; want the device", d, err)
+	}
+	if _, err := w.svc.GetDevice(ctx, foreigner, "SN-0001"); errorOf(t, err).Kind != fleetclaim.KindNotFound {
+		t.Errorf("got %v from another tenant, want not found", err)
+	}
+	if ds, _, err := w.svc.ListDevices(ctx, foreigner, "", fleetclaim.Page{}); err != nil || len(ds) != 0 {
+		t.Errorf("got %v, %v from another tenant's list, want none", ds, err)
+	}
+	if _, _, err := w.svc.ListDevices(ctx, foreigner, "acme", fleetclaim.Page{}); errorOf(t, err).Kind != fleetclaim.KindNotFound {
+		t.Errorf("got %v naming another tenant, want not found", err)
+	}
+}

@@ -1,0 +1,308 @@
+package fleetclaim_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/boltstore"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/logging"
+)
+
+// world is a tenant with an approved installer and an admin, over a real
+// embedded store, with fakes for AWS IoT and Cognito and a settable clock.
+type world struct {
+	t      *testing.T
+	store  fleetclaim.Store
+	minter *fakeMinter
+	groups *fakeGroups
+	logs   *syncBuffer
+	now    time.Time
+	mu     sync.Mutex
+
+	svc  *fleetclaim.Service
+	gate *fleetclaim.Gatekeeper
+	enr  *fleetclaim.Enrollment
+
+	tenant    fleetclaim.Tenant
+	installer fleetclaim.Installer
+	admin     fleetclaim.Installer
+}
+
+const template = "fleetclaim-test"
+
+var t0 = time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
+
+func newWorld(t *testing.T) *world {
+	return newWorldWith(t, openBolt(t))
+}
+
+func openBolt(t *testing.T) fleetclaim.Store {
+	t.Helper()
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "fleetclaim.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newWorldWith(t *testing.T, store fleetclaim.Store) *world {
+	t.Helper()
+	w := &world{t: t, store: store, minter: &fakeMinter{}, groups: &fakeGroups{}, logs: &syncBuffer{}, now: t0}
+	w.minter.now = w.clock
+	log := logging.New(w.logs, "debug")
+	w.svc = &fleetclaim.Service{
+		Store: store, Minter: w.minter, Groups: w.groups,
+		Endpoint:  func(context.Context) (string, error) { return "iot.example.test", nil },
+		Templates: []string{template, "other-template"}, ClaimsPerHour: 5, Retention: 7 * 24 * time.Hour,
+		Now: w.clock, Log: log,
+	}
+	w.gate = &fleetclaim.Gatekeeper{Claims: store, Installers: store, Tenants: store, Audit: store, Now: w.clock, Log: log}
+	w.enr = &fleetclaim.Enrollment{Installers: store, Tenants: store, Audit: store, Now: w.clock, Log: log,
+		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups }}
+
+	w.tenant = w.addTenant("acme", fleetclaim.TenantActive, "acme.example")
+	w.installer = w.addInstaller("acme", fleetclaim.InstallerApproved)
+	w.admin = w.addInstaller("acme", fleetclaim.InstallerApproved)
+	return w
+}
+
+func (w *world) clock() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *world) advance(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.now = w.now.Add(d)
+}
+
+func (w *world) addTenant(id fleetclaim.TenantID, status fleetclaim.TenantStatus, domains ...string) fleetclaim.Tenant {
+	w.t.Helper()
+	tn := fleetclaim.Tenant{ID: id, Name: string(id), Status: status, AutoApproveDomains: domains}
+	if err := w.store.PutTenant(context.Background(), tn); err != nil {
+		w.t.Fatalf("put tenant: %v", err)
+	}
+	return tn
+}
+
+func (w *world) addInstaller(tenant fleetclaim.TenantID, status fleetclaim.InstallerStatus) fleetclaim.Installer {
+	w.t.Helper()
+	sub := newSub()
+	in := fleetclaim.Installer{ID: sub, Username: "user-" + string(sub[:8]), Email: string(sub[:8]) + "@acme.example",
+		TenantID: tenant, Status: status, CreatedAt: w.clock(), UpdatedAt: w.clock()}
+	if err := w.store.CreateInstaller(context.Background(), in); err != nil {
+		w.t.Fatalf("create installer: %v", err)
+	}
+	return in
+}
+
+// principal is the token the authorizer would pass for in, with its groups.
+func principal(in fleetclaim.Installer, groups ...string) fleetclaim.Principal {
+	scopes := []string{fleetclaim.ScopeClaims}
+	for _, g := range groups {
+		if g == fleetclaim.GroupAdmins || g == fleetclaim.GroupPlatformAdmins {
+			scopes = append(scopes, fleetclaim.ScopeAdmin)
+		}
+	}
+	return fleetclaim.Principal{Subject: in.ID, Username: in.Username, TenantID: in.TenantID,
+		Groups: append([]string{fleetclaim.GroupInstallers}, groups...), Scopes: scopes}
+}
+
+func (w *world) installerP() fleetclaim.Principal { return principal(w.installer) }
+func (w *world) adminP() fleetclaim.Principal     { return principal(w.admin, fleetclaim.GroupAdmins) }
+
+// issue issues a claim for serial as the world's installer.
+func (w *world) issue(serial string) fleetclaim.IssuedClaim {
+	w.t.Helper()
+	ic, err := w.svc.IssueClaim(context.Background(), w.installerP(), fleetclaim.IssueRequest{Serial: serial})
+	if err != nil {
+		w.t.Fatalf("issue claim for %s: %v", serial, err)
+	}
+	return ic
+}
+
+// register is a device's RegisterThing through the hook.
+func (w *world) register(c fleetclaim.ClaimID, serial, tmpl string) fleetclaim.Decision {
+	return w.gate.Decide(context.Background(), fleetclaim.ProvisionRequest{
+		ClaimID: c, DeviceCertificateID: randomHex(32), Template: tmpl, Serial: serial, ClientID: "client-" + serial})
+}
+
+func (w *world) claim(id fleetclaim.ClaimID) fleetclaim.Claim {
+	w.t.Helper()
+	c, err := w.store.GetClaim(context.Background(), id)
+	if err != nil {
+		w.t.Fatalf("get claim %s: %v", id, err)
+	}
+	return c
+}
+
+func (w *world) setInstallerStatus(id fleetclaim.InstallerID, to fleetclaim.InstallerStatus) {
+	w.t.Helper()
+	all := []fleetclaim.InstallerStatus{fleetclaim.InstallerPending, fleetclaim.InstallerApproved, fleetclaim.InstallerSuspended}
+	if _, err := w.store.SetInstallerStatus(context.Background(), id, all, to, w.clock(), ""); err != nil {
+		w.t.Fatalf("set installer status: %v", err)
+	}
+}
+
+// fakeMinter stands in for AWS IoT CreateProvisioningClaim.
+type fakeMinter struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	err   error
+	calls int
+	keys  []string
+}
+
+func (m *fakeMinter) CreateProvisioningClaim(_ context.Context, _ string) (fleetclaim.MintedClaim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.err != nil {
+		return fleetclaim.MintedClaim{}, m.err
+	}
+	key := "-----BEGIN RSA PRIVATE KEY-----\nSECRET" + randomHex(24) + "\n-----END RSA PRIVATE KEY-----\n"
+	m.keys = append(m.keys, key)
+	return fleetclaim.MintedClaim{CertificateID: randomHex(32), CertificatePEM: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+		PrivateKey: fleetclaim.NewSecret(key), Expiration: m.now().Add(5 * time.Minute)}, nil
+}
+
+func (m *fakeMinter) callCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls
+}
+
+// fakeGroups stands in for the Cognito admin API.
+type fakeGroups struct {
+	mu    sync.Mutex
+	err   error
+	calls []string
+}
+
+func (g *fakeGroups) record(call string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls = append(g.calls, call)
+	return g.err
+}
+
+func (g *fakeGroups) AddUserToGroup(_ context.Context, user, group string) error {
+	return g.record("add " + user + " " + group)
+}
+
+func (g *fakeGroups) RemoveUserFromGroup(_ context.Context, user, group string) error {
+	return g.record("remove " + user + " " + group)
+}
+
+func (g *fakeGroups) SignOutEverywhere(_ context.Context, user string) error {
+	return g.record("signout " + user)
+}
+
+func (g *fakeGroups) got() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.calls...)
+}
+
+// faultyStore fails or stalls chosen calls of a real store.
+type faultyStore struct {
+	fleetclaim.Store
+	getClaim     func(ctx context.Context) error
+	createClaim  func(ctx context.Context) error
+	getInstaller func(ctx context.Context) error
+	updateClaim  func(ctx context.Context) error
+}
+
+func (f *faultyStore) GetClaim(ctx context.Context, id fleetclaim.ClaimID) (fleetclaim.Claim, error) {
+	if f.getClaim != nil {
+		if err := f.getClaim(ctx); err != nil {
+			return fleetclaim.Claim{}, err
+		}
+	}
+	return f.Store.GetClaim(ctx, id)
+}
+
+func (f *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+	if f.createClaim != nil {
+		if err := f.createClaim(ctx); err != nil {
+			return err
+		}
+	}
+	return f.Store.CreateClaim(ctx, c)
+}
+
+func (f *faultyStore) GetInstaller(ctx context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {
+	if f.getInstaller != nil {
+		if err := f.getInstaller(ctx); err != nil {
+			return fleetclaim.Installer{}, err
+		}
+	}
+	return f.Store.GetInstaller(ctx, id)
+}
+
+func (f *faultyStore) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
+	if f.updateClaim != nil {
+		if err := f.updateClaim(ctx); err != nil {
+			return fleetclaim.Claim{}, err
+		}
+	}
+	return f.Store.UpdateClaim(ctx, u)
+}
+
+var errStoreDown = errors.New("connection refused")
+
+// stall blocks until the caller's deadline, like a store that stopped answering.
+func stall(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func fail(context.Context) error { return errStoreDown }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newSub() fleetclaim.InstallerID {
+	h := randomHex(16)
+	return fleetclaim.InstallerID(h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
+}
+
+func errorOf(t *testing.T, err error) *fleetclaim.Error {
+	t.Helper()
+	var e *fleetclaim.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want a *fleetclaim.Error", err)
+	}
+	return e
+}
