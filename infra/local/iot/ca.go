@@ -18,7 +18,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -44,12 +43,12 @@ type authority struct {
 	certPEM []byte
 }
 
-// loadOrCreateAuthority reads the CA from dir, or creates and saves one
-// when dir has none yet, so that certificates issued before a restart stay
-// valid after it.
-func loadOrCreateAuthority(dir string, now time.Time) (*authority, error) {
-	certPEM, certErr := os.ReadFile(filepath.Join(dir, caCertFile))
-	keyPEM, keyErr := os.ReadFile(filepath.Join(dir, caKeyFile))
+// loadOrCreateAuthority reads the CA from the data directory, or creates and
+// saves one when it has none yet, so that certificates issued before a
+// restart stay valid after it.
+func loadOrCreateAuthority(dir *os.Root, now time.Time) (*authority, error) {
+	certPEM, certErr := dir.ReadFile(caCertFile)
+	keyPEM, keyErr := dir.ReadFile(caKeyFile)
 	switch {
 	case certErr == nil && keyErr == nil:
 		return parseAuthority(certPEM, keyPEM)
@@ -89,7 +88,7 @@ func parseAuthority(certPEM, keyPEM []byte) (*authority, error) {
 	return &authority{cert: cert, key: key, certPEM: certPEM}, nil
 }
 
-func createAuthority(dir string, now time.Time) (*authority, error) {
+func createAuthority(dir *os.Root, now time.Time) (*authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate CA key: %w", err)
@@ -122,11 +121,11 @@ func createAuthority(dir string, now time.Time) (*authority, error) {
 	}
 	// The key goes first: a lone key file is replaced on the next start,
 	// while a certificate without its key would be refused.
-	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := writeFileAtomic(dir, caKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return nil, fmt.Errorf("save CA key: %w", err)
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(filepath.Join(dir, caCertFile), certPEM, 0o644); err != nil {
+	if err := writeFileAtomic(dir, caCertFile, certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("save CA certificate: %w", err)
 	}
 	return &authority{cert: cert, key: key, certPEM: certPEM}, nil

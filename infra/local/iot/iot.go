@@ -136,6 +136,7 @@ type Core struct {
 	log           *slog.Logger
 	now           func() time.Time
 
+	dir   *os.Root // the data directory; every file access stays inside it
 	ca    *authority
 	store *store
 
@@ -198,10 +199,15 @@ func New(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("iot: data directory: %w", err)
 	}
 	var err error
-	if c.ca, err = loadOrCreateAuthority(opts.DataDir, c.now()); err != nil {
+	if c.dir, err = os.OpenRoot(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("iot: data directory: %w", err)
+	}
+	if c.ca, err = loadOrCreateAuthority(c.dir, c.now()); err != nil {
+		_ = c.dir.Close()
 		return nil, fmt.Errorf("iot: %w", err)
 	}
-	if c.store, err = openStore(opts.DataDir, c.now); err != nil {
+	if c.store, err = openStore(c.dir, c.now); err != nil {
+		_ = c.dir.Close()
 		return nil, fmt.Errorf("iot: %w", err)
 	}
 	return c, nil
@@ -263,8 +269,8 @@ func (c *Core) Start(ctx context.Context) error {
 }
 
 // Close stops the broker, waits for provisioning requests in progress to be
-// answered or abandoned, and releases the listener. It is safe to call more
-// than once.
+// answered or abandoned, and releases the listener and the data directory.
+// The Core is unusable afterwards. Close is safe to call more than once.
 func (c *Core) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -275,13 +281,13 @@ func (c *Core) Close() error {
 	server, cancel := c.server, c.cancel
 	c.mu.Unlock()
 
-	if server == nil {
-		return nil
+	var err error
+	if server != nil {
+		cancel()
+		err = server.Close()
+		c.pending.Wait()
 	}
-	cancel()
-	err := server.Close()
-	c.pending.Wait()
-	return err
+	return errors.Join(err, c.dir.Close())
 }
 
 // MQTTAddr is the host:port of the MQTT over TLS listener, once started.

@@ -1,6 +1,7 @@
 package iot
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -120,26 +120,25 @@ func tokenKey(token string) string {
 // store is the persisted registry. Every change is written to disk before it
 // becomes visible, so a restart never loses what a client was told.
 type store struct {
-	path string
-	now  func() time.Time
+	dir *os.Root
+	now func() time.Time
 
 	mu    sync.RWMutex
 	state *state
 }
 
-func openStore(dir string, now func() time.Time) (*store, error) {
-	path := filepath.Join(dir, stateFile)
-	s := &store{path: path, now: now, state: newState()}
-	data, err := os.ReadFile(path)
+func openStore(dir *os.Root, now func() time.Time) (*store, error) {
+	s := &store{dir: dir, now: now, state: newState()}
+	data, err := dir.ReadFile(stateFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return s, nil
 	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", stateFile, err)
 	}
 	loaded := newState()
 	if err := json.Unmarshal(data, loaded); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, fmt.Errorf("decode %s: %w", stateFile, err)
 	}
 	// Unmarshal keeps the empty maps for absent fields, but a "null" in a
 	// hand-edited file would leave a nil map to panic on the first write.
@@ -186,39 +185,33 @@ func (s *store) update(fn func(*state) error) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := writeFileAtomic(s.path, data, 0o600); err != nil {
+	if err := writeFileAtomic(s.dir, stateFile, data, 0o600); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	s.state = next
 	return nil
 }
 
-// writeFileAtomic replaces path with data so that a reader, or a restart
-// after a crash, sees either the old content or the new, never a mix.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+// writeFileAtomic replaces the file name in dir with data so that a reader,
+// or a restart after a crash, sees either the old content or the new, never
+// a mix.
+func writeFileAtomic(dir *os.Root, name string, data []byte, perm fs.FileMode) (err error) {
+	tmpName := "." + name + "." + rand.Text()
+	tmp, err := dir.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			_ = os.Remove(tmp.Name())
+			_ = dir.Remove(tmpName)
 		}
 	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err = errors.Join(err, tmp.Close()); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return dir.Rename(tmpName, name)
 }
