@@ -325,6 +325,9 @@ func (c *Core) track(fn func(ctx context.Context)) bool {
 	return true
 }
 
+// Core mints claims for the domain directly, without the SDK, when wired so.
+var _ fleetclaim.ClaimMinter = (*Core)(nil)
+
 // mintedClaim is a new claim certificate with its key pair.
 type mintedClaim struct {
 	fleetclaim.MintedClaim
