@@ -1,0 +1,317 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// Context keys: every deployment choice is a CDK context value, set in
+// cdk.json or on the command line (cdk deploy -c stage=prod -c ...).
+// DEPLOY.md documents each one.
+const (
+	ctxStage                    = "stage"
+	ctxRetainData               = "retainData"
+	ctxAllowedOrigin            = "allowedOrigin"
+	ctxTemplateName             = "templateName"
+	ctxAllowedTemplates         = "allowedTemplates"
+	ctxClaimsPerHour            = "claimsPerHour"
+	ctxLogRetentionDays         = "logRetentionDays"
+	ctxLogLevel                 = "logLevel"
+	ctxThrottleRate             = "throttleRate"
+	ctxThrottleBurst            = "throttleBurst"
+	ctxAPIGatewayCloudWatchRole = "apiGatewayCloudWatchRole"
+	ctxTenants                  = "tenants"
+	ctxAssetDir                 = "assetDir"
+)
+
+// Defaults for settings the context leaves out.
+const (
+	defaultStage            = "dev"
+	defaultAllowedOrigin    = "http://localhost:3000"
+	defaultLogRetentionDays = 30
+	defaultLogLevel         = "info"
+	// The throttle defaults fit a fleet of installers tapping a phone app:
+	// a burst of 20 requests and 10 per second sustained for the whole API.
+	defaultThrottleRate  = 10
+	defaultThrottleBurst = 20
+	prodStage            = "prod"
+)
+
+// Settings are one deployment's choices. One app serves every stage; the
+// stage name picks the resource names and, unless overridden, whether data
+// survives the stack.
+type Settings struct {
+	// Stage names the deployment (dev, prod, ...): [a-z][a-z0-9-]{0,15}.
+	Stage string
+	// RetainData keeps the table and the user pool (with deletion
+	// protection) and the log groups when the stack is deleted. It defaults
+	// to true for the "prod" stage only.
+	RetainData bool
+	// AllowedOrigin is the installer app's origin, for CORS.
+	AllowedOrigin string
+	// TemplateName is the fleet provisioning template this stack creates.
+	TemplateName string
+	// AllowedTemplates are further, existing templates installers may ask
+	// claims for; the claims function may create claims for these only.
+	AllowedTemplates []string
+	// ClaimsPerHour is the default per-installer quota.
+	ClaimsPerHour int
+	// LogRetentionDays is how long every log group keeps its events.
+	LogRetentionDays int
+	// LogLevel is the functions' log level.
+	LogLevel string
+	// ThrottleRate and ThrottleBurst bound the whole API stage.
+	ThrottleRate  float64
+	ThrottleBurst int
+	// APIGatewayCloudWatchRole makes the stack set the account's (regional)
+	// API Gateway CloudWatch Logs role, which access logging needs. Turn it
+	// off where the account already has one.
+	APIGatewayCloudWatchRole bool
+	// Tenants are seeded into the table at deploy time.
+	Tenants []TenantSeed
+}
+
+// TenantSeed is one tenant from the "tenants" context value.
+type TenantSeed struct {
+	ID                 string   `json:"id"`
+	Name               string   `json:"name"`
+	Status             string   `json:"status,omitempty"`
+	AutoApproveDomains []string `json:"autoApproveDomains,omitempty"`
+	// ClaimsPerHour overrides the deployment's quota when > 0.
+	ClaimsPerHour int `json:"claimsPerHour,omitempty"`
+}
+
+var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
+
+// retentionByDays maps the retention periods CloudWatch Logs accepts to the
+// CDK's enumeration.
+var retentionByDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
+	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK,
+	14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
+	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS,
+	180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731: awslogs.RetentionDays_TWO_YEARS, 1096: awslogs.RetentionDays_THREE_YEARS,
+	1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS,
+	3288: awslogs.RetentionDays_NINE_YEARS, 3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// Context reads one context value; nil when unset. Values from cdk.json keep
+// their JSON type, values from `-c key=value` are strings: readers accept both.
+type Context func(key string) any
+
+// SettingsFromContext reads and checks every setting, reporting all problems
+// at once.
+func SettingsFromContext(ctx Context) (Settings, error) {
+	r := contextReader{get: ctx}
+	s := Settings{
+		Stage:                    r.str(ctxStage, defaultStage),
+		AllowedOrigin:            r.str(ctxAllowedOrigin, ""),
+		ClaimsPerHour:            r.integer(ctxClaimsPerHour, config.DefaultClaimsPerHour),
+		LogRetentionDays:         r.integer(ctxLogRetentionDays, defaultLogRetentionDays),
+		LogLevel:                 r.str(ctxLogLevel, defaultLogLevel),
+		ThrottleRate:             r.number(ctxThrottleRate, defaultThrottleRate),
+		ThrottleBurst:            r.integer(ctxThrottleBurst, defaultThrottleBurst),
+		APIGatewayCloudWatchRole: r.boolean(ctxAPIGatewayCloudWatchRole, true),
+	}
+	r.decode(ctxAllowedTemplates, &s.AllowedTemplates)
+	r.decode(ctxTenants, &s.Tenants)
+
+	if !stagePattern.MatchString(s.Stage) {
+		r.fail(ctxStage, "must match %s, got %q", stagePattern, s.Stage)
+	}
+	prod := s.Stage == prodStage
+	s.RetainData = r.boolean(ctxRetainData, prod)
+	s.TemplateName = r.str(ctxTemplateName, "fleetclaim-"+s.Stage)
+	if err := fleetclaim.ValidateTemplateName(s.TemplateName); err != nil {
+		r.fail(ctxTemplateName, "%s", fleetclaim.ErrorOf(err).Message)
+	}
+	for _, t := range s.AllowedTemplates {
+		if err := fleetclaim.ValidateTemplateName(t); err != nil {
+			r.fail(ctxAllowedTemplates, "%q %s", t, fleetclaim.ErrorOf(err).Message)
+		}
+	}
+	if s.AllowedOrigin == "" {
+		if prod {
+			r.fail(ctxAllowedOrigin, "is required for the %s stage", prodStage)
+		}
+		s.AllowedOrigin = defaultAllowedOrigin
+	} else if err := checkOrigin(s.AllowedOrigin, prod); err != nil {
+		r.fail(ctxAllowedOrigin, "%v", err)
+	}
+	if s.ClaimsPerHour <= 0 {
+		r.fail(ctxClaimsPerHour, "must be a positive integer")
+	}
+	if _, ok := retentionByDays[s.LogRetentionDays]; !ok {
+		r.fail(ctxLogRetentionDays, "must be one of %v", slices.Sorted(maps.Keys(retentionByDays)))
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
+		r.fail(ctxLogLevel, "must be debug, info, warn or error")
+	}
+	if s.ThrottleRate <= 0 || s.ThrottleBurst <= 0 {
+		r.fail(ctxThrottleRate, "and %s must be positive", ctxThrottleBurst)
+	}
+	seen := map[string]bool{}
+	for i := range s.Tenants {
+		t := &s.Tenants[i]
+		if err := fleetclaim.ValidateTenantID(fleetclaim.TenantID(t.ID)); err != nil {
+			r.fail(ctxTenants, "id %q %s", t.ID, fleetclaim.ErrorOf(err).Message)
+		}
+		if seen[t.ID] {
+			r.fail(ctxTenants, "id %q appears twice", t.ID)
+		}
+		seen[t.ID] = true
+		if t.Name == "" {
+			t.Name = t.ID
+		}
+		if t.Status == "" {
+			t.Status = string(fleetclaim.TenantActive)
+		}
+		if t.Status != string(fleetclaim.TenantActive) && t.Status != string(fleetclaim.TenantSuspended) {
+			r.fail(ctxTenants, "%q: status must be %s or %s", t.ID, fleetclaim.TenantActive, fleetclaim.TenantSuspended)
+		}
+		if t.ClaimsPerHour < 0 {
+			r.fail(ctxTenants, "%q: claimsPerHour must not be negative", t.ID)
+		}
+		for j, d := range t.AutoApproveDomains {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "" || strings.ContainsAny(d, "@ /") {
+				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not a domain", t.ID, t.AutoApproveDomains[j])
+			}
+			t.AutoApproveDomains[j] = d
+		}
+	}
+	return s, r.err()
+}
+
+// checkOrigin accepts a bare origin (scheme://host[:port]) over https, or,
+// outside production, http://localhost for development: the same rule
+// Cognito applies to the app client's callback URLs.
+func checkOrigin(origin string, prod bool) error {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("must be an origin such as https://installer.example.com, got %q", origin)
+	}
+	localhost := u.Hostname() == "localhost"
+	if u.Scheme != "https" && (prod || u.Scheme != "http" || !localhost) {
+		return fmt.Errorf("must use https (http only for localhost, outside %s), got %q", prodStage, origin)
+	}
+	return nil
+}
+
+// contextReader converts context values, collecting every problem.
+type contextReader struct {
+	get      Context
+	problems []string
+}
+
+func (r *contextReader) fail(key, format string, args ...any) {
+	r.problems = append(r.problems, key+" "+fmt.Sprintf(format, args...))
+}
+
+func (r *contextReader) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return errors.New("context: " + strings.Join(r.problems, "; "))
+}
+
+func (r *contextReader) str(key, def string) string {
+	switch v := r.get(key).(type) {
+	case nil:
+		return def
+	case string:
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+		return def
+	default:
+		r.fail(key, "must be a string, got %v", v)
+		return def
+	}
+}
+
+func (r *contextReader) number(key string, def float64) float64 {
+	switch v := r.get(key).(type) {
+	case nil:
+		return def
+	case float64:
+		return v
+	case string:
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			r.fail(key, "must be a number, got %q", v)
+			return def
+		}
+		return n
+	default:
+		r.fail(key, "must be a number, got %v", v)
+		return def
+	}
+}
+
+func (r *contextReader) integer(key string, def int) int {
+	n := r.number(key, float64(def))
+	if n != float64(int(n)) {
+		r.fail(key, "must be a whole number, got %v", n)
+		return def
+	}
+	return int(n)
+}
+
+func (r *contextReader) boolean(key string, def bool) bool {
+	switch v := r.get(key).(type) {
+	case nil:
+		return def
+	case bool:
+		return v
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			r.fail(key, "must be true or false, got %q", v)
+			return def
+		}
+		return b
+	default:
+		r.fail(key, "must be true or false, got %v", v)
+		return def
+	}
+}
+
+// decode reads a JSON value: a JSON string from the command line, or the
+// structure itself from cdk.json.
+func (r *contextReader) decode(key string, into any) {
+	v := r.get(key)
+	if v == nil {
+		return
+	}
+	raw, ok := v.(string)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			r.fail(key, "cannot be read: %v", err)
+			return
+		}
+		raw = string(b)
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		r.fail(key, "must be JSON of the documented shape: %v", err)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/fleetclaim/fleetclaim/shared/config"
+)
+
+func TestSettingsFromContext(t *testing.T) {
+	dev := Settings{
+		Stage: "dev", AllowedOrigin: defaultAllowedOrigin, TemplateName: "fleetclaim-dev",
+		ClaimsPerHour: config.DefaultClaimsPerHour, LogRetentionDays: defaultLogRetentionDays, LogLevel: defaultLogLevel,
+		ThrottleRate: defaultThrottleRate, ThrottleBurst: defaultThrottleBurst, APIGatewayCloudWatchRole: true,
+	}
+	with := func(f func(*Settings)) Settings { s := dev; f(&s); return s }
+
+	for _, tc := range []struct {
+		name    string
+		ctx     map[string]any
+		want    Settings
+		wantErr []string // substrings of the error; nil for none
+	}{
+		{name: "defaults", ctx: map[string]any{}, want: dev},
+		{
+			name: "command-line strings",
+			ctx: map[string]any{ctxStage: "qa", ctxClaimsPerHour: "30", ctxLogRetentionDays: "90", ctxRetainData: "true",
+				ctxThrottleRate: "2.5", ctxAPIGatewayCloudWatchRole: "false", ctxAllowedTemplates: `["old-one"]`,
+				ctxTenants: `[{"id":"acme","autoApproveDomains":[" ACME.example "]}]`},
+			want: with(func(s *Settings) {
+				s.Stage, s.TemplateName, s.ClaimsPerHour, s.LogRetentionDays, s.RetainData = "qa", "fleetclaim-qa", 30, 90, true
+				s.ThrottleRate, s.APIGatewayCloudWatchRole, s.AllowedTemplates = 2.5, false, []string{"old-one"}
+				s.Tenants = []TenantSeed{{ID: "acme", Name: "acme", Status: "active", AutoApproveDomains: []string{"acme.example"}}}
+			}),
+		},
+		{
+			name: "cdk.json values",
+			ctx: map[string]any{ctxClaimsPerHour: float64(10), ctxRetainData: true,
+				ctxTenants: []any{map[string]any{"id": "globex", "name": "Globex", "status": "suspended", "claimsPerHour": float64(5)}}},
+			want: with(func(s *Settings) {
+				s.ClaimsPerHour, s.RetainData = 10, true
+				s.Tenants = []TenantSeed{{ID: "globex", Name: "Globex", Status: "suspended", ClaimsPerHour: 5}}
+			}),
+		},
+		{
+			name: "prod retains data and needs an https origin",
+			ctx:  map[string]any{ctxStage: "prod", ctxAllowedOrigin: "https://installer.example.com"},
+			want: with(func(s *Settings) {
+				s.Stage, s.TemplateName, s.RetainData, s.AllowedOrigin = "prod", "fleetclaim-prod", true, "https://installer.example.com"
+			}),
+		},
+		{name: "prod without origin", ctx: map[string]any{ctxStage: "prod"}, wantErr: []string{"allowedOrigin is required"}},
+		{name: "prod may opt out of retention", ctx: map[string]any{ctxStage: "prod", ctxAllowedOrigin: "https://a.example", ctxRetainData: false},
+			want: with(func(s *Settings) {
+				s.Stage, s.TemplateName, s.AllowedOrigin = "prod", "fleetclaim-prod", "https://a.example"
+			})},
+		{name: "http origin beyond localhost", ctx: map[string]any{ctxAllowedOrigin: "http://installer.example.com"}, wantErr: []string{"must use https"}},
+		{name: "http localhost in prod", ctx: map[string]any{ctxStage: "prod", ctxAllowedOrigin: "http://localhost:3000"}, wantErr: []string{"must use https"}},
+		{name: "origin with a path", ctx: map[string]any{ctxAllowedOrigin: "https://a.example/app"}, wantErr: []string{"must be an origin"}},
+		{name: "bad stage", ctx: map[string]any{ctxStage: "Prod_1"}, wantErr: []string{"stage must match"}},
+		{name: "template name too long", ctx: map[string]any{ctxTemplateName: strings.Repeat("t", 37)}, wantErr: []string{"templateName"}},
+		{name: "bad allowed template", ctx: map[string]any{ctxAllowedTemplates: `["a b"]`}, wantErr: []string{"allowedTemplates"}},
+		{name: "retention CloudWatch lacks", ctx: map[string]any{ctxLogRetentionDays: float64(31)}, wantErr: []string{"logRetentionDays must be one of"}},
+		{name: "fractional quota", ctx: map[string]any{ctxClaimsPerHour: 1.5}, wantErr: []string{"whole number"}},
+		{name: "zero quota", ctx: map[string]any{ctxClaimsPerHour: "0"}, wantErr: []string{"claimsPerHour must be a positive"}},
+		{name: "log level", ctx: map[string]any{ctxLogLevel: "trace"}, wantErr: []string{"logLevel"}},
+		{name: "wrong type", ctx: map[string]any{ctxRetainData: "maybe"}, wantErr: []string{"retainData must be true or false"}},
+		{
+			name: "tenant problems are all reported",
+			ctx: map[string]any{ctxTenants: `[{"id":"Acme"},{"id":"ok","status":"gone"},{"id":"ok"},` +
+				`{"id":"d","autoApproveDomains":["a@b.example"]},{"id":"q","claimsPerHour":-1}]`},
+			wantErr: []string{`id "Acme"`, `"ok": status must be`, `id "ok" appears twice`, `"a@b.example" is not a domain`, `"q": claimsPerHour`},
+		},
+		{name: "unknown tenant field", ctx: map[string]any{ctxTenants: `[{"id":"a","domains":["x"]}]`}, wantErr: []string{`unknown field "domains"`}},
+		{name: "tenants not JSON", ctx: map[string]any{ctxTenants: `acme`}, wantErr: []string{"tenants must be JSON"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := SettingsFromContext(func(key string) any { return tc.ctx[key] })
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("got no error, want one mentioning %q", tc.wantErr)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// cdk.json is what the CLI runs with; the app and the tests read its
+// context as defaults, so it must parse and yield a valid configuration.
+func TestCDKJSONContextIsValid(t *testing.T) {
+	ctx := *defaultContext()
+	if len(ctx) < 50 {
+		t.Errorf("cdk.json has %d context values; want the recommended feature flags", len(ctx))
+	}
+	if _, err := SettingsFromContext(func(key string) any { return ctx[key] }); err != nil {
+		t.Error(err)
+	}
+}
