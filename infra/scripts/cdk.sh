@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# cdk.sh runs the pinned AWS CDK CLI against the app in infra/, installing the
+# CLI under .tools/ first if it is not there yet. Arguments go to `cdk`:
+#
+#   infra/scripts/cdk.sh synth                       # offline, no account needed
+#   infra/scripts/cdk.sh deploy -c stage=prod -c allowedOrigin=https://app.example.com
+#   CDK_OUTDIR=/tmp/out infra/scripts/cdk.sh synth   # cloud assembly elsewhere
+#
+# CDK_OUTDIR, when set, is where the cloud assembly goes (default infra/cdk.out).
+# The CLI's telemetry is off unless CDK_DISABLE_CLI_TELEMETRY says otherwise, and
+# it does not fetch notices: a synth needs no network at all.
+set -euo pipefail
+
+# 2.1148.1 is a 2.x CLI released after aws-cdk-lib 2.270.0 (the version in
+# go.mod): the CLI reads cloud assemblies of its own schema version and older,
+# so it must not be older than the library.
+CDK_VERSION=2.1148.1
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="$ROOT/.tools/aws-cdk-$CDK_VERSION"
+CDK="$TOOLS/node_modules/.bin/cdk"
+
+if [[ ! -x "$CDK" ]]; then
+	command -v npm >/dev/null || { echo "cdk.sh: npm (Node.js 20 or later) is required" >&2; exit 1; }
+	echo "cdk.sh: installing aws-cdk@$CDK_VERSION into ${TOOLS#"$ROOT"/}" >&2
+	mkdir -p "$TOOLS"
+	npm install --prefix "$TOOLS" --no-audit --no-fund --ignore-scripts --loglevel=error "aws-cdk@$CDK_VERSION" >&2
+fi
+
+args=(--no-notices)
+if [[ -n "${CDK_OUTDIR:-}" ]]; then
+	# Relative to where the caller stands, not to infra/.
+	args+=(--output "$(realpath -m "$CDK_OUTDIR")")
+fi
+export CDK_DISABLE_CLI_TELEMETRY="${CDK_DISABLE_CLI_TELEMETRY:-true}"
+
+cd "$ROOT/infra"
+exec "$CDK" "${args[@]}" "$@"
