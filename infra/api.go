@@ -182,8 +182,8 @@ var gatewayProblems = []gatewayProblem{
 	{"REQUEST_TOO_LARGE", 413, "Content Too Large", fleetclaim.CodeBodyTooLarge},
 	{"THROTTLED", 429, "Too Many Requests", fleetclaim.CodeThrottled},
 	{"INTEGRATION_TIMEOUT", 504, "Gateway Timeout", fleetclaim.CodeUnavailable},
-	{"DEFAULT_4XX", 0, "Bad Request", fleetclaim.CodeInvalidRequest},
-	{"DEFAULT_5XX", 0, "Internal Server Error", fleetclaim.CodeInternal},
+	{"DEFAULT_4XX", 0, "Client Error", fleetclaim.CodeInvalidRequest},
+	{"DEFAULT_5XX", 0, "Server Error", fleetclaim.CodeInternal},
 }
 
 // addProblemResponses makes API Gateway's own errors RFC 9457 problem

@@ -34,9 +34,9 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(s.Stage), nil)
 
 	table := newTable(stack, s)
-	fn := func(id, name, description string, timeout float64, env map[string]*string) awslambda.Function {
-		return newGoFunction(stack, s, props.AssetDir, goFunction{id: id, name: name, description: description,
-			timeout: awscdk.Duration_Seconds(jsii.Number(timeout)), env: env})
+	fn := func(construct, name, description string, seconds float64, env map[string]*string) awslambda.Function {
+		return newGoFunction(stack, s, props.AssetDir, goFunction{id: construct, name: name, description: description,
+			timeout: awscdk.Duration_Seconds(jsii.Number(seconds)), env: env})
 	}
 	tableEnv := map[string]*string{config.EnvTableName: table.TableName()}
 

@@ -87,7 +87,7 @@ func TestEveryRouteIsAMethodBehindTheAuthorizerWithItsScope(t *testing.T) {
 		props      map[string]any
 	}
 	methods := map[string]method{}
-	for id, r := range s.resources("AWS::ApiGateway::Method") {
+	for _, r := range s.resources("AWS::ApiGateway::Method") {
 		p := props(r)
 		path := "/"
 		if ref, ok := p["ResourceId"].(map[string]any)["Ref"].(string); ok {
@@ -98,9 +98,9 @@ func TestEveryRouteIsAMethodBehindTheAuthorizerWithItsScope(t *testing.T) {
 			t.Errorf("%s: method defined twice", key)
 		}
 		methods[key] = method{path: path, verb: p["HttpMethod"].(string), props: p}
-		_ = id
 	}
 
+	models := 0
 	for _, r := range apigw.Routes {
 		key := r.Method + " " + r.Path
 		m, ok := methods[key]
@@ -129,9 +129,15 @@ func TestEveryRouteIsAMethodBehindTheAuthorizerWithItsScope(t *testing.T) {
 			t.Errorf("%s: no request validator", key)
 		}
 		_, hasModel := m.props["RequestModels"]
+		if hasModel {
+			models++
+		}
 		if want := r.Operation == issueClaimOperation; hasModel != want {
 			t.Errorf("%s: request model present %v, want %v", key, hasModel, want)
 		}
+	}
+	if models != 1 {
+		t.Errorf("%d methods have a request model, want 1 (operation %s)", models, issueClaimOperation)
 	}
 	// What is left must be CORS preflights: answered by API Gateway itself
 	// (a mock), and the only methods without the authorizer.
