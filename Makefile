@@ -5,7 +5,10 @@ SHELL       := bash
 FUNCTIONS   := claims postconfirm pretoken provisionhook
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w' -tags lambda.norpc
 
-.PHONY: help build test lint fuzz clean $(addprefix build-,$(FUNCTIONS))
+# The local stack's seed: one tenant and its first admin (local only).
+LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme'
+
+.PHONY: help build test lint fuzz local demo clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -17,6 +20,13 @@ build-%:
 
 test: ## Run every test, against real local servers the scripts install.
 	infra/scripts/test.sh
+
+local: ## Run the whole system on this machine, offline (Ctrl-C stops it; state in .local/).
+	infra/scripts/deps.sh
+	go run ./infra/local $(LOCAL_FLAGS)
+
+demo: ## Play an installer and a device against a running `make local`.
+	go run ./infra/local demo
 
 lint: ## gofmt, go vet, staticcheck and gosec.
 	infra/scripts/lint.sh

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// Config is everything the local stack can be told on its command line.
+type Config struct {
+	DataDir          string
+	Host             string
+	APIPort          int
+	CognitoPort      int
+	IoTPort          int
+	MQTTPort         int
+	ClaimLifetime    time.Duration
+	Template         string
+	ClaimsPerHour    int
+	Tenants          []fleetclaim.Tenant
+	Admin            AdminUser
+	AllowedOrigin    string
+	DynamoDBEndpoint string
+	TableName        string
+	LogLevel         string
+}
+
+// AdminUser is the initial admin the stack creates if it does not exist.
+type AdminUser struct {
+	Email    string
+	Password string
+	Tenant   fleetclaim.TenantID
+	Platform bool
+}
+
+const usage = `fleetclaim-local runs the whole fleetclaim system on this machine: an API
+Gateway stand-in, a Cognito user pool stand-in, an AWS IoT stand-in (local CA,
+CreateProvisioningClaim, MQTT over mutual TLS with the fleet provisioning API)
+and an embedded store, all calling the same handlers as the Lambda functions.
+Everything listens on 127.0.0.1; nothing leaves the machine.
+
+Usage:
+  fleetclaim-local [flags]          run the stack until interrupted
+  fleetclaim-local demo [flags]     play an installer and a device against a running stack
+                                    (see: fleetclaim-local demo -h)
+
+On start it prints its endpoints and writes them to <data-dir>/endpoints.json.
+State (users, claims, devices, the CA) lives in the data directory and survives
+a restart; delete the directory to start afresh.
+
+Flags:
+`
+
+func parseConfig(args []string, out io.Writer) (Config, error) {
+	c := Config{}
+	fs := flag.NewFlagSet("fleetclaim-local", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		fs.PrintDefaults()
+		fmt.Fprint(out, `
+Example:
+  fleetclaim-local -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Passw0rd!:acme'
+`)
+	}
+	fs.StringVar(&c.DataDir, "data-dir", ".local", "directory for all state (`path`)")
+	fs.StringVar(&c.Host, "host", "127.0.0.1", "loopback address to listen on; only 127.0.0.0/8 and ::1 are accepted")
+	fs.IntVar(&c.APIPort, "api-port", 8080, "API Gateway stand-in port (0 picks a free port)")
+	fs.IntVar(&c.CognitoPort, "cognito-port", 9229, "Cognito user pool stand-in port (0 picks a free port)")
+	fs.IntVar(&c.IoTPort, "iot-port", 8443, "AWS IoT control-plane stand-in port, HTTP (0 picks a free port)")
+	fs.IntVar(&c.MQTTPort, "mqtt-port", 8883, "MQTT over TLS port, client certificates required (0 picks a free port)")
+	fs.DurationVar(&c.ClaimLifetime, "claim-lifetime", 5*time.Minute, "validity of claim certificates (AWS: 5m)")
+	fs.StringVar(&c.Template, "template", "fleetclaim-local", "fleet provisioning template name")
+	fs.IntVar(&c.ClaimsPerHour, "claims-per-hour", 60, "per-installer claim quota per clock hour")
+	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173")
+	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
+	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Func("tenant", "a tenant as `id:name:domain1,domain2` (repeatable); verified emails at the\n"+
+		"listed domains are approved at sign-up; default acme:Acme:acme.example", func(s string) error {
+		t, err := parseTenant(s)
+		if err == nil {
+			c.Tenants = append(c.Tenants, t)
+		}
+		return err
+	})
+	fs.Func("admin", "initial admin as `email:password:tenant[:platform]`, created if missing;\n"+
+		"':platform' makes a platform admin of every tenant", func(s string) error {
+		a, err := parseAdmin(s)
+		c.Admin = a
+		return err
+	})
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	}
+	if len(c.Tenants) == 0 {
+		c.Tenants = []fleetclaim.Tenant{{ID: "acme", Name: "Acme", Status: fleetclaim.TenantActive, AutoApproveDomains: []string{"acme.example"}}}
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if !isLoopback(c.Host) {
+		errs = append(errs, fmt.Errorf("-host %q: only loopback addresses are allowed", c.Host))
+	}
+	for name, p := range map[string]int{"api-port": c.APIPort, "cognito-port": c.CognitoPort, "iot-port": c.IoTPort, "mqtt-port": c.MQTTPort} {
+		if p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("-%s %d: not a port", name, p))
+		}
+	}
+	if c.ClaimLifetime < 10*time.Second || c.ClaimLifetime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("-claim-lifetime %v: must be between 10s and 24h", c.ClaimLifetime))
+	}
+	if err := fleetclaim.ValidateTemplateName(c.Template); err != nil {
+		errs = append(errs, fmt.Errorf("-template: %w", err))
+	}
+	if c.ClaimsPerHour < 1 {
+		errs = append(errs, errors.New("-claims-per-hour must be at least 1"))
+	}
+	if c.DynamoDBEndpoint != "" && !strings.HasPrefix(c.DynamoDBEndpoint, "http://127.") && !strings.HasPrefix(c.DynamoDBEndpoint, "http://localhost") {
+		errs = append(errs, fmt.Errorf("-dynamodb-endpoint %q: must be a loopback http URL", c.DynamoDBEndpoint))
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(h string) bool {
+	return strings.HasPrefix(h, "127.") || h == "::1" || h == "localhost"
+}
+
+func parseTenant(s string) (fleetclaim.Tenant, error) {
+	parts := strings.SplitN(s, ":", 3)
+	t := fleetclaim.Tenant{ID: fleetclaim.TenantID(parts[0]), Status: fleetclaim.TenantActive}
+	if err := fleetclaim.ValidateTenantID(t.ID); err != nil {
+		return t, fmt.Errorf("tenant %q: id must be 1 to 32 of a-z, 0-9, '-'", s)
+	}
+	t.Name = string(t.ID)
+	if len(parts) > 1 && parts[1] != "" {
+		t.Name = parts[1]
+	}
+	if len(parts) > 2 {
+		for _, d := range strings.Split(parts[2], ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+				t.AutoApproveDomains = append(t.AutoApproveDomains, d)
+			}
+		}
+	}
+	return t, nil
+}
+
+func parseAdmin(s string) (AdminUser, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 3 || len(parts) > 4 || fleetclaim.EmailDomain(parts[0]) == "" || parts[1] == "" {
+		return AdminUser{}, fmt.Errorf("admin: want email:password:tenant[:platform]")
+	}
+	a := AdminUser{Email: parts[0], Password: parts[1], Tenant: fleetclaim.TenantID(parts[2])}
+	if err := fleetclaim.ValidateTenantID(a.Tenant); err != nil {
+		return a, fmt.Errorf("admin: tenant: %w", err)
+	}
+	if len(parts) == 4 {
+		if parts[3] != "platform" {
+			return a, fmt.Errorf("admin: the fourth field may only be 'platform'")
+		}
+		a.Platform = true
+	}
+	return a, nil
+}
