@@ -8,7 +8,10 @@ GOFLAGS_BUILD := -trimpath -ldflags='-s -w' -tags lambda.norpc
 # The local stack's seed: one tenant and its first admin (local only).
 LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme'
 
-.PHONY: help build test lint fuzz local demo clean $(addprefix build-,$(FUNCTIONS))
+CDK      := infra/scripts/cdk.sh
+CDK_ARGS ?=
+
+.PHONY: help build test lint fuzz local demo synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,6 +30,18 @@ local: ## Run the whole system on this machine, offline (Ctrl-C stops it; state 
 
 demo: ## Play an installer and a device against a running `make local`.
 	go run ./infra/local demo
+
+synth: build ## Write the CloudFormation template to infra/cdk.out, offline (no AWS account needed).
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+deploy: build ## Deploy to the account and region of your AWS credentials (infra/DEPLOY.md).
+	$(CDK) deploy $(CDK_ARGS)
+
+diff: build ## Show what `make deploy` would change.
+	$(CDK) diff $(CDK_ARGS)
+
+destroy: build ## Delete the stack (a retained stage keeps its data; infra/DEPLOY.md).
+	$(CDK) destroy $(CDK_ARGS)
 
 lint: ## gofmt, go vet, staticcheck and gosec.
 	infra/scripts/lint.sh
