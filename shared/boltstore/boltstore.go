@@ -1,0 +1,515 @@
+// Package boltstore is the embedded fleetclaim store of the local stack: one
+// bbolt file, pure Go, no server. Every port method is one bbolt transaction,
+// so each conditional write is atomic, and bbolt syncs each commit to disk, so
+// a record that was written survives a kill -9.
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Buckets. Index keys are built from NUL-separated parts, which no ID,
+// email or serial contains, so ranges cannot bleed into each other.
+var (
+	bClaims       = []byte("claims")         // claim ID → claim
+	bByInstaller  = []byte("claims-by-inst") // installer, -issuedAt, -claim ID → ""
+	bDevices      = []byte("devices")        // tenant, serial → device (latest)
+	bInstallers   = []byte("installers")     // installer ID → installer
+	bByTenant     = []byte("installers-by-tenant")
+	bTenants      = []byte("tenants")
+	bQuotas       = []byte("quotas") // key, window end → uint64 count
+	bAudit        = []byte("audit")  // tenant, -time, -ID → event
+	allBuckets    = [][]byte{bClaims, bByInstaller, bDevices, bInstallers, bByTenant, bTenants, bQuotas, bAudit}
+	errBadRequest = errors.New("invalid store call")
+)
+
+// Store is the embedded fleetclaim.Store.
+type Store struct{ db *bolt.DB }
+
+var _ fleetclaim.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store file at path.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(fn)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
+}
+
+func key(parts ...string) []byte { return []byte(joinParts(parts)) }
+
+func joinParts(parts []string) string {
+	var b bytes.Buffer
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// desc encodes t so that byte order is newest first.
+func desc(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], ^uint64(t.UnixNano()))
+	return string(b[:])
+}
+
+// descString inverts s byte-wise so that ties sort by ID in reverse too.
+func descString(s string) string {
+	b := []byte(s)
+	for i := range b {
+		b[i] = ^b[i]
+	}
+	return string(b)
+}
+
+func get[T any](tx *bolt.Tx, bucket, k []byte) (T, error) {
+	var v T
+	raw := tx.Bucket(bucket).Get(k)
+	if raw == nil {
+		return v, fleetclaim.ErrNotFound
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("decode %s: %w", bucket, err)
+	}
+	return v, nil
+}
+
+func put(tx *bolt.Tx, bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucket).Put(k, raw)
+}
+
+// The records as stored: the domain types with their times in UTC.
+
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func claimUTC(c fleetclaim.Claim) fleetclaim.Claim {
+	c.IssuedAt, c.ExpiresAt, c.UpdatedAt, c.RetainUntil = utc(c.IssuedAt), utc(c.ExpiresAt), utc(c.UpdatedAt), utc(c.RetainUntil)
+	if c.Device != nil {
+		d := deviceUTC(*c.Device)
+		c.Device = &d
+	}
+	return c
+}
+
+func deviceUTC(d fleetclaim.Device) fleetclaim.Device {
+	d.ProvisionedAt = utc(d.ProvisionedAt)
+	return d
+}
+
+// CreateClaim implements fleetclaim.ClaimStore.
+func (s *Store) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+	switch {
+	case c.ID == "" || c.TenantID == "" || c.InstallerID == "":
+		return invalid("create claim: ID, tenant and installer are required")
+	case c.Device != nil:
+		return invalid("create claim %s: a device is recorded only by consuming the claim", c.ID)
+	}
+	c = claimUTC(c)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k := []byte(c.ID)
+		if tx.Bucket(bClaims).Get(k) != nil {
+			return fmt.Errorf("create claim %s: %w", c.ID, fleetclaim.ErrConflict)
+		}
+		if err := put(tx, bClaims, k, c); err != nil {
+			return err
+		}
+		return tx.Bucket(bByInstaller).Put(key(string(c.InstallerID), desc(c.IssuedAt), descString(string(c.ID))), []byte(c.ID))
+	})
+}
+
+// GetClaim implements fleetclaim.ClaimStore.
+func (s *Store) GetClaim(ctx context.Context, id fleetclaim.ClaimID) (fleetclaim.Claim, error) {
+	var c fleetclaim.Claim
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		c, err = get[fleetclaim.Claim](tx, bClaims, []byte(id))
+		return err
+	})
+	if err != nil {
+		return fleetclaim.Claim{}, fmt.Errorf("get claim %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// UpdateClaim implements fleetclaim.ClaimStore.
+func (s *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
+	switch {
+	case u.ID == "":
+		return fleetclaim.Claim{}, invalid("update claim: ID is required")
+	case u.At.IsZero():
+		return fleetclaim.Claim{}, invalid("update claim %s: At is required", u.ID)
+	case u.Device != nil && (u.Status != fleetclaim.ClaimConsumed || u.Device.ClaimID != u.ID):
+		return fleetclaim.Claim{}, invalid("update claim %s: a device goes with status consumed and its own claim", u.ID)
+	}
+	var out fleetclaim.Claim
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		c, err := get[fleetclaim.Claim](tx, bClaims, []byte(u.ID))
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.IfStatus != "" && c.Status != u.IfStatus,
+			!u.IfUnexpiredAt.IsZero() && !c.ExpiresAt.After(u.IfUnexpiredAt),
+			u.Device != nil && (u.Device.TenantID != c.TenantID || u.Device.Serial != c.Serial):
+			return fleetclaim.ErrConflict
+		}
+		if u.Status != "" {
+			c.Status = u.Status
+		}
+		if u.Reason != "" {
+			c.Reason = u.Reason
+		}
+		c.UpdatedAt = u.At
+		if u.Device != nil {
+			d := deviceUTC(*u.Device)
+			c.Device, c.RetainUntil = &d, time.Time{}
+			if err := s.recordDevice(tx, d); err != nil {
+				return err
+			}
+		}
+		out = claimUTC(c)
+		return put(tx, bClaims, []byte(c.ID), out)
+	})
+	if err != nil {
+		return fleetclaim.Claim{}, fmt.Errorf("update claim %s: %w", u.ID, err)
+	}
+	return out, nil
+}
+
+// recordDevice keeps the most recent provisioning of each serial.
+func (s *Store) recordDevice(tx *bolt.Tx, d fleetclaim.Device) error {
+	k := key(string(d.TenantID), d.Serial)
+	prev, err := get[fleetclaim.Device](tx, bDevices, k)
+	switch {
+	case errors.Is(err, fleetclaim.ErrNotFound):
+	case err != nil:
+		return err
+	case prev.ProvisionedAt.After(d.ProvisionedAt):
+		return nil
+	}
+	return put(tx, bDevices, k, d)
+}
+
+// ListClaims implements fleetclaim.ClaimStore.
+func (s *Store) ListClaims(ctx context.Context, installer fleetclaim.InstallerID, p fleetclaim.Page) ([]fleetclaim.Claim, string, error) {
+	var out []fleetclaim.Claim
+	var next string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		next, err = scan(tx.Bucket(bByInstaller), "claims", string(installer), p, func(_, v []byte) error {
+			c, err := get[fleetclaim.Claim](tx, bClaims, v)
+			out = append(out, c)
+			return err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list claims of %s: %w", installer, err)
+	}
+	return out, next, nil
+}
+
+// GetDevice implements fleetclaim.DeviceStore.
+func (s *Store) GetDevice(ctx context.Context, tenant fleetclaim.TenantID, serial string) (fleetclaim.Device, error) {
+	var d fleetclaim.Device
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		d, err = get[fleetclaim.Device](tx, bDevices, key(string(tenant), serial))
+		return err
+	})
+	if err != nil {
+		return fleetclaim.Device{}, fmt.Errorf("get device %s/%s: %w", tenant, serial, err)
+	}
+	return d, nil
+}
+
+// ListDevices implements fleetclaim.DeviceStore.
+func (s *Store) ListDevices(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
+	return list[fleetclaim.Device](ctx, s, bDevices, "devices", string(tenant), p)
+}
+
+// CreateInstaller implements fleetclaim.InstallerStore.
+func (s *Store) CreateInstaller(ctx context.Context, in fleetclaim.Installer) error {
+	if in.ID == "" || in.TenantID == "" {
+		return invalid("create installer: ID and tenant are required")
+	}
+	in.CreatedAt, in.UpdatedAt = utc(in.CreatedAt), utc(in.UpdatedAt)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bInstallers).Get([]byte(in.ID)) != nil {
+			return fmt.Errorf("create installer %s: %w", in.ID, fleetclaim.ErrConflict)
+		}
+		if err := put(tx, bInstallers, []byte(in.ID), in); err != nil {
+			return err
+		}
+		return tx.Bucket(bByTenant).Put(key(string(in.TenantID), in.Email, string(in.ID)), []byte(in.ID))
+	})
+}
+
+// GetInstaller implements fleetclaim.InstallerStore.
+func (s *Store) GetInstaller(ctx context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {
+	var in fleetclaim.Installer
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		in, err = get[fleetclaim.Installer](tx, bInstallers, []byte(id))
+		return err
+	})
+	if err != nil {
+		return fleetclaim.Installer{}, fmt.Errorf("get installer %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// SetInstallerStatus implements fleetclaim.InstallerStore.
+func (s *Store) SetInstallerStatus(ctx context.Context, id fleetclaim.InstallerID, from []fleetclaim.InstallerStatus, to fleetclaim.InstallerStatus, at time.Time, by fleetclaim.InstallerID) (fleetclaim.Installer, error) {
+	if id == "" || len(from) == 0 || to == "" {
+		return fleetclaim.Installer{}, invalid("set installer status: ID, from and to are required")
+	}
+	var out fleetclaim.Installer
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		in, err := get[fleetclaim.Installer](tx, bInstallers, []byte(id))
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, in.Status) {
+			return fleetclaim.ErrConflict
+		}
+		in.Status, in.UpdatedAt, in.UpdatedBy = to, utc(at), by
+		out = in
+		return put(tx, bInstallers, []byte(id), in)
+	})
+	if err != nil {
+		return fleetclaim.Installer{}, fmt.Errorf("set installer %s %s: %w", id, to, err)
+	}
+	return out, nil
+}
+
+// ListInstallers implements fleetclaim.InstallerStore.
+func (s *Store) ListInstallers(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.Installer, string, error) {
+	var out []fleetclaim.Installer
+	var next string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		next, err = scan(tx.Bucket(bByTenant), "installers", string(tenant), p, func(_, v []byte) error {
+			in, err := get[fleetclaim.Installer](tx, bInstallers, v)
+			out = append(out, in)
+			return err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list installers of %s: %w", tenant, err)
+	}
+	return out, next, nil
+}
+
+// GetTenant implements fleetclaim.TenantStore.
+func (s *Store) GetTenant(ctx context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
+	var t fleetclaim.Tenant
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		t, err = get[fleetclaim.Tenant](tx, bTenants, []byte(id))
+		return err
+	})
+	if err != nil {
+		return fleetclaim.Tenant{}, fmt.Errorf("get tenant %s: %w", id, err)
+	}
+	if len(t.AutoApproveDomains) == 0 {
+		t.AutoApproveDomains = nil
+	}
+	return t, nil
+}
+
+// PutTenant implements fleetclaim.TenantStore.
+func (s *Store) PutTenant(ctx context.Context, t fleetclaim.Tenant) error {
+	if t.ID == "" {
+		return invalid("put tenant: ID is required")
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error { return put(tx, bTenants, []byte(t.ID), t) })
+}
+
+// TakeQuota implements fleetclaim.QuotaStore.
+func (s *Store) TakeQuota(ctx context.Context, k string, windowEnd time.Time, limit int) error {
+	if k == "" {
+		return invalid("take quota: key is required")
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bQuotas)
+		qk := key(k, fmt.Sprint(windowEnd.Unix()))
+		var n uint64
+		if raw := b.Get(qk); raw != nil {
+			n = binary.BigEndian.Uint64(raw)
+		}
+		if limit <= 0 || n >= uint64(limit) {
+			return fmt.Errorf("take quota %s: %w", k, fleetclaim.ErrQuotaExhausted)
+		}
+		var raw [8]byte
+		binary.BigEndian.PutUint64(raw[:], n+1)
+		// Windows that ended are of no more use; dropping them here keeps
+		// the bucket to one entry per key, as DynamoDB's TTL does in time.
+		c := b.Cursor()
+		prefix := key(k, "")
+		for ck, _ := c.Seek(prefix); ck != nil && bytes.HasPrefix(ck, prefix); ck, _ = c.Next() {
+			if !bytes.Equal(ck, qk) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return b.Put(qk, raw[:])
+	})
+}
+
+// AppendAudit implements fleetclaim.AuditStore.
+func (s *Store) AppendAudit(ctx context.Context, e fleetclaim.AuditEvent) error {
+	if e.TenantID == "" || e.ID == "" || e.At.IsZero() {
+		return invalid("append audit: tenant, ID and time are required")
+	}
+	e.At = utc(e.At)
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k := key(string(e.TenantID), desc(e.At), descString(e.ID))
+		if tx.Bucket(bAudit).Get(k) != nil {
+			return fmt.Errorf("append audit %s: %w", e.ID, fleetclaim.ErrConflict)
+		}
+		return put(tx, bAudit, k, e)
+	})
+}
+
+// ListAudit implements fleetclaim.AuditStore.
+func (s *Store) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
+	return list[fleetclaim.AuditEvent](ctx, s, bAudit, "audit", string(tenant), p)
+}
+
+// list pages through records stored directly under scope in bucket.
+func list[T any](ctx context.Context, s *Store, bucket []byte, kind, scope string, p fleetclaim.Page) ([]T, string, error) {
+	var out []T
+	var next string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		next, err = scan(tx.Bucket(bucket), kind, scope, p, func(_, v []byte) error {
+			var r T
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %s: %w", bucket, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s of %s: %w", kind, scope, err)
+	}
+	return out, next, nil
+}
+
+// scan visits up to one page of the keys under scope, in key order, after
+// the cursor's key, and returns the next page's cursor if more follow.
+func scan(b *bolt.Bucket, kind, scope string, p fleetclaim.Page, visit func(k, v []byte) error) (string, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = fleetclaim.DefaultPageSize
+	}
+	limit = min(limit, fleetclaim.MaxPageSize)
+	prefix := key(scope, "")
+	c := b.Cursor()
+	k, v := c.Seek(prefix)
+	if p.Cursor != "" {
+		after, err := decodeCursor(p.Cursor, kind, scope)
+		if err != nil {
+			return "", err
+		}
+		k, v = c.Seek(after)
+		if bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+	}
+	var last []byte
+	n := 0
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if n == limit {
+			return encodeCursor(kind, scope, last), nil
+		}
+		if err := visit(k, v); err != nil {
+			return "", err
+		}
+		last = append(last[:0], k...)
+		n++
+	}
+	return "", nil
+}
+
+// A cursor names the listing it belongs to, so that a cursor of one listing
+// cannot be replayed against another (another tenant's, say).
+type cursor struct {
+	Kind  string `json:"k"`
+	Scope string `json:"s"`
+	After []byte `json:"a"`
+}
+
+func encodeCursor(kind, scope string, after []byte) string {
+	raw, _ := json.Marshal(cursor{Kind: kind, Scope: scope, After: after})
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func decodeCursor(s, kind, scope string) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fleetclaim.ErrInvalidCursor
+	}
+	var c cursor
+	if json.Unmarshal(raw, &c) != nil || c.Kind != kind || c.Scope != scope || !bytes.HasPrefix(c.After, key(scope, "")) {
+		return nil, fleetclaim.ErrInvalidCursor
+	}
+	return c.After, nil
+}
