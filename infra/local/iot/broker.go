@@ -75,7 +75,7 @@ func (h *brokerHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 	if ok && rec.Status == statusActive {
 		switch rec.Kind {
 		case kindClaim:
-			allowed = claimMay(rec.Template, topic, write)
+			allowed = h.core.claimMay(topic, write)
 		case kindDevice:
 			allowed = deviceMay(rec.ThingName, topic, write)
 		}
@@ -87,19 +87,27 @@ func (h *brokerHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 }
 
 // claimMay is the policy of a claim certificate: publish the fleet
-// provisioning requests of its template and receive their replies, in the
-// JSON payload format only.
-func claimMay(template string, topic string, write bool) bool {
-	requests := []string{topicCreateKeysAndCertificate, topicCreateCertificateFromCSR, registerThingTopic(template)}
-	if write {
-		return slices.Contains(requests, topic)
-	}
-	for _, r := range requests {
-		if topic == r+suffixAccepted || topic == r+suffixRejected {
-			return true
+// provisioning requests and receive their replies, in the JSON payload format
+// only. A claim may ask any existing template to provision it: which template
+// it was minted for is a rule of the pre-provisioning hook, which is told the
+// template the device asked for, so that rule is enforced where fleetclaim
+// enforces it and a refusal reaches the device on /rejected.
+func (c *Core) claimMay(topic string, write bool) bool {
+	request := topic
+	if !write {
+		var ok bool
+		if request, ok = strings.CutSuffix(topic, suffixAccepted); !ok {
+			if request, ok = strings.CutSuffix(topic, suffixRejected); !ok {
+				return false
+			}
 		}
 	}
-	return false
+	switch request {
+	case topicCreateKeysAndCertificate, topicCreateCertificateFromCSR:
+		return true
+	}
+	_, ok := c.templates[templateOfRegisterTopic(request)]
+	return ok
 }
 
 // deviceMay is the policy of a provisioned device, as the stack's device
@@ -124,7 +132,7 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	if !ok || rec.Kind != kindClaim {
 		return pk, nil
 	}
-	handle := h.core.operation(rec.Template, pk.TopicName)
+	handle := h.core.operation(pk.TopicName)
 	if handle == nil {
 		return pk, nil
 	}

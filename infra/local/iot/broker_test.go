@@ -63,7 +63,10 @@ func TestClaimPolicy(t *testing.T) {
 		{"$aws/certificates/create/json/accepted", true},
 		{"$aws/certificates/create-from-csr/json/rejected", true},
 		{"$aws/provisioning-templates/widget/provision/json/accepted", true},
-		{"$aws/provisioning-templates/gadget/provision/json/accepted", false},
+		// Another template's topic is open: the hook decides (claimMay).
+		{"$aws/provisioning-templates/gadget/provision/json/accepted", true},
+		{"$aws/provisioning-templates/no-such-template/provision/json/accepted", false},
+		{"$aws/provisioning-templates/+/provision/json/accepted", false},
 		{"$aws/certificates/create/cbor/accepted", false},
 		{"$aws/certificates/create/json", false},
 		{"$aws/certificates/create/json/+", false},
@@ -85,7 +88,7 @@ func TestClaimPolicy(t *testing.T) {
 	// so does the broker, for QoS 1.
 	for i, topic := range []string{
 		"dt/widget-SN-1/telemetry",
-		"$aws/provisioning-templates/gadget/provision/json",
+		"$aws/provisioning-templates/no-such-template/provision/json",
 		"$aws/certificates/create/cbor",
 	} {
 		t.Run("publish "+topic, func(t *testing.T) {

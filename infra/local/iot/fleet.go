@@ -127,18 +127,33 @@ type request struct {
 // operationFunc answers a request with the accepted reply, or the rejection.
 type operationFunc func(ctx context.Context, req request) (any, *errorResponse)
 
-// operation returns the fleet provisioning operation served on topic for a
-// claim of template, or nil when topic is not one.
-func (c *Core) operation(template, topic string) operationFunc {
+// operation returns the fleet provisioning operation served on topic, or nil
+// when topic is not one.
+func (c *Core) operation(topic string) operationFunc {
 	switch topic {
 	case topicCreateKeysAndCertificate:
 		return c.createKeysAndCertificate
 	case topicCreateCertificateFromCSR:
 		return c.createCertificateFromCSR
-	case registerThingTopic(template):
+	}
+	if _, ok := c.templates[templateOfRegisterTopic(topic)]; ok {
 		return c.registerThing
 	}
 	return nil
+}
+
+// templateOfRegisterTopic returns the template a RegisterThing topic names,
+// or "" when topic is not a RegisterThing topic of a well-formed name.
+func templateOfRegisterTopic(topic string) string {
+	const prefix, suffix = "$aws/provisioning-templates/", "/provision/json"
+	name, ok := strings.CutPrefix(topic, prefix)
+	if !ok {
+		return ""
+	}
+	if name, ok = strings.CutSuffix(name, suffix); !ok || !templateNamePattern.MatchString(name) {
+		return ""
+	}
+	return name
 }
 
 // createKeysAndCertificate serves CreateKeysAndCertificate: a new key pair
@@ -302,7 +317,7 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 		ClaimCertificateID: req.claim.ID,
 		CertificateID:      cert.ID,
 		CertificatePEM:     cert.PEM,
-		TemplateARN:        c.templateARN(req.claim.Template),
+		TemplateARN:        c.templateARN(templateOfRegisterTopic(req.topic)),
 		ClientID:           req.clientID,
 		Parameters:         maps.Clone(params),
 	}
@@ -317,7 +332,7 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 	}
 	maps.Copy(params, decision.ParameterOverrides)
 
-	tmpl := c.templates[req.claim.Template]
+	tmpl := c.templates[templateOfRegisterTopic(req.topic)]
 	thingName := params[tmpl.ThingNameParameter]
 	if !thingNamePattern.MatchString(thingName) {
 		rej := rejected(http.StatusBadRequest, ErrorCodeInvalidParameters,

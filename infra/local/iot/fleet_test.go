@@ -355,3 +355,31 @@ func TestRepliesReachOnlyTheRequester(t *testing.T) {
 		t.Error("both requesters got the same private key")
 	}
 }
+
+// TestRegisterThingOnAnotherTemplate: a claim of one template asking another
+// template to provision it reaches the hook with the template it asked for,
+// so the hook can refuse it, and the refusal arrives on /rejected.
+func TestRegisterThingOnAnotherTemplate(t *testing.T) {
+	e := newEnv(t)
+	e.hook.setDecision(func(_ context.Context, req events.IoTPreProvisionHookRequest) (events.IoTPreProvisionHookResponse, error) {
+		return events.IoTPreProvisionHookResponse{AllowProvisioning: strings.HasSuffix(req.TemplateARN, "/widget")}, nil
+	})
+	conn, _ := e.claimConn(t, "widget", "installer-cross")
+	var keys createKeysAndCertificateResponse
+	conn.mustCall(t, topicCreateKeysAndCertificate, nil, &keys)
+
+	accepted, reply := conn.call(t, registerThingTopic("gadget"), mustJSON(t, registerThingRequest{
+		CertificateOwnershipToken: keys.CertificateOwnershipToken,
+		Parameters:                map[string]string{"SerialNumber": "SN-1"},
+	}))
+	var rej errorResponse
+	if err := json.Unmarshal(reply, &rej); accepted || err != nil {
+		t.Fatalf("got accepted=%v (%v), want a rejection", accepted, err)
+	}
+	if rej.ErrorCode != ErrorCodeAccessDenied || rej.StatusCode != 403 {
+		t.Errorf("got rejection %+v, want 403 %s", rej, ErrorCodeAccessDenied)
+	}
+	if got, want := e.hook.lastCall(t).req.TemplateARN, "arn:aws:iot:us-east-1:000000000000:provisioningtemplate/gadget"; got != want {
+		t.Errorf("hook saw template %q, want %q", got, want)
+	}
+}
