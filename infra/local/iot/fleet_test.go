@@ -367,6 +367,11 @@ func TestRegisterThingOnAnotherTemplate(t *testing.T) {
 	conn, _ := e.claimConn(t, "widget", "installer-cross")
 	var keys createKeysAndCertificateResponse
 	conn.mustCall(t, topicCreateKeysAndCertificate, nil, &keys)
+	for _, suffix := range []string{suffixAccepted, suffixRejected} {
+		if got := conn.subscribe(t, registerThingTopic("gadget")+suffix); got > 2 {
+			t.Fatalf("subscribe: got code %#x, want a granted QoS", got)
+		}
+	}
 
 	accepted, reply := conn.call(t, registerThingTopic("gadget"), mustJSON(t, registerThingRequest{
 		CertificateOwnershipToken: keys.CertificateOwnershipToken,
