@@ -1,310 +1,373 @@
-// Package device plays a device's part in AWS IoT fleet provisioning, written
-// against AWS's documented MQTT API (topics, payloads, /accepted and
-// /rejected replies) and nothing particular to the local stack: connect with
-// the claim certificate over mutual TLS, get a certificate
-// (CreateKeysAndCertificate or CreateCertificateFromCsr), RegisterThing with
-// the serial number, then reconnect with the new certificate as the thing.
-// The local stack's demo and the end-to-end tests use it as the firmware.
+// Package device plays a device's part in AWS IoT fleet provisioning by
+// claim. It connects to an AWS IoT endpoint over MQTT 3.1.1 with mutual TLS
+// and calls the fleet provisioning MQTT API (CreateKeysAndCertificate,
+// CreateCertificateFromCsr, RegisterThing) in its JSON payload format, as
+// documented in
+// https://docs.aws.amazon.com/iot/latest/developerguide/fleet-provision-api.html.
+//
+// It is written against AWS's documentation, not against the local stand-in
+// (infra/local/iot), so that the same code provisions a device on AWS IoT.
+// The local stack's demo command and the end-to-end tests use it to play the
+// firmware.
+//
+// # Refusals
+//
+// MQTT 3.1.1 gives a broker few ways to say no. What a Client can observe:
+//
+//   - A refused connection: the broker rejects the client certificate in the
+//     TLS handshake (unknown, expired, revoked), answers CONNECT with a
+//     refusal code in CONNACK, or closes the connection before any CONNACK,
+//     as AWS IoT does when the policy denies iot:Connect. Connect's error
+//     then wraps ErrConnectionRefused and the cause.
+//   - A refused subscription: the SUBACK carries the failure code 0x80, and
+//     the error wraps ErrSubscriptionRefused (or ErrConnectionLost, from a
+//     broker that disconnects instead).
+//   - A refused publish: at QoS 0 a broker drops it without a word, which is
+//     why this package only publishes at QoS 1. AWS IoT, and the local
+//     stand-in, then close the connection instead of sending the PUBACK, so
+//     the publish fails with an error wrapping ErrConnectionLost, as does
+//     every later call on that Client. MQTT 3.1.1 has no way to tell this
+//     from a network failure.
+//   - A rejected fleet provisioning request: the reply on the /rejected
+//     topic; the error wraps a *RejectedError carrying AWS's error payload.
+//
+// Nothing in this package logs, and the types holding private keys or
+// ownership tokens hide them when formatted or logged.
 package device
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// The fleet provisioning API topics (JSON payload format).
+// DefaultTimeout bounds each operation of a Client when Config.Timeout is
+// zero. It leaves room for RegisterThing, whose pre-provisioning hook alone
+// may take up to 5 seconds in AWS IoT.
+const DefaultTimeout = 10 * time.Second
+
 const (
-	TopicCreateKeysAndCertificate = "$aws/certificates/create/json"
-	TopicCreateCertificateFromCSR = "$aws/certificates/create-from-csr/json"
+	// alpnMQTT is the ALPN protocol AWS IoT requires for MQTT with X.509
+	// client certificates on port 443 (port 8883 needs none).
+	alpnMQTT = "x-amzn-mqtt-ca"
+	// disconnectQuiesce is how long Close lets the DISCONNECT packet take to
+	// go out, so that the broker sees a clean disconnection.
+	disconnectQuiesce = 250 // milliseconds
+	// subackFailure is the SUBACK return code of a refused subscription.
+	subackFailure = 0x80
 )
 
-// TopicRegisterThing is the RegisterThing topic of a template.
-func TopicRegisterThing(template string) string {
-	return "$aws/provisioning-templates/" + template + "/provision/json"
-}
+var (
+	// ErrConnectionRefused is wrapped by Connect's error when the broker
+	// refused the connection (see the package documentation).
+	ErrConnectionRefused = errors.New("connection refused by the broker")
+	// ErrConnectionLost is wrapped by the error of any call made after, or
+	// cut short by, the loss of the connection, including a publish the
+	// broker refused by disconnecting.
+	ErrConnectionLost = errors.New("connection lost")
+	// ErrSubscriptionRefused is wrapped by the error of a call whose reply
+	// topics the broker would not subscribe the client to.
+	ErrSubscriptionRefused = errors.New("subscription refused by the broker")
+	// ErrClosed is wrapped by the error of any call made after Close.
+	ErrClosed = errors.New("client closed")
+)
 
-// Config says where the MQTT endpoint is and whom to trust there.
-type Config struct {
-	Endpoint string // host:port
-	CAFile   string // PEM file of the CA that signs the endpoint's certificate
-	ClientID string // the MQTT client ID; a random one when empty
-	Timeout  time.Duration
-}
-
-// Credentials are a certificate and its private key, PEM-encoded.
+// Credentials are a client certificate and its private key, in PEM: a claim
+// certificate from CreateProvisioningClaim, or a device certificate from
+// provisioning. They print and log without the key.
 type Credentials struct {
 	CertificatePEM string
 	PrivateKeyPEM  string
 }
 
-// Certificate is what CreateKeysAndCertificate or CreateCertificateFromCsr
-// accepted. PrivateKeyPEM is empty for a CSR, whose key the device kept.
-type Certificate struct {
-	CertificateID  string `json:"certificateId"`
-	CertificatePEM string `json:"certificatePem"`
-	PrivateKeyPEM  string `json:"privateKey"`
-	OwnershipToken string `json:"certificateOwnershipToken"`
+// String hides the private key from fmt.
+func (c Credentials) String() string {
+	return fmt.Sprintf("device.Credentials{CertificatePEM: (%d bytes), PrivateKeyPEM: [redacted]}", len(c.CertificatePEM))
 }
 
-// Registration is what RegisterThing accepted.
-type Registration struct {
-	ThingName           string            `json:"thingName"`
-	DeviceConfiguration map[string]string `json:"deviceConfiguration"`
+// GoString hides the private key from %#v.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue hides the private key from log/slog.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("certificatePemBytes", len(c.CertificatePEM)), slog.String("privateKeyPem", "[redacted]"))
 }
 
-// RejectedError is a reply on a /rejected topic, AWS's error payload.
-type RejectedError struct {
-	Topic        string `json:"-"`
-	StatusCode   int    `json:"statusCode"`
-	ErrorCode    string `json:"errorCode"`
-	ErrorMessage string `json:"errorMessage"`
+// Config says where and how to connect.
+type Config struct {
+	// Endpoint is the broker's host:port, such as the account's
+	// DescribeEndpoint (iot:Data-ATS) address with port 8883, or the local
+	// stack's MQTT endpoint.
+	Endpoint string
+	// CAFile is a PEM file of the CAs trusted to sign the broker's
+	// certificate, such as AmazonRootCA1.pem or the local stack's ca.pem.
+	// RootCAs is the same as a pool; set at most one of them. With neither,
+	// the system's roots are trusted.
+	CAFile  string
+	RootCAs *x509.CertPool
+	// ClientID is the MQTT client ID of Connect. Provision uses it for the
+	// claim connection (the serial number when empty) and reconnects as the
+	// thing name whatever it is.
+	ClientID string
+	// Timeout bounds each operation: Connect, Publish, and each fleet
+	// provisioning request, unless the context ends sooner. DefaultTimeout
+	// when zero.
+	Timeout time.Duration
 }
 
-func (e *RejectedError) Error() string {
-	return fmt.Sprintf("%s rejected: %d %s: %s", e.Topic, e.StatusCode, e.ErrorCode, e.ErrorMessage)
+func (cfg Config) timeout() time.Duration {
+	if cfg.Timeout > 0 {
+		return cfg.Timeout
+	}
+	return DefaultTimeout
 }
 
-// Client is one MQTT connection.
-type Client struct {
-	c       mqtt.Client
-	timeout time.Duration
-	mu      sync.Mutex // one request at a time: replies are not correlated
-}
-
-// Connect opens a mutual-TLS MQTT connection with creds.
-func Connect(ctx context.Context, cfg Config, creds Credentials) (*Client, error) {
+// tlsConfig is mutual TLS with creds, trusting the configured CAs.
+func (cfg Config) tlsConfig(creds Credentials) (*tls.Config, error) {
+	host, port, err := net.SplitHostPort(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %q is not host:port: %w", cfg.Endpoint, err)
+	}
 	cert, err := tls.X509KeyPair([]byte(creds.CertificatePEM), []byte(creds.PrivateKeyPEM))
 	if err != nil {
-		return nil, fmt.Errorf("client certificate: %w", err)
+		return nil, fmt.Errorf("client certificate and key: %w", err)
 	}
-	ca, err := os.ReadFile(cfg.CAFile)
+	roots := cfg.RootCAs
+	if cfg.CAFile != "" {
+		if roots != nil {
+			return nil, errors.New("set CAFile or RootCAs, not both")
+		}
+		caPEM, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", cfg.CAFile)
+		}
+	}
+	conf := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      roots,
+		ServerName:   host,
+		MinVersion:   tls.VersionTLS12,
+	}
+	if port == "443" {
+		conf.NextProtos = []string{alpnMQTT}
+	}
+	return conf, nil
+}
+
+// Client is one MQTT connection to the broker. Its methods are safe for
+// concurrent use; fleet provisioning requests are sent one at a time.
+type Client struct {
+	mqtt    paho.Client
+	timeout time.Duration
+
+	// calls holds a token while a fleet provisioning request is in flight.
+	// Replies carry nothing that ties them to their request, only the topic,
+	// so a client may have one request outstanding at a time.
+	calls chan struct{}
+	// subscribed holds the request topics whose replies the client is
+	// subscribed to; only accessed while holding the calls token.
+	subscribed map[string]bool
+
+	mu      sync.Mutex // guards pending
+	pending *pendingCall
+
+	ended    chan struct{} // closed by end
+	endErr   error         // why the client ended; set before ended is closed
+	endOnce  sync.Once
+	shutOnce sync.Once
+}
+
+// pendingCall is the fleet provisioning request awaiting its reply.
+type pendingCall struct {
+	request string
+	reply   chan reply // buffered: the first reply wins, later ones are dropped
+}
+
+// reply is a message on a request's /accepted or /rejected topic.
+type reply struct {
+	topic   string
+	payload []byte
+}
+
+// Connect opens an MQTT 3.1.1 connection over mutual TLS with creds, with a
+// clean session, as cfg.ClientID. It returns an error wrapping
+// ErrConnectionRefused when the broker refuses the connection.
+func Connect(ctx context.Context, cfg Config, creds Credentials) (*Client, error) {
+	fail := func(err error) (*Client, error) {
+		return nil, fmt.Errorf("connect to %s as %q: %w", cfg.Endpoint, cfg.ClientID, err)
+	}
+	if cfg.ClientID == "" {
+		return fail(errors.New("a client ID is required"))
+	}
+	tlsConfig, err := cfg.tlsConfig(creds)
 	if err != nil {
-		return nil, fmt.Errorf("CA file: %w", err)
+		return fail(err)
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("CA file %s: no certificate", cfg.CAFile)
+	c := &Client{
+		timeout:    cfg.timeout(),
+		calls:      make(chan struct{}, 1),
+		subscribed: map[string]bool{},
+		ended:      make(chan struct{}),
 	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	// The connection is opened here rather than by paho so that ctx bounds
+	// the dial and the handshake, and also the wait for CONNACK: the
+	// connection is closed if ctx ends before Connect stops watching it.
+	var dialed atomic.Bool
+	watching := make(chan func() bool, 1)
+	open := func(broker *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+		conn, err := (&tls.Dialer{Config: tlsConfig}).DialContext(ctx, "tcp", broker.Host)
+		if err != nil {
+			return nil, err
+		}
+		dialed.Store(true)
+		watching <- context.AfterFunc(ctx, func() { _ = conn.Close() })
+		return conn, nil
 	}
-	id := cfg.ClientID
-	if id == "" {
-		id = "device-" + randomHex(6)
-	}
-	opts := mqtt.NewClientOptions().
+	opts := paho.NewClientOptions().
 		AddBroker("ssl://" + cfg.Endpoint).
-		SetClientID(id).
-		SetTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}).
+		SetClientID(cfg.ClientID).
 		SetCleanSession(true).
+		// Explicit, or paho retries a refused connection as MQTT 3.1.
+		SetProtocolVersion(4).
+		SetCustomOpenConnectionFn(open).
+		SetConnectTimeout(c.timeout).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetConnectTimeout(timeout).
-		SetOrderMatters(false)
-	c := mqtt.NewClient(opts)
-	if err := wait(ctx, c.Connect(), timeout); err != nil {
-		return nil, fmt.Errorf("connect to %s as %s: %w", cfg.Endpoint, id, err)
-	}
-	return &Client{c: c, timeout: timeout}, nil
-}
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			c.end(fmt.Errorf("%w: %w", ErrConnectionLost, err))
+		})
+	c.mqtt = paho.NewClient(opts)
 
-// Close disconnects.
-func (c *Client) Close() { c.c.Disconnect(250) }
-
-// CreateKeysAndCertificate asks AWS IoT for a key pair and certificate.
-func (c *Client) CreateKeysAndCertificate(ctx context.Context) (Certificate, error) {
-	var out Certificate
-	err := c.request(ctx, TopicCreateKeysAndCertificate, struct{}{}, &out)
-	return out, err
-}
-
-// CreateCertificateFromCSR asks AWS IoT to sign the device's CSR.
-func (c *Client) CreateCertificateFromCSR(ctx context.Context, csrPEM string) (Certificate, error) {
-	var out Certificate
-	err := c.request(ctx, TopicCreateCertificateFromCSR, map[string]string{"certificateSigningRequest": csrPEM}, &out)
-	return out, err
-}
-
-// RegisterThing asks template to provision the device owning the token.
-func (c *Client) RegisterThing(ctx context.Context, template, ownershipToken string, params map[string]string) (Registration, error) {
-	var out Registration
-	err := c.request(ctx, TopicRegisterThing(template), map[string]any{
-		"certificateOwnershipToken": ownershipToken, "parameters": params}, &out)
-	return out, err
-}
-
-// Publish sends payload at QoS 1 and waits for the broker's acknowledgement.
-func (c *Client) Publish(ctx context.Context, topic string, payload []byte) error {
-	return wait(ctx, c.c.Publish(topic, 1, false, payload), c.timeout)
-}
-
-// request subscribes to the topic's /accepted and /rejected replies before
-// publishing, as AWS's documentation requires, and waits for one of them.
-func (c *Client) request(ctx context.Context, topic string, body, out any) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	type reply struct {
-		accepted bool
-		payload  []byte
-	}
-	replies := make(chan reply, 2)
-	handler := func(accepted bool) mqtt.MessageHandler {
-		return func(_ mqtt.Client, m mqtt.Message) {
-			select {
-			case replies <- reply{accepted, m.Payload()}:
-			default:
-			}
-		}
-	}
-	filters := map[string]byte{topic + "/accepted": 1, topic + "/rejected": 1}
-	if err := wait(ctx, c.c.Subscribe(topic+"/accepted", 1, handler(true)), c.timeout); err != nil {
-		return fmt.Errorf("subscribe %s/accepted: %w", topic, err)
-	}
-	if err := wait(ctx, c.c.Subscribe(topic+"/rejected", 1, handler(false)), c.timeout); err != nil {
-		return fmt.Errorf("subscribe %s/rejected: %w", topic, err)
-	}
-	defer func() {
-		names := make([]string, 0, len(filters))
-		for f := range filters {
-			names = append(names, f)
-		}
-		c.c.Unsubscribe(names...).WaitTimeout(c.timeout)
-	}()
-	payload, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	if err := wait(ctx, c.c.Publish(topic, 1, false, payload), c.timeout); err != nil {
-		return fmt.Errorf("publish %s: %w", topic, err)
-	}
-	timer := time.NewTimer(c.timeout)
-	defer timer.Stop()
+	tok := c.mqtt.Connect()
+	<-tok.Done() // bounded by ctx and the connect timeout, as arranged above
 	select {
-	case r := <-replies:
-		if !r.accepted {
-			rej := &RejectedError{Topic: topic}
-			if err := json.Unmarshal(r.payload, rej); err != nil {
-				return fmt.Errorf("%s rejected with an undecodable payload: %w", topic, err)
-			}
-			return rej
+	case stopWatching := <-watching:
+		if !stopWatching() && tok.Error() == nil {
+			// ctx ended just as the connection came up, and closed it.
+			c.mqtt.Disconnect(0)
+			return fail(ctx.Err())
 		}
-		if err := json.Unmarshal(r.payload, out); err != nil {
-			return fmt.Errorf("decode %s/accepted: %w", topic, err)
-		}
-		return nil
-	case <-timer.C:
-		return fmt.Errorf("%s: no reply within %s", topic, c.timeout)
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
 	}
+	if err := tok.Error(); err != nil {
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("%w (%w)", ctx.Err(), err))
+		}
+		if refused(err, dialed.Load()) {
+			return fail(fmt.Errorf("%w: %w", ErrConnectionRefused, err))
+		}
+		return fail(err)
+	}
+	return c, nil
 }
 
-func wait(ctx context.Context, tok mqtt.Token, timeout time.Duration) error {
+// connackRefusals are paho's errors for the MQTT 3.1.1 CONNACK refusal
+// codes 1 to 5.
+var connackRefusals = []error{
+	packets.ErrorRefusedBadProtocolVersion,
+	packets.ErrorRefusedIDRejected,
+	packets.ErrorRefusedServerUnavailable,
+	packets.ErrorRefusedBadUsernameOrPassword,
+	packets.ErrorRefusedNotAuthorised,
+}
+
+// refused reports whether a failed connection attempt was the broker saying
+// no, rather than the network failing or the client distrusting the broker.
+// dialed is whether the TCP connection and TLS handshake had succeeded.
+func refused(err error, dialed bool) bool {
+	for _, refusal := range connackRefusals {
+		if errors.Is(err, refusal) {
+			return true
+		}
+	}
+	// crypto/tls reports a TLS alert from the peer as this operation. In
+	// TLS 1.3 the broker judges the client certificate after the client has
+	// finished its handshake, so the alert arrives in place of CONNACK.
+	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "remote error" {
+		return true
+	}
+	// A broker that closes an established connection instead of answering
+	// CONNECT has refused it: AWS IoT does so when its policy denies
+	// iot:Connect.
+	return dialed && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET))
+}
+
+// end marks the client unusable for the reason err; the first reason stays.
+func (c *Client) end(err error) {
+	c.endOnce.Do(func() {
+		c.endErr = err
+		close(c.ended)
+	})
+}
+
+// Close disconnects from the broker. Calls made afterwards fail with an
+// error wrapping ErrClosed. Close is safe to call more than once.
+func (c *Client) Close() {
+	c.end(ErrClosed)
+	c.shutOnce.Do(func() { c.mqtt.Disconnect(disconnectQuiesce) })
+}
+
+// Publish publishes payload on topic at QoS 1 and waits for the broker's
+// PUBACK. A publish the broker refuses by disconnecting, as AWS IoT does,
+// fails with an error wrapping ErrConnectionLost.
+func (c *Client) Publish(ctx context.Context, topic string, payload []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.publish(ctx, topic, payload)
+}
+
+func (c *Client) publish(ctx context.Context, topic string, payload []byte) error {
+	if err := c.await(ctx, c.mqtt.Publish(topic, 1, false, payload)); err != nil {
+		return fmt.Errorf("publish on %s: %w", topic, err)
+	}
+	return nil
+}
+
+// await waits for tok to complete, for ctx to end, or for the connection to
+// end, whichever comes first.
+func (c *Client) await(ctx context.Context, tok paho.Token) error {
 	select {
 	case <-tok.Done():
-		return tok.Error()
-	case <-time.After(timeout):
-		return errors.New("timed out")
+		err := tok.Error()
+		if err == nil {
+			return nil
+		}
+		// paho fails outstanding tokens when the connection drops, with
+		// an error that does not say why; the reason may still be on its
+		// way to the connection lost handler.
+		select {
+		case <-c.ended:
+			return fmt.Errorf("%w (%w)", c.endErr, err)
+		default:
+		}
+		if !c.mqtt.IsConnectionOpen() {
+			return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+		}
+		return err
+	case <-c.ended:
+		return c.endErr
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// NewCSR makes an ECDSA P-256 key, which stays on the device, and a CSR for it.
-func NewCSR() (csrPEM, keyPEM string, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "device"}}, key)
-	if err != nil {
-		return "", "", err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return "", "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})), nil
-}
-
-// Result is a completed provisioning.
-type Result struct {
-	ThingName   string
-	Certificate Certificate // the device's own; PrivateKeyPEM set either way
-	// Steps are the durations of connect, certificate, register and reconnect.
-	Steps [4]time.Duration
-}
-
-// Provision runs the whole device side: claim connection, certificate (keys
-// from AWS IoT, or a CSR when useCSR), RegisterThing with SerialNumber, then a
-// connection with the new certificate as the thing, which publishes one
-// message on dt/<thing>/provisioned to prove it can.
-func Provision(ctx context.Context, cfg Config, claim Credentials, template, serial string, useCSR bool) (Result, error) {
-	var res Result
-	start := time.Now()
-	c, err := Connect(ctx, cfg, claim)
-	if err != nil {
-		return res, err
-	}
-	defer c.Close()
-	res.Steps[0], start = time.Since(start), time.Now()
-
-	var cert Certificate
-	if useCSR {
-		csr, key, err := NewCSR()
-		if err != nil {
-			return res, err
-		}
-		if cert, err = c.CreateCertificateFromCSR(ctx, csr); err != nil {
-			return res, err
-		}
-		cert.PrivateKeyPEM = key
-	} else if cert, err = c.CreateKeysAndCertificate(ctx); err != nil {
-		return res, err
-	}
-	res.Certificate = cert
-	res.Steps[1], start = time.Since(start), time.Now()
-
-	reg, err := c.RegisterThing(ctx, template, cert.OwnershipToken, map[string]string{"SerialNumber": serial})
-	if err != nil {
-		return res, err
-	}
-	res.ThingName = reg.ThingName
-	res.Steps[2], start = time.Since(start), time.Now()
-	c.Close()
-
-	devCfg := cfg
-	devCfg.ClientID = reg.ThingName
-	dev, err := Connect(ctx, devCfg, Credentials{CertificatePEM: cert.CertificatePEM, PrivateKeyPEM: cert.PrivateKeyPEM})
-	if err != nil {
-		return res, fmt.Errorf("reconnect as %s: %w", reg.ThingName, err)
-	}
-	defer dev.Close()
-	if err := dev.Publish(ctx, "dt/"+reg.ThingName+"/provisioned", []byte(`{"provisioned":true}`)); err != nil {
-		return res, fmt.Errorf("publish as %s: %w", reg.ThingName, err)
-	}
-	res.Steps[3] = time.Since(start)
-	return res, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x", b)
 }
