@@ -21,6 +21,7 @@ type Config struct {
 	MQTTPort         int
 	ClaimLifetime    time.Duration
 	Template         string
+	ExtraTemplates   []string
 	ClaimsPerHour    int
 	Tenants          []fleetclaim.Tenant
 	Admin            AdminUser
@@ -76,6 +77,13 @@ Example:
 	fs.IntVar(&c.MQTTPort, "mqtt-port", 8883, "MQTT over TLS port, client certificates required (0 picks a free port)")
 	fs.DurationVar(&c.ClaimLifetime, "claim-lifetime", 5*time.Minute, "validity of claim certificates (AWS: 5m)")
 	fs.StringVar(&c.Template, "template", "fleetclaim-local", "fleet provisioning template name")
+	fs.Func("extra-template", "another provisioning `name` installers may request (repeatable)", func(s string) error {
+		if err := fleetclaim.ValidateTemplateName(s); err != nil {
+			return err
+		}
+		c.ExtraTemplates = append(c.ExtraTemplates, s)
+		return nil
+	})
 	fs.IntVar(&c.ClaimsPerHour, "claims-per-hour", 60, "per-installer claim quota per clock hour")
 	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173")
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")

@@ -1,0 +1,471 @@
+package cognito
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+const targetPrefix = "AWSCognitoIdentityProviderService."
+
+// Handler serves the Cognito Identity Provider JSON API at "/" and the
+// pool's JWKS and OpenID discovery document under /<poolId>/.well-known/.
+func (p *Pool) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /"+p.poolID+"/.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(p.keys.jwks())
+	})
+	mux.HandleFunc("GET /"+p.poolID+"/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer": p.issuer, "jwks_uri": p.JWKSURL(),
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"response_types_supported":              []string{"code", "token"},
+			"subject_types_supported":               []string{"public"},
+			"scopes_supported":                      []string{"openid", "email", "phone", "profile"},
+			"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		})
+	})
+	mux.HandleFunc("POST /{$}", p.serveAPI)
+	return mux
+}
+
+type operation func(ctx context.Context, body []byte) (any, error)
+
+func (p *Pool) operations() map[string]operation {
+	return map[string]operation{
+		"SignUp":                   p.signUp,
+		"ConfirmSignUp":            p.confirmSignUp,
+		"ResendConfirmationCode":   p.resendCode,
+		"AdminConfirmSignUp":       p.adminConfirmSignUp,
+		"InitiateAuth":             p.initiateAuth,
+		"GetUser":                  p.getUser,
+		"GlobalSignOut":            p.globalSignOut,
+		"AdminGetUser":             p.adminGetUser,
+		"AdminAddUserToGroup":      p.adminAddUserToGroup,
+		"AdminRemoveUserFromGroup": p.adminRemoveUserFromGroup,
+		"AdminListGroupsForUser":   p.adminListGroupsForUser,
+		"AdminUserGlobalSignOut":   p.adminUserGlobalSignOut,
+	}
+}
+
+func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	op := p.operations()[name]
+	if !ok || op == nil {
+		writeError(w, newError(codeUnknownOperation, "Unknown operation "+r.Header.Get("X-Amz-Target")))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, newError(codeInvalidParameter, "Unreadable request body."))
+		return
+	}
+	out, err := op(r.Context(), body)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			p.log.Error("cognito operation failed", "operation", name, "error", err)
+			e = newError(codeInternal, "Internal error.")
+		}
+		writeError(w, e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+}
+
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return newError(codeInvalidParameter, "The request body is not valid JSON.")
+	}
+	return nil
+}
+
+type attribute struct {
+	Name  string
+	Value string
+}
+
+func attributeList(m map[string]string) []attribute {
+	out := make([]attribute, 0, len(m))
+	for k, v := range m {
+		out = append(out, attribute{k, v})
+	}
+	slices.SortFunc(out, func(a, b attribute) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (p *Pool) checkClient(id string) error {
+	if id != p.clientID {
+		return newError(codeResourceNotFound, "User pool client "+id+" does not exist.")
+	}
+	return nil
+}
+
+func (p *Pool) checkPool(id string) error {
+	if id != p.poolID {
+		return newError(codeResourceNotFound, "User pool "+id+" does not exist.")
+	}
+	return nil
+}
+
+func delivery(email string) map[string]string {
+	masked := email
+	if at := strings.IndexByte(email, '@'); at > 0 {
+		masked = email[:1] + "***" + email[at:]
+	}
+	return map[string]string{"Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+}
+
+func (p *Pool) signUp(_ context.Context, body []byte) (any, error) {
+	var in struct {
+		ClientId       string
+		Username       string
+		Password       string
+		UserAttributes []attribute
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := p.checkClient(in.ClientId); err != nil {
+		return nil, err
+	}
+	attrs := map[string]string{}
+	for _, a := range in.UserAttributes {
+		attrs[a.Name] = a.Value
+	}
+	u, code, err := p.register(in.Username, in.Password, attrs)
+	if err != nil {
+		return nil, err
+	}
+	// The local substitute for the confirmation email.
+	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", in.Username, "code", code)
+	return map[string]any{"UserConfirmed": false, "UserSub": u.Sub, "CodeDeliveryDetails": delivery(u.Attributes["email"])}, nil
+}
+
+func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
+	var in struct{ ClientId, Username, ConfirmationCode string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := p.checkClient(in.ClientId); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	u := p.store.find(in.Username, false)
+	switch {
+	case u == nil:
+		p.mu.Unlock()
+		return nil, newError(codeUserNotFound, "Username/client id combination not found.")
+	case u.Status == statusConfirmed:
+		p.mu.Unlock()
+		return nil, newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
+	case u.Code == nil || u.Code.Value != in.ConfirmationCode:
+		p.mu.Unlock()
+		return nil, newError(codeCodeMismatch, "Invalid verification code provided, please try again.")
+	case !p.now().Before(u.Code.Expires):
+		p.mu.Unlock()
+		return nil, newError(codeExpiredCode, "Invalid code provided, please request a code again.")
+	}
+	u.confirm(p.now(), true)
+	snap := u.clone()
+	err := p.store.save()
+	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, p.runPostConfirmation(ctx, snap, in.ClientId, sdkVersionUnknown, nil)
+}
+
+func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
+	var in struct{ ClientId, Username string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := p.checkClient(in.ClientId); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := p.store.find(in.Username, false)
+	if u == nil || u.Status == statusConfirmed {
+		return nil, newError(codeInvalidParameter, "User is already confirmed or does not exist.")
+	}
+	u.Code = &pendingCode{Value: randomString(6, digits), Expires: p.now().Add(confirmationCodeLifetime)}
+	if err := p.store.save(); err != nil {
+		return nil, err
+	}
+	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", in.Username, "code", u.Code.Value)
+	return map[string]any{"CodeDeliveryDetails": delivery(u.Attributes["email"])}, nil
+}
+
+func (p *Pool) adminConfirmSignUp(ctx context.Context, body []byte) (any, error) {
+	var in struct{ UserPoolId, Username string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := p.checkPool(in.UserPoolId); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	u := p.store.find(in.Username, true)
+	switch {
+	case u == nil:
+		p.mu.Unlock()
+		return nil, newError(codeUserNotFound, "User does not exist.")
+	case u.Status == statusConfirmed:
+		p.mu.Unlock()
+		return nil, newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
+	}
+	// An administrator's confirmation does not verify the email address.
+	u.confirm(p.now(), false)
+	snap := u.clone()
+	err := p.store.save()
+	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, p.runPostConfirmation(ctx, snap, adminClientID, sdkVersionUnknown, nil)
+}
+
+func hashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
+}
+
+func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
+	var in struct {
+		AuthFlow       string
+		ClientId       string
+		AuthParameters map[string]string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := p.checkClient(in.ClientId); err != nil {
+		return nil, err
+	}
+	switch in.AuthFlow {
+	case "USER_PASSWORD_AUTH":
+		return p.passwordAuth(ctx, in.AuthParameters["USERNAME"], in.AuthParameters["PASSWORD"])
+	case "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN":
+		return p.refreshAuth(ctx, in.AuthParameters["REFRESH_TOKEN"])
+	}
+	return nil, newError(codeInvalidParameter, "Initiate Auth method not supported.")
+}
+
+func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any, error) {
+	bad := newError(codeNotAuthorized, "Incorrect username or password.")
+	p.mu.Lock()
+	u := p.store.find(username, false)
+	var snap *user
+	if u != nil {
+		snap = u.clone()
+	}
+	p.mu.Unlock()
+	if snap == nil {
+		decoyHash.matches(password)
+		return nil, bad
+	}
+	if !snap.Password.matches(password) {
+		return nil, bad
+	}
+	if snap.Status != statusConfirmed {
+		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")
+	}
+	raw := make([]byte, 64)
+	_, _ = rand.Read(raw)
+	refresh := base64.RawURLEncoding.EncodeToString(raw)
+	originJTI, now := newUUID(), p.now()
+	t, err := p.issue(ctx, snap, "TokenGeneration_Authentication", originJTI, now)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.store.addSession(originJTI, &session{Sub: snap.Sub, TokenHash: hashToken(refresh), EventID: newUUID(),
+		AuthTime: now, Expires: now.Add(p.refreshLifetime)}, now)
+	err = p.store.save()
+	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
+		"AccessToken": t.access, "IdToken": t.id, "RefreshToken": refresh,
+		"ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
+}
+
+func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
+	bad := newError(codeNotAuthorized, "Invalid Refresh Token")
+	p.mu.Lock()
+	jti, sess := p.store.sessionByToken(hashToken(refresh))
+	var snap *user
+	if sess != nil && p.now().Before(sess.Expires) {
+		if u := p.store.Users[sess.Sub]; u != nil {
+			snap = u.clone()
+		}
+	}
+	p.mu.Unlock()
+	if snap == nil {
+		return nil, bad
+	}
+	t, err := p.issue(ctx, snap, "TokenGeneration_RefreshTokens", jti, sess.AuthTime)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
+		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
+}
+
+// userByAccessToken checks an access token the way Cognito's user APIs do:
+// signature, expiry, token use, and that its sign-in was not revoked.
+func (p *Pool) userByAccessToken(token string) (*user, string, error) {
+	claims, err := p.keys.verify(token)
+	if err != nil || claims["token_use"] != "access" || claims["iss"] != p.issuer {
+		return nil, "", newError(codeNotAuthorized, "Invalid Access Token")
+	}
+	jti, _ := claims["origin_jti"].(string)
+	sub, _ := claims["sub"].(string)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.store.Sessions[jti]; !ok {
+		return nil, "", newError(codeNotAuthorized, "Access Token has been revoked")
+	}
+	u := p.store.Users[sub]
+	if u == nil {
+		return nil, "", newError(codeUserNotFound, "User does not exist.")
+	}
+	return u.clone(), jti, nil
+}
+
+func (p *Pool) getUser(_ context.Context, body []byte) (any, error) {
+	var in struct{ AccessToken string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	u, _, err := p.userByAccessToken(in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Username": u.Username, "UserAttributes": attributeList(u.allAttributes())}, nil
+}
+
+func (p *Pool) globalSignOut(_ context.Context, body []byte) (any, error) {
+	var in struct{ AccessToken string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	u, _, err := p.userByAccessToken(in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, p.signOut(u.Sub)
+}
+
+func (p *Pool) signOut(sub string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.store.signOut(sub)
+	return p.store.save()
+}
+
+// adminUser resolves the user of an admin call.
+func (p *Pool) adminUser(body []byte, in any, pool, name func() string) (*user, error) {
+	if err := decode(body, in); err != nil {
+		return nil, err
+	}
+	if err := p.checkPool(pool()); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := p.store.find(name(), true)
+	if u == nil {
+		return nil, newError(codeUserNotFound, "User does not exist.")
+	}
+	return u.clone(), nil
+}
+
+type adminInput struct{ UserPoolId, Username, GroupName string }
+
+func (p *Pool) adminGetUser(_ context.Context, body []byte) (any, error) {
+	var in adminInput
+	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Username": u.Username, "UserAttributes": attributeList(u.allAttributes()), "UserStatus": u.Status,
+		"Enabled": true, "UserCreateDate": u.Created.Unix(), "UserLastModifiedDate": u.Modified.Unix()}, nil
+}
+
+func (p *Pool) changeGroup(body []byte, add bool) (any, error) {
+	var in adminInput
+	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.store.Groups[in.GroupName]; !ok {
+		return nil, newError(codeResourceNotFound, "Group not found.")
+	}
+	stored := p.store.Users[u.Sub]
+	if add {
+		stored.Groups = sortedUnion(stored.Groups, []string{in.GroupName})
+	} else {
+		stored.Groups = slices.DeleteFunc(stored.Groups, func(g string) bool { return g == in.GroupName })
+	}
+	stored.Modified = p.now()
+	return struct{}{}, p.store.save()
+}
+
+func (p *Pool) adminAddUserToGroup(_ context.Context, body []byte) (any, error) {
+	return p.changeGroup(body, true)
+}
+
+func (p *Pool) adminRemoveUserFromGroup(_ context.Context, body []byte) (any, error) {
+	return p.changeGroup(body, false)
+}
+
+func (p *Pool) adminListGroupsForUser(_ context.Context, body []byte) (any, error) {
+	var in adminInput
+	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	groups := []map[string]any{}
+	for _, name := range u.Groups {
+		if g := p.store.Groups[name]; g != nil {
+			groups = append(groups, map[string]any{"GroupName": g.Name, "UserPoolId": p.poolID,
+				"CreationDate": g.Created.Unix(), "LastModifiedDate": g.Modified.Unix()})
+		}
+	}
+	return map[string]any{"Groups": groups}, nil
+}
+
+func (p *Pool) adminUserGlobalSignOut(_ context.Context, body []byte) (any, error) {
+	var in adminInput
+	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, p.signOut(u.Sub)
+}

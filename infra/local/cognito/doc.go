@@ -1,0 +1,25 @@
+// Package cognito is the local stack's stand-in for an Amazon Cognito user
+// pool with one app client.
+//
+// It speaks the Cognito Identity Provider JSON 1.1 API (POST /, header
+// X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>), so an
+// unmodified AWS SDK client pointed at it with a custom endpoint can sign up,
+// confirm, sign in, refresh and manage group membership. Errors arrive the way
+// Cognito sends them (HTTP 400, "__type" and x-amzn-ErrorType), so SDK callers
+// see the same typed exceptions as in AWS.
+//
+// Tokens are RS256 JWTs laid out like Cognito's, signed with keys that are
+// published at /<poolId>/.well-known/jwks.json next to an OpenID discovery
+// document. The post-confirmation and pre-token-generation (V2_0) triggers run
+// in-process as Go functions with the exact aws-lambda-go event types, a
+// five-second deadline and a Lambda context carrying a fresh request ID.
+//
+// State (users, groups, refresh-token sessions and signing keys) lives in JSON
+// files in a data directory, written atomically, so it survives a restart.
+//
+// Operations served: SignUp, ConfirmSignUp, ResendConfirmationCode,
+// AdminConfirmSignUp, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),
+// GetUser, GlobalSignOut, AdminGetUser, AdminAddUserToGroup,
+// AdminRemoveUserFromGroup, AdminListGroupsForUser and AdminUserGlobalSignOut.
+// Anything else is answered with UnknownOperationException.
+package cognito

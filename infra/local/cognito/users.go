@@ -1,0 +1,136 @@
+package cognito
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Caller context of calls that come from no app client (CreateConfirmedUser).
+const (
+	adminClientID     = "CLIENT_ID_NOT_APPLICABLE"
+	sdkVersionUnknown = "aws-sdk-unknown-unknown"
+)
+
+// register adds an unconfirmed user with a fresh confirmation code and
+// returns a copy of it and the code.
+func (p *Pool) register(username, password string, attrs map[string]string) (*user, string, error) {
+	for _, name := range p.required {
+		if strings.TrimSpace(attrs[name]) == "" {
+			return nil, "", newError(codeInvalidParameter, "Attributes did not conform to the schema: "+name+": The attribute is required")
+		}
+	}
+	for name := range attrs {
+		if name == "sub" || name == "email_verified" || strings.HasPrefix(name, "cognito:") {
+			return nil, "", newError(codeInvalidParameter, "Cannot modify the non-mutable attribute "+name)
+		}
+	}
+	if email, ok := attrs["email"]; ok {
+		if _, err := mail.ParseAddress(email); err != nil {
+			return nil, "", newError(codeInvalidParameter, "Invalid email address format.")
+		}
+	}
+	if p.signInWithEmail {
+		if _, err := mail.ParseAddress(username); err != nil {
+			return nil, "", newError(codeInvalidParameter, "Username should be an email.")
+		}
+		attrs["email"] = username
+	}
+	if v := p.policy.violation(password); v != "" {
+		return nil, "", newError(codeInvalidPassword, v)
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return nil, "", newError(codeInternal, "Internal error.")
+	}
+	now := p.now()
+	sub := newUUID()
+	name := username
+	if p.signInWithEmail {
+		name = sub // Cognito's username is the sub when email is the sign-in attribute
+	}
+	code := randomString(6, digits)
+	u := &user{Sub: sub, Username: name, Password: hash, Attributes: maps.Clone(attrs), Status: statusUnconfirmed,
+		Created: now, Modified: now, Code: &pendingCode{Value: code, Expires: now.Add(confirmationCodeLifetime)}}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.store.find(username, false) != nil || (attrs["email"] != "" && p.signInWithEmail && p.store.emailTaken(attrs["email"])) {
+		return nil, "", newError(codeUsernameExists, "An account with the given email already exists.")
+	}
+	p.store.add(u)
+	if err := p.store.save(); err != nil {
+		delete(p.store.Users, u.Sub)
+		return nil, "", newError(codeInternal, "Internal error.")
+	}
+	return u.clone(), code, nil
+}
+
+// runPostConfirmation invokes the post-confirmation trigger for u. The user
+// is confirmed whatever the trigger answers; its failure is the caller's
+// error, as in Cognito.
+func (p *Pool) runPostConfirmation(ctx context.Context, u *user, clientID, sdkVersion string, meta map[string]string) error {
+	if p.postConfirmation == nil {
+		return nil
+	}
+	attrs := u.allAttributes()
+	attrs["cognito:user_status"] = statusConfirmed
+	ev := events.CognitoEventUserPoolsPostConfirmation{
+		CognitoEventUserPoolsHeader: p.header("PostConfirmation_ConfirmSignUp", "1", u.Username, clientID, sdkVersion),
+		Request:                     events.CognitoEventUserPoolsPostConfirmationRequest{UserAttributes: attrs, ClientMetadata: meta},
+	}
+	err := invoke(ctx, p, "PostConfirmation", func(ctx context.Context) error {
+		_, err := p.postConfirmation(ctx, ev)
+		return err
+	})
+	return err
+}
+
+func (p *Pool) header(source, version, username, clientID, sdkVersion string) events.CognitoEventUserPoolsHeader {
+	return events.CognitoEventUserPoolsHeader{
+		Version: version, TriggerSource: source, Region: p.region, UserPoolID: p.poolID, UserName: username,
+		CallerContext: events.CognitoEventUserPoolsCallerContext{AWSSDKVersion: sdkVersion, ClientID: clientID},
+	}
+}
+
+// invoke runs a trigger as Lambda would: a fresh request ID, Cognito's
+// deadline (which holds even if the trigger ignores its context), and any
+// failure reported as UserLambdaValidationException.
+func invoke(ctx context.Context, p *Pool, name string, call func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, p.triggerTimeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newUUID(),
+		InvokedFunctionArn: "arn:aws:lambda:" + p.region + ":000000000000:function:" + name})
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("panic: %v", r)
+			}
+		}()
+		done <- call(ctx)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("task timed out after %s", p.triggerTimeout)
+	}
+	if err != nil {
+		p.log.Warn("trigger failed", "trigger", name, "error", err)
+		return newError(codeUserLambdaValidation, name+" failed with error "+err.Error()+".")
+	}
+	return nil
+}
+
+func sortedUnion(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

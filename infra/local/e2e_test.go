@@ -1,0 +1,361 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/device"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// The end-to-end tests run the whole local stack in-process on free loopback
+// ports and drive it as its users would: the unmodified AWS SDK Cognito
+// client, net/http against the API, and a real MQTT client for the device.
+
+const testAdmin, testAdminPassword = "admin@acme.example", "Local-Admin-1"
+
+type e2e struct {
+	t     *testing.T
+	stack *Stack
+	e     Endpoints
+	admin *installer
+}
+
+func startStack(t *testing.T, dir string) *e2e {
+	t.Helper()
+	cfg, err := parseConfig([]string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
+		"-tenant", "acme:Acme:acme.example", "-tenant", "globex:Globex:globex.example",
+		"-admin", testAdmin + ":" + testAdminPassword + ":acme", "-claim-lifetime", "1m", "-extra-template", "other-template"}, io.Discard)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewJSONHandler(testWriter{t}, nil))
+	}
+	s, err := Start(t.Context(), cfg, log)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(s.Close)
+	x := &e2e{t: t, stack: s, e: s.Endpoints}
+	x.admin = newInstaller(s.Endpoints, testAdmin, testAdminPassword)
+	if err := x.admin.signIn(t.Context()); err != nil {
+		t.Fatalf("admin sign-in: %v", err)
+	}
+	return x
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// autoApproved signs up an installer at a domain the tenant auto-approves.
+func (x *e2e) autoApproved(tenant, domain string) *installer {
+	x.t.Helper()
+	in := newInstaller(x.e, "inst-"+randomSuffix()+"@"+domain, "Passw0rd-"+randomSuffix())
+	if err := in.register(x.t.Context(), tenant); err != nil {
+		x.t.Fatalf("sign up: %v", err)
+	}
+	code, ok := x.stack.Pool.ConfirmationCode(in.email)
+	if !ok {
+		x.t.Fatalf("no confirmation code for %s", in.email)
+	}
+	if err := in.confirm(x.t.Context(), "000000"); err == nil && code != "000000" {
+		x.t.Fatalf("a wrong confirmation code was accepted")
+	}
+	if err := in.confirm(x.t.Context(), code); err != nil {
+		x.t.Fatalf("confirm: %v", err)
+	}
+	if err := in.signIn(x.t.Context()); err != nil {
+		x.t.Fatalf("sign in: %v", err)
+	}
+	return in
+}
+
+// approvedInstaller signs up a new installer for tenant, has the admin
+// approve them, and refreshes their tokens.
+func (x *e2e) approvedInstaller(tenant string) *installer {
+	x.t.Helper()
+	ctx := x.t.Context()
+	email := "inst-" + randomSuffix() + "@installers.example"
+	in := newInstaller(x.e, email, "Passw0rd-"+randomSuffix())
+	if err := in.signUp(ctx, tenant); err != nil {
+		x.t.Fatalf("sign up: %v", err)
+	}
+	if err := in.signIn(ctx); err != nil {
+		x.t.Fatalf("sign in: %v", err)
+	}
+	rec, err := x.admin.findInstaller(ctx, email)
+	if err != nil {
+		x.t.Fatalf("find installer: %v", err)
+	}
+	if err := x.admin.call(ctx, "POST", "/installers/"+rec.InstallerID+"/approve", nil, nil); err != nil {
+		x.t.Fatalf("approve: %v", err)
+	}
+	if err := in.refreshTokens(ctx); err != nil {
+		x.t.Fatalf("refresh: %v", err)
+	}
+	return in
+}
+
+func (x *e2e) issue(in *installer, serial string) claimJSON {
+	x.t.Helper()
+	var c claimJSON
+	if err := in.call(x.t.Context(), "POST", "/claims", map[string]string{"serialNumber": serial}, &c); err != nil {
+		x.t.Fatalf("issue claim for %s: %v", serial, err)
+	}
+	return c
+}
+
+func (x *e2e) deviceConfig() device.Config {
+	return device.Config{Endpoint: x.e.MQTTEndpoint, CAFile: x.e.CAFile, Timeout: 10 * time.Second}
+}
+
+func creds(c claimJSON) device.Credentials {
+	return device.Credentials{CertificatePEM: c.CertificatePEM, PrivateKeyPEM: c.PrivateKey}
+}
+
+func TestEndToEndProvisioning(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	ctx := t.Context()
+	in := x.approvedInstaller("acme")
+
+	for _, useCSR := range []bool{false, true} {
+		t.Run(fmt.Sprintf("csr=%v", useCSR), func(t *testing.T) {
+			serial := "SN-" + randomSuffix()
+			c := x.issue(in, serial)
+			if c.Status != "issued" || c.IoTEndpoint != x.e.MQTTEndpoint || c.TemplateName != x.e.TemplateName {
+				t.Fatalf("got claim %+v", c)
+			}
+			res, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, serial, useCSR)
+			if err != nil {
+				t.Fatalf("provision: %v", err)
+			}
+			if want := "acme_" + serial; res.ThingName != want {
+				t.Errorf("got thing %q, want %q", res.ThingName, want)
+			}
+			var got claimJSON
+			if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil || got.Status != "consumed" {
+				t.Errorf("got claim status %q (%v), want consumed", got.Status, err)
+			}
+			var d deviceJSON
+			if err := in.call(ctx, "GET", "/devices/"+serial, nil, &d); err != nil || d.ThingName != res.ThingName {
+				t.Errorf("got device %+v (%v), want thing %s", d, err, res.ThingName)
+			}
+		})
+	}
+}
+
+// Every negative path ends on the device's /rejected topic with AWS's error
+// payload, and the installer can read why on GET /claims/{id}.
+func TestEndToEndRejections(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	ctx := t.Context()
+	in := x.approvedInstaller("acme")
+
+	tests := []struct {
+		name       string
+		prepare    func(c claimJSON)
+		serial     func(bound string) string
+		template   string
+		wantReason fleetclaim.Reason
+		wantStatus string
+	}{
+		{name: "claim presented with another serial", serial: func(string) string { return "SN-NOT-BOUND" },
+			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected"},
+		{name: "revoked claim", prepare: func(c claimJSON) {
+			if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
+				t.Fatalf("revoke: %v", err)
+			}
+		}, wantReason: fleetclaim.ReasonRevoked, wantStatus: "revoked"},
+		{name: "claim for another template", template: "other-template",
+			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected"},
+		{name: "expired claim still in the table", prepare: func(c claimJSON) {
+			x.stack.clock.advance(2 * time.Minute) // past the claim's expiry for the handlers
+		}, wantReason: fleetclaim.ReasonExpired, wantStatus: "expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer x.stack.clock.reset()
+			serial := "SN-" + randomSuffix()
+			c := x.issue(in, serial)
+			if tt.prepare != nil {
+				tt.prepare(c)
+			}
+			presented, tmpl := serial, c.TemplateName
+			if tt.serial != nil {
+				presented = tt.serial(serial)
+			}
+			if tt.template != "" {
+				tmpl = tt.template
+			}
+			_, err := device.Provision(ctx, x.deviceConfig(), creds(c), tmpl, presented, false)
+			var rej *device.RejectedError
+			if !errors.As(err, &rej) {
+				t.Fatalf("got %v, want a /rejected reply", err)
+			}
+			if rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED" {
+				t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
+			}
+			var got claimJSON
+			if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil {
+				t.Fatalf("get claim: %v", err)
+			}
+			if got.Status != tt.wantStatus || got.Reason != string(tt.wantReason) {
+				t.Errorf("got status %q reason %q, want %q %q", got.Status, got.Reason, tt.wantStatus, tt.wantReason)
+			}
+		})
+	}
+
+	t.Run("claim reused for a second serial", func(t *testing.T) {
+		serial := "SN-" + randomSuffix()
+		c := x.issue(in, serial)
+		if _, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, serial, false); err != nil {
+			t.Fatalf("first provisioning: %v", err)
+		}
+		_, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, "SN-SECOND-"+randomSuffix(), false)
+		var rej *device.RejectedError
+		if !errors.As(err, &rej) || rej.ErrorCode != "ACCESS_DENIED" {
+			t.Fatalf("got %v, want ACCESS_DENIED on /rejected", err)
+		}
+		var got claimJSON
+		if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil || got.Reason != string(fleetclaim.ReasonAlreadyUsed) {
+			t.Errorf("got reason %q (%v), want %q", got.Reason, err, fleetclaim.ReasonAlreadyUsed)
+		}
+	})
+}
+
+func TestEndToEndAccess(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	ctx := t.Context()
+
+	// A pending installer's token carries no claims scope (DESIGN section 3),
+	// so API Gateway's Cognito authorizer refuses it with 401 before the
+	// handler runs, as AWS does; the token says why (installer_status).
+	// Once a token with the scope exists, the live record decides: 403.
+	t.Run("unapproved installer is refused", func(t *testing.T) {
+		in := newInstaller(x.e, "pending-"+randomSuffix()+"@installers.example", "Passw0rd-"+randomSuffix())
+		if err := in.signUp(ctx, "acme"); err != nil {
+			t.Fatalf("sign up: %v", err)
+		}
+		if err := in.signIn(ctx); err != nil {
+			t.Fatalf("sign in: %v", err)
+		}
+		if got := in.tokenClaims()["installer_status"]; got != "pending" {
+			t.Errorf("got installer_status %v, want pending", got)
+		}
+		err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-1"}, nil)
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+			t.Errorf("got %v, want 401 from the authorizer", err)
+		}
+	})
+
+	t.Run("an approved installer suspended keeps a token with the scope: 403", func(t *testing.T) {
+		in := x.approvedInstaller("acme")
+		rec, err := x.admin.findInstaller(ctx, in.email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := x.admin.call(ctx, "POST", "/installers/"+rec.InstallerID+"/suspend", nil, nil); err != nil {
+			t.Fatalf("suspend: %v", err)
+		}
+		err = in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-" + randomSuffix()}, nil)
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status != http.StatusForbidden || ae.Code != fleetclaim.CodeInstallerNotApproved {
+			t.Errorf("got %v, want 403 %s", err, fleetclaim.CodeInstallerNotApproved)
+		}
+	})
+
+	t.Run("auto-approved domain gets claims at once", func(t *testing.T) {
+		x.issue(x.autoApproved("acme", "acme.example"), "SN-"+randomSuffix())
+	})
+
+	t.Run("suspension stops a still-valid token", func(t *testing.T) {
+		in := x.approvedInstaller("acme")
+		x.issue(in, "SN-"+randomSuffix())
+		rec, err := x.admin.findInstaller(ctx, in.email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := x.admin.call(ctx, "POST", "/installers/"+rec.InstallerID+"/suspend", nil, nil); err != nil {
+			t.Fatalf("suspend: %v", err)
+		}
+		err = in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-" + randomSuffix()}, nil)
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status != http.StatusForbidden || ae.Code != fleetclaim.CodeInstallerNotApproved {
+			t.Errorf("got %v with the old token, want 403 %s", err, fleetclaim.CodeInstallerNotApproved)
+		}
+		if err := in.refreshTokens(ctx); err == nil {
+			t.Errorf("got a refreshed token after suspension, want the refresh token revoked")
+		}
+	})
+
+	t.Run("tokens the authorizer must refuse", func(t *testing.T) {
+		in := x.approvedInstaller("acme")
+		for name, token := range map[string]string{
+			"none":      "",
+			"garbage":   "not.a.token",
+			"tampered":  in.access[:len(in.access)-4] + "AAAA",
+			"alg none":  "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.",
+			"truncated": in.access[:len(in.access)/2],
+		} {
+			t.Run(name, func(t *testing.T) {
+				forged := *in
+				forged.access = token
+				err := forged.call(ctx, "GET", "/claims", nil, nil)
+				var ae *apiError
+				if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+					t.Errorf("got %v, want 401", err)
+				}
+			})
+		}
+	})
+
+	t.Run("another tenant's installer sees nothing of acme", func(t *testing.T) {
+		in := x.approvedInstaller("acme")
+		c := x.issue(in, "SN-"+randomSuffix())
+		var ae *apiError
+		globexInstaller := x.autoApproved("globex", "globex.example") // an installer, not an admin
+		if err := globexInstaller.call(ctx, "GET", "/claims/"+c.ClaimID, nil, nil); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+			t.Errorf("got %v reading another tenant's claim, want 404", err)
+		}
+		if err := globexInstaller.call(ctx, "GET", "/installers", nil, nil); !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+			t.Errorf("got %v on an admin route without the admin scope, want 401", err)
+		}
+	})
+}
+
+// State lives in the data directory and survives a restart.
+func TestEndToEndRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	x := startStack(t, dir)
+	in := x.approvedInstaller("acme")
+	serial := "SN-" + randomSuffix()
+	c := x.issue(in, serial)
+	if _, err := device.Provision(t.Context(), x.deviceConfig(), creds(c), c.TemplateName, serial, false); err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	x.stack.Close()
+
+	y := startStack(t, dir)
+	in.e = y.e
+	in.cognito = newInstaller(y.e, in.email, in.password).cognito
+	if err := in.signIn(t.Context()); err != nil {
+		t.Fatalf("sign in after restart: %v", err)
+	}
+	var d deviceJSON
+	if err := in.call(t.Context(), "GET", "/devices/"+serial, nil, &d); err != nil || d.ThingName != "acme_"+serial {
+		t.Errorf("got %+v (%v) after restart, want the device", d, err)
+	}
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
+	"github.com/fleetclaim/fleetclaim/infra/local/gateway"
+	"github.com/fleetclaim/fleetclaim/infra/local/iot"
+	"github.com/fleetclaim/fleetclaim/shared/apigw"
+	"github.com/fleetclaim/fleetclaim/shared/app"
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
+	"github.com/fleetclaim/fleetclaim/shared/boltstore"
+	"github.com/fleetclaim/fleetclaim/shared/cognitoadmin"
+	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
+)
+
+// region labels the local pool and ARNs. Clients must use it as their SDK
+// region; nothing is sent to AWS, whatever it says.
+const region = "us-east-1"
+
+// Endpoints is what a client needs to reach the local stack; it is printed
+// at start and written to <data-dir>/endpoints.json.
+type Endpoints struct {
+	APIURL          string `json:"apiUrl"`
+	CognitoEndpoint string `json:"cognitoEndpoint"`
+	Region          string `json:"region"`
+	UserPoolID      string `json:"userPoolId"`
+	ClientID        string `json:"clientId"`
+	Issuer          string `json:"issuer"`
+	IoTEndpoint     string `json:"iotEndpoint"`
+	MQTTEndpoint    string `json:"mqttEndpoint"`
+	CAFile          string `json:"caFile"`
+	TemplateName    string `json:"templateName"`
+	DataDir         string `json:"dataDir"`
+}
+
+// Stack is a running local fleetclaim.
+type Stack struct {
+	Endpoints Endpoints
+	Store     fleetclaim.Store
+	Pool      *cognito.Pool
+	IoT       *iot.Core
+
+	// clock is the handlers' clock. It reads the real time unless a test
+	// moves it, which ages claims without waiting for them to expire.
+	clock *clock
+
+	servers   []*http.Server
+	closers   []func() error
+	closeOnce sync.Once
+}
+
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+func (c *clock) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset = 0
+}
+
+// Start brings the stack up and returns once every endpoint answers.
+func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error) {
+	s = &Stack{clock: &clock{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	dir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if s.Store, err = openStore(ctx, c, dir); err != nil {
+		return nil, err
+	}
+	for _, t := range c.Tenants {
+		if err := s.Store.PutTenant(ctx, t); err != nil {
+			return nil, fmt.Errorf("seed tenant %s: %w", t.ID, err)
+		}
+	}
+
+	// Listen first, so that each part knows the others' addresses.
+	apiL, err := s.listen(c.Host, c.APIPort)
+	if err != nil {
+		return nil, err
+	}
+	cognitoL, err := s.listen(c.Host, c.CognitoPort)
+	if err != nil {
+		return nil, err
+	}
+	iotL, err := s.listen(c.Host, c.IoTPort)
+	if err != nil {
+		return nil, err
+	}
+	cognitoURL, iotURL := "http://"+cognitoL.Addr().String(), "http://"+iotL.Addr().String()
+
+	// The handlers reach Cognito and AWS IoT through the same SDK adapters
+	// as in AWS, pointed at the stand-ins.
+	sdk := awsenv.Local(region)
+	cognitoClient := awsenv.Cognito(sdk, cognitoURL)
+	iotClient := awsenv.IoT(sdk, iotURL)
+	parts := app.Parts{
+		Store:     s.Store,
+		Minter:    iotclaims.NewMinter(iotClient),
+		Endpoint:  iotclaims.NewEndpoint(iotClient, "").Get,
+		GroupsFor: func(pool string) fleetclaim.GroupManager { return cognitoadmin.New(cognitoClient, pool) },
+		Now:       s.clock.now,
+	}
+	templates := append([]string{c.Template}, c.ExtraTemplates...)
+	iotTemplates := make([]iot.Template, 0, len(templates))
+	for _, name := range templates {
+		iotTemplates = append(iotTemplates, iot.Template{
+			Name:               name,
+			ThingNameParameter: fleetclaim.ParamThingName,
+			Attributes: map[string]string{
+				"tenant": fleetclaim.ParamTenantID, "installer": fleetclaim.ParamInstallerID, "serial": fleetclaim.ParamSerialNumber},
+		})
+	}
+
+	hook := app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, withLog(parts, log, "provisionhook"))
+	s.IoT, err = iot.New(iot.Options{
+		DataDir:       filepath.Join(dir, "iot"),
+		MQTTAddr:      net.JoinHostPort(c.Host, strconv.Itoa(c.MQTTPort)),
+		Templates:     iotTemplates,
+		ClaimLifetime: c.ClaimLifetime,
+		Region:        region,
+		Hook:          hook.Handle,
+		Logger:        log.With("component", "iot"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.IoT.Start(ctx); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.IoT.Close)
+	s.serve(iotL, s.IoT.ControlPlane())
+
+	s.Pool, err = cognito.New(cognito.Options{
+		DataDir:            filepath.Join(dir, "cognito"),
+		BaseURL:            cognitoURL,
+		Region:             region,
+		Groups:             fleetclaim.PrivilegedGroups,
+		SignInWithEmail:    true,
+		RequiredAttributes: []string{"email", "custom:tenant_id"},
+		PostConfirmation:   app.PostConfirmation(withLog(parts, log, "postconfirm")).Handle,
+		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
+		Logger:             log.With("component", "cognito"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.serve(cognitoL, s.Pool.Handler())
+
+	claims := app.Claims(config.Claims{
+		DefaultTemplate:  c.Template,
+		AllowedTemplates: templates,
+		ClaimsPerHour:    c.ClaimsPerHour,
+		ClaimRetention:   config.DefaultClaimRetention,
+		UserPoolID:       s.Pool.PoolID(),
+		AllowedOrigin:    c.AllowedOrigin,
+	}, withLog(parts, log, "claims"))
+	gw, err := gateway.New(gateway.Options{
+		Routes:          apigw.Routes,
+		Handler:         claims.Handle,
+		Issuer:          s.Pool.Issuer(),
+		ClientIDs:       []string{s.Pool.ClientID()},
+		Logger:          log.With("component", "apigateway"),
+		CORSAllowOrigin: c.AllowedOrigin,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.serve(apiL, gw)
+
+	if c.Admin.Email != "" {
+		if err := s.ensureAdmin(ctx, c.Admin, log); err != nil {
+			return nil, err
+		}
+	}
+	apiBase := "http://" + apiL.Addr().String()
+	s.Endpoints = Endpoints{
+		APIURL:          apiBase + "/" + gateway.DefaultStage,
+		CognitoEndpoint: cognitoURL,
+		Region:          region,
+		UserPoolID:      s.Pool.PoolID(),
+		ClientID:        s.Pool.ClientID(),
+		Issuer:          s.Pool.Issuer(),
+		IoTEndpoint:     iotURL,
+		MQTTEndpoint:    s.IoT.MQTTAddr(),
+		CAFile:          s.IoT.CAFile(),
+		TemplateName:    c.Template,
+		DataDir:         dir,
+	}
+	b, _ := json.MarshalIndent(s.Endpoints, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "endpoints.json"), append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("write endpoints.json: %w", err)
+	}
+	return s, nil
+}
+
+func withLog(p app.Parts, log *slog.Logger, function string) app.Parts {
+	p.Log = log.With("function", function)
+	return p
+}
+
+func openStore(ctx context.Context, c Config, dir string) (fleetclaim.Store, error) {
+	if c.DynamoDBEndpoint == "" {
+		return boltstore.Open(filepath.Join(dir, "fleetclaim.db"))
+	}
+	api := awsenv.DynamoDB(awsenv.Local(region), c.DynamoDBEndpoint)
+	if err := dynamostore.CreateTable(ctx, api, c.TableName); err != nil && !errors.Is(err, dynamostore.ErrTableExists) {
+		return nil, fmt.Errorf("create table %s: %w", c.TableName, err)
+	}
+	return dynamostore.New(api, c.TableName), nil
+}
+
+// ensureAdmin creates the initial admin once: a confirmed Cognito user in the
+// admins group (and platform-admins if asked) with an approved record.
+func (s *Stack) ensureAdmin(ctx context.Context, a AdminUser, log *slog.Logger) error {
+	groups := []string{fleetclaim.GroupInstallers, fleetclaim.GroupAdmins}
+	if a.Platform {
+		groups = append(groups, fleetclaim.GroupPlatformAdmins)
+	}
+	sub, err := s.Pool.CreateConfirmedUser(ctx, cognito.NewUser{
+		Username: a.Email, Password: a.Password, Groups: groups,
+		Attributes: map[string]string{"email": a.Email, "email_verified": "true", "custom:tenant_id": string(a.Tenant)},
+	})
+	var ce *cognito.Error
+	switch {
+	case errors.As(err, &ce) && ce.Code == "UsernameExistsException":
+		return nil
+	case err != nil:
+		return fmt.Errorf("create admin %s: %w", a.Email, err)
+	}
+	// The post-confirmation trigger recorded the admin (pending unless the
+	// domain auto-approves); the operator vouches for this one.
+	_, err = s.Store.SetInstallerStatus(ctx, fleetclaim.InstallerID(sub),
+		[]fleetclaim.InstallerStatus{fleetclaim.InstallerPending, fleetclaim.InstallerApproved}, fleetclaim.InstallerApproved, time.Now(), "")
+	if err != nil {
+		return fmt.Errorf("approve admin %s: %w", a.Email, err)
+	}
+	log.Info("initial admin created", "email", a.Email, "tenant", a.Tenant, "platform", a.Platform)
+	return nil
+}
+
+func (s *Stack) listen(host string, port int) (net.Listener, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.closers = append(s.closers, func() error { _ = l.Close(); return nil })
+	return l, nil
+}
+
+func (s *Stack) serve(l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(l) }()
+}
+
+// Close stops every part; state stays on disk. It may be called again.
+func (s *Stack) Close() { s.closeOnce.Do(s.close) }
+
+func (s *Stack) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		_ = s.closers[i]()
+	}
+	if c, ok := s.Store.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}
