@@ -20,7 +20,8 @@ const demoUsage = `fleetclaim-local demo plays the whole trusted-installer flow 
 local stack and prints each step; it exits non-zero if any step fails:
 
   1. a new installer signs up (Cognito SignUp) and is confirmed
-  2. signed in, still pending: POST /claims is refused (403)
+  2. signed in, still pending: the token has no claims scope, so API
+     Gateway's authorizer refuses POST /claims (401); the token says why
   3. the admin signs in and approves the installer (POST /installers/{id}/approve)
   4. the installer refreshes their tokens and now holds the claims scope
   5. POST /claims issues a claim bound to one device serial
@@ -100,10 +101,11 @@ func demo(ctx context.Context, out io.Writer, e Endpoints, c demoConfig) error {
 	}
 	var refused *apiError
 	err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": serial}, nil)
-	if !errors.As(err, &refused) || refused.Status != 403 {
-		return fmt.Errorf("a pending installer's claim request: got %v, want 403", err)
+	if !errors.As(err, &refused) || refused.Status != 401 {
+		return fmt.Errorf("a pending installer's claim request: got %v, want 401", err)
 	}
-	ok("signed in as pending (installer_status=%v); POST /claims refused: %d %s", in.tokenClaims()["installer_status"], refused.Status, refused.Code)
+	ok("signed in as pending (installer_status=%v, scope=%q); POST /claims refused by the authorizer: %d",
+		in.tokenClaims()["installer_status"], in.tokenClaims()["scope"], refused.Status)
 
 	admin := newInstaller(e, c.adminEmail, c.adminPassword)
 	if err := admin.signIn(ctx); err != nil {
