@@ -44,6 +44,7 @@ func run(args []string) int {
 	fmt.Printf(`fleetclaim local stack is up (state in %s)
 
   API (installer app)   %s
+  OpenAPI document      %s
   Cognito endpoint      %s   region %s
     user pool ID        %s
     app client ID       %s
@@ -54,7 +55,7 @@ func run(args []string) int {
 
 The same, for scripts: %s/endpoints.json
 Try it: make demo (in another terminal). Stop with Ctrl-C.
-`, e.DataDir, e.APIURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
+`, e.DataDir, e.APIURL, e.OpenAPIURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
 		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "fleetclaim-local: stopping")

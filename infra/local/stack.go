@@ -36,6 +36,7 @@ const region = "us-east-1"
 // at start and written to <data-dir>/endpoints.json.
 type Endpoints struct {
 	APIURL          string `json:"apiUrl"`
+	OpenAPIURL      string `json:"openApiUrl"`
 	CognitoEndpoint string `json:"cognitoEndpoint"`
 	Region          string `json:"region"`
 	UserPoolID      string `json:"userPoolId"`
@@ -203,7 +204,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	if err != nil {
 		return nil, err
 	}
-	s.serve(apiL, gw)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(apigw.OpenAPI)
+	})
+	mux.Handle("/", gw)
+	s.serve(apiL, mux)
 
 	if c.Admin.Email != "" {
 		if err := s.ensureAdmin(ctx, c.Admin, log); err != nil {
@@ -213,6 +220,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	apiBase := "http://" + apiL.Addr().String()
 	s.Endpoints = Endpoints{
 		APIURL:          apiBase + "/" + gateway.DefaultStage,
+		OpenAPIURL:      apiBase + "/openapi.yaml",
 		CognitoEndpoint: cognitoURL,
 		Region:          region,
 		UserPoolID:      s.Pool.PoolID(),
