@@ -43,6 +43,9 @@ diff: build ## Show what `make deploy` would change.
 destroy: build ## Delete the stack (a retained stage keeps its data; infra/DEPLOY.md).
 	$(CDK) destroy $(CDK_ARGS)
 
+fuzz: ## Run every fuzz target for FUZZTIME each (default 5s).
+	infra/scripts/fuzz.sh
+
 lint: ## gofmt, go vet, staticcheck and gosec.
 	infra/scripts/lint.sh
 

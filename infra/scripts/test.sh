@@ -12,3 +12,6 @@ trap 'infra/scripts/dynalite.sh stop >/dev/null 2>&1 || true' EXIT
 export FLEETCLAIM_TEST_DYNAMODB_ENDPOINT
 
 go test -race -count=1 -timeout 15m ./...
+
+# A short fuzz run of every target on top of the committed seed corpora.
+FUZZTIME="${FUZZTIME:-3s}" infra/scripts/fuzz.sh

@@ -51,6 +51,9 @@ const (
 	DefaultClaimsPerHour  = 60
 	DefaultClaimRetention = 7 * 24 * time.Hour
 	DefaultHookDeadline   = 2 * time.Second
+
+	// maxHookDeadline leaves AWS IoT's 5 s limit room for the answer itself.
+	maxHookDeadline = 4 * time.Second
 )
 
 // Lookup reads one variable; os.LookupEnv in production, a map in tests.
@@ -132,7 +135,7 @@ func LoadHook(env Lookup) (Hook, error) {
 		LogLevel:         r.optional(EnvLogLevel),
 		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
 	}
-	if c.HookDeadline > 4*time.Second {
+	if c.HookDeadline > maxHookDeadline {
 		// AWS IoT gives the hook 5 s in all; leave room for the answer itself.
 		r.fail(EnvHookDeadline, "must be at most 4s (AWS IoT allows the hook 5s)")
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -53,7 +54,7 @@ func invalid(format string, args ...any) error {
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
 // invStamp orders newest first under an ascending sort key.
-func invStamp(t time.Time) string { return fmt.Sprintf("%020d", uint64(1<<63-1-t.UnixNano())) }
+func invStamp(t time.Time) string { return fmt.Sprintf("%019d", math.MaxInt64-max(t.UnixNano(), 0)) }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -429,7 +430,7 @@ func (st *Store) ListDevices(ctx context.Context, tenant fleetclaim.TenantID, p 
 		}
 		res, err := st.api.Query(ctx, &dynamodb.QueryInput{TableName: st.table, IndexName: aws.String(IndexByTenant),
 			KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: values, ExclusiveStartKey: start,
-			Limit: aws.Int32(int32(2*limit + 1))})
+			Limit: aws.Int32(int32(2*limit + 1))}) // #nosec G115 -- pageLimit bounds limit to MaxPageSize (100)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", what, err)
 		}
@@ -636,7 +637,7 @@ func query[T any](ctx context.Context, st *Store, l listing, p fleetclaim.Page) 
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	limit := pageLimit(p)
-	in := &dynamodb.QueryInput{TableName: st.table, Limit: aws.Int32(int32(limit + 1)),
+	in := &dynamodb.QueryInput{TableName: st.table, Limit: aws.Int32(int32(limit + 1)), // #nosec G115 -- pageLimit bounds limit to MaxPageSize (100)
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": l.pkAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(l.pk)},

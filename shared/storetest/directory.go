@@ -199,8 +199,7 @@ func testAudit(t *testing.T, s fleetclaim.Store) {
 		e := fleetclaim.AuditEvent{TenantID: tenant, ID: fmt.Sprintf("evt-%02d-%s", i, randomHex(3)), At: at(sec),
 			Actor: NewInstallerID(), Action: fleetclaim.ActionClaimIssued, Subject: "SN-1", Reason: fleetclaim.ReasonExpired, Detail: "d"}
 		checkErr(t, "AppendAudit", s.AppendAudit(ctx, e), nil)
-		e.At = e.At.UTC()
-		want = append(want, e)
+		want = append(want, auditInUTC(e))
 	}
 	checkErr(t, "AppendAudit of another tenant", s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: NewTenantID(),
 		ID: "x", At: at(10), Action: "a"}), nil)

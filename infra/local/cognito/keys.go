@@ -30,7 +30,7 @@ type keySet struct {
 
 func loadOrCreateKeys(dir string) (keySet, error) {
 	path := filepath.Join(dir, keyFile)
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) // #nosec G304 -- the pool's own key file in the operator's data directory
 	var key *rsa.PrivateKey
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -111,7 +111,7 @@ func openStore(dir string, emailAliases bool) (*store, error) {
 		Groups:   map[string]*group{},
 		Sessions: map[string]*session{},
 	}
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	data, err := os.ReadFile(filepath.Join(dir, stateFile)) // #nosec G304 -- the pool's own state file in the operator's data directory
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -226,8 +226,8 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			_ = f.Close()
+			_ = os.Remove(f.Name())
 		}
 	}()
 	if _, err = f.Write(data); err != nil {
@@ -242,7 +242,7 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	d, err := os.Open(dir)
+	d, err := os.Open(dir) // #nosec G304 -- the data directory itself, opened to sync the rename
 	if err != nil {
 		return err
 	}
