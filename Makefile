@@ -11,7 +11,7 @@ LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:L
 CDK      := infra/scripts/cdk.sh
 CDK_ARGS ?=
 
-.PHONY: help build test lint fuzz local demo synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help build test lint fuzz bench local demo synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ diff: build ## Show what `make deploy` would change.
 
 destroy: build ## Delete the stack (a retained stage keeps its data; infra/DEPLOY.md).
 	$(CDK) destroy $(CDK_ARGS)
+
+bench: ## Measure hot paths, cold starts and local throughput; writes BENCHMARKS.md.
+	infra/scripts/bench.sh
 
 fuzz: ## Run every fuzz target for FUZZTIME each (default 5s).
 	infra/scripts/fuzz.sh

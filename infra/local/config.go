@@ -49,6 +49,7 @@ Usage:
   fleetclaim-local [flags]          run the stack until interrupted
   fleetclaim-local demo [flags]     play an installer and a device against a running stack
                                     (see: fleetclaim-local demo -h)
+  fleetclaim-local load [flags]     measure a running stack's throughput (see: load -h)
 
 On start it prints its endpoints and writes them to <data-dir>/endpoints.json.
 State (users, claims, devices, the CA) lives in the data directory and survives

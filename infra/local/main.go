@@ -16,8 +16,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "demo" {
-		os.Exit(runDemo(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "demo":
+			os.Exit(runDemo(os.Args[2:]))
+		case "load":
+			os.Exit(runLoad(os.Args[2:]))
+		}
 	}
 	os.Exit(run(os.Args[1:]))
 }

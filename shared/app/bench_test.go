@@ -1,0 +1,237 @@
+package app_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/shared/app"
+	"github.com/fleetclaim/fleetclaim/shared/boltstore"
+	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/dynamostore/dynamotest"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/logging"
+)
+
+// Benchmarks of the three hot paths: the pre-provisioning hook (5 s limit,
+// once per device), the pre-token trigger (every sign-in and refresh) and
+// claim issuance. Each runs over an in-memory store (the handler's own
+// cost), the embedded store, and DynamoDB's protocol against the local
+// DynamoDB-compatible server (make bench starts one).
+
+const (
+	installer = "4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+	template  = "fleetclaim-bench"
+)
+
+func stores(b *testing.B) map[string]func(b *testing.B) fleetclaim.Store {
+	return map[string]func(b *testing.B) fleetclaim.Store{
+		"memory": func(*testing.B) fleetclaim.Store { return newMemStore() },
+		"bolt": func(b *testing.B) fleetclaim.Store {
+			s, err := boltstore.Open(filepath.Join(b.TempDir(), "db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		"dynamodb": func(b *testing.B) fleetclaim.Store { return dynamotest.Open(b) },
+	}
+}
+
+func seed(b *testing.B, s fleetclaim.Store) {
+	ctx := context.Background()
+	if err := s.PutTenant(ctx, fleetclaim.Tenant{ID: "acme", Name: "Acme", Status: fleetclaim.TenantActive}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateInstaller(ctx, fleetclaim.Installer{ID: installer, Username: installer, Email: "a@acme.example",
+		TenantID: "acme", Status: fleetclaim.InstallerApproved, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func parts(s fleetclaim.Store) app.Parts {
+	return app.Parts{Store: s, Minter: minter{}, Log: logging.New(io.Discard, "error"),
+		Endpoint:  func(context.Context) (string, error) { return "iot.example", nil },
+		GroupsFor: func(string) fleetclaim.GroupManager { return nil }}
+}
+
+func claimID() fleetclaim.ClaimID {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return fleetclaim.ClaimID(hex.EncodeToString(b))
+}
+
+// BenchmarkProvisioningHook: one allowed registration per iteration (read
+// claim, installer and tenant; conditional consume; audit).
+func BenchmarkProvisioningHook(b *testing.B) {
+	for name, open := range stores(b) {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			seed(b, s)
+			h := app.ProvisioningHook(config.Hook{HookDeadline: 2 * time.Second}, parts(s))
+			ids := make([]fleetclaim.ClaimID, b.N)
+			now := time.Now()
+			for i := range ids {
+				ids[i] = claimID()
+				if err := s.CreateClaim(context.Background(), fleetclaim.Claim{ID: ids[i], TenantID: "acme", InstallerID: installer,
+					Template: template, Serial: "SN-1", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ev := events.IoTPreProvisionHookRequest{CertificateID: string(claimID()), TemplateARN: "arn:aws:iot:eu-west-1:1:provisioningtemplate/" + template,
+				ClientID: "SN-1", Parameters: map[string]string{"SerialNumber": "SN-1"}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				ev.ClaimCertificateID = string(ids[i])
+				resp, _ := h.Handle(context.Background(), ev)
+				if !resp.AllowProvisioning {
+					b.Fatal("denied")
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkPreTokenGeneration(b *testing.B) {
+	for name, open := range stores(b) {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			seed(b, s)
+			h := app.PreTokenGeneration(parts(s))
+			ev := events.CognitoEventUserPoolsPreTokenGenV2_0{}
+			ev.Request.UserAttributes = map[string]string{"sub": installer}
+			ev.Request.GroupConfiguration.GroupsToOverride = []string{"installers"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				out, _ := h.Handle(context.Background(), ev)
+				if len(out.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration.ScopesToAdd) == 0 {
+					b.Fatal("no scope")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIssueClaim: POST /claims through the API Gateway handler, with
+// AWS IoT's part faked (its latency is AWS's, not ours).
+func BenchmarkIssueClaim(b *testing.B) {
+	for name, open := range stores(b) {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			seed(b, s)
+			h := app.Claims(config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template}, ClaimsPerHour: 1 << 30,
+				ClaimRetention: time.Hour, UserPoolID: "pool"}, parts(s))
+			req := events.APIGatewayProxyRequest{Resource: "/claims", HTTPMethod: "POST", Body: `{"serialNumber":"SN-1"}`,
+				RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": map[string]any{
+					"sub": installer, "tenant_id": "acme", "scope": "fleetclaim/claims"}}}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				resp, _ := h.Handle(context.Background(), req)
+				if resp.StatusCode != 201 {
+					b.Fatal(resp.Body)
+				}
+			}
+		})
+	}
+}
+
+type minter struct{}
+
+func (minter) CreateProvisioningClaim(context.Context, string) (fleetclaim.MintedClaim, error) {
+	return fleetclaim.MintedClaim{CertificateID: string(claimID()), CertificatePEM: "PEM", PrivateKey: fleetclaim.NewSecret("KEY"),
+		Expiration: time.Now().Add(5 * time.Minute)}, nil
+}
+
+// memStore keeps what the benchmarks touch in maps, so that the "memory"
+// runs measure the handlers alone. It is no store implementation: it has no
+// listings and no paging.
+type memStore struct {
+	fleetclaim.Store
+	mu         sync.Mutex
+	claims     map[fleetclaim.ClaimID]fleetclaim.Claim
+	installers map[fleetclaim.InstallerID]fleetclaim.Installer
+	tenants    map[fleetclaim.TenantID]fleetclaim.Tenant
+	quota      map[string]int
+}
+
+func newMemStore() *memStore {
+	return &memStore{claims: map[fleetclaim.ClaimID]fleetclaim.Claim{}, installers: map[fleetclaim.InstallerID]fleetclaim.Installer{},
+		tenants: map[fleetclaim.TenantID]fleetclaim.Tenant{}, quota: map[string]int{}}
+}
+
+func (m *memStore) CreateClaim(_ context.Context, c fleetclaim.Claim) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.claims[c.ID] = c
+	return nil
+}
+
+func (m *memStore) GetClaim(_ context.Context, id fleetclaim.ClaimID) (fleetclaim.Claim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.claims[id]
+	if !ok {
+		return c, fleetclaim.ErrNotFound
+	}
+	return c, nil
+}
+
+func (m *memStore) UpdateClaim(_ context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.claims[u.ID]
+	if !ok || (u.IfStatus != "" && c.Status != u.IfStatus) {
+		return c, fleetclaim.ErrConflict
+	}
+	c.Status, c.Device = u.Status, u.Device
+	m.claims[u.ID] = c
+	return c, nil
+}
+
+func (m *memStore) GetDevice(context.Context, fleetclaim.TenantID, string) (fleetclaim.Device, error) {
+	return fleetclaim.Device{}, fleetclaim.ErrNotFound
+}
+
+func (m *memStore) CreateInstaller(_ context.Context, in fleetclaim.Installer) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.installers[in.ID] = in
+	return nil
+}
+
+func (m *memStore) GetInstaller(_ context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, ok := m.installers[id]
+	if !ok {
+		return in, fleetclaim.ErrNotFound
+	}
+	return in, nil
+}
+
+func (m *memStore) PutTenant(_ context.Context, t fleetclaim.Tenant) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tenants[t.ID] = t
+	return nil
+}
+
+func (m *memStore) GetTenant(_ context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tenants[id], nil
+}
+
+func (m *memStore) TakeQuota(context.Context, string, time.Time, int) error { return nil }
+
+func (m *memStore) AppendAudit(context.Context, fleetclaim.AuditEvent) error { return nil }
