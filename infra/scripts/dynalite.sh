@@ -9,17 +9,17 @@
 #   infra/scripts/dynalite.sh start [PORT] start on PORT (default: a free port),
 #                                          wait until it answers, print
 #                                          FLEETCLAIM_TEST_DYNAMODB_ENDPOINT=...
-#   infra/scripts/dynalite.sh stop         stop the server started by start
+#   infra/scripts/dynalite.sh stop [PORT]  stop the server started on PORT, or every one
 #
-# Use `eval "$(infra/scripts/dynalite.sh start)"` to export the endpoint.
+# Use `eval "$(infra/scripts/dynalite.sh start)"` to export the endpoint. Each
+# start runs its own server, so a test run and a benchmark can run at once.
 set -euo pipefail
 
 VERSION=4.0.0
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 CLI="$TOOLS/node_modules/dynalite/cli.js"
-PIDFILE="$TOOLS/dynalite.pid"
-LOGFILE="$TOOLS/dynalite.log"
+pidfile() { echo "$TOOLS/dynalite.$1.pid"; }
 
 die() { echo "dynalite.sh: $*" >&2; exit 1; }
 
@@ -43,11 +43,11 @@ free_port() {
 
 start() {
 	install
-	if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-		die "already running (pid $(cat "$PIDFILE")); run: $0 stop"
-	fi
 	local port="${1:-$(free_port)}"
 	[[ "$port" =~ ^[0-9]+$ ]] || die "port must be a number: $port"
+	local PIDFILE LOGFILE
+	PIDFILE="$(pidfile "$port")"
+	LOGFILE="$TOOLS/dynalite.$port.log"
 	node "$CLI" --host 127.0.0.1 --port "$port" \
 		--createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$LOGFILE" 2>&1 &
 	local pid=$!
@@ -71,14 +71,17 @@ start() {
 }
 
 stop() {
-	[[ -f "$PIDFILE" ]] || return 0
-	kill "$(cat "$PIDFILE")" 2>/dev/null || true
-	rm -f "$PIDFILE"
+	local f
+	for f in "$TOOLS"/dynalite.${1:-*}.pid; do
+		[[ -f "$f" ]] || continue
+		kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+	done
 }
 
 case "${1:-}" in
 install) install; echo "$CLI" ;;
 start) shift; start "$@" ;;
-stop) stop ;;
-*) die "usage: $0 install | start [PORT] | stop" ;;
+stop) shift; stop "$@" ;;
+*) die "usage: $0 install | start [PORT] | stop [PORT]" ;;
 esac

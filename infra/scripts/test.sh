@@ -7,8 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 infra/scripts/deps.sh
+DYNALITE_PORT=""
 eval "$(infra/scripts/dynalite.sh start)"
-trap 'infra/scripts/dynalite.sh stop >/dev/null 2>&1 || true' EXIT
+DYNALITE_PORT="${FLEETCLAIM_TEST_DYNAMODB_ENDPOINT##*:}"
+trap '[[ -n "$DYNALITE_PORT" ]] && infra/scripts/dynalite.sh stop "$DYNALITE_PORT" >/dev/null 2>&1 || true' EXIT
 export FLEETCLAIM_TEST_DYNAMODB_ENDPOINT
 
 go test -race -count=1 -timeout 15m ./...
