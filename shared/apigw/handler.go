@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,12 +145,12 @@ func (h *Handler) listDevices(ctx context.Context, r request) (int, any, error) 
 		return 0, nil, err
 	}
 	ds, next, err := h.Service.ListDevices(ctx, r.principal, tenantOf(r), pg)
-	return http.StatusOK, viewList(ds, next, viewDevice), err
+	return http.StatusOK, viewList(ds, next, viewDevice), asParameter(err, "tenantId", "tenant")
 }
 
 func (h *Handler) getDevice(ctx context.Context, r request) (int, any, error) {
 	d, err := h.Service.GetDevice(ctx, r.principal, r.PathParameters["serial"])
-	return http.StatusOK, viewDevice(d), err
+	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
 }
 
 func (h *Handler) listInstallers(ctx context.Context, r request) (int, any, error) {
@@ -158,27 +159,27 @@ func (h *Handler) listInstallers(ctx context.Context, r request) (int, any, erro
 		return 0, nil, err
 	}
 	ins, next, err := h.Service.ListInstallers(ctx, r.principal, tenantOf(r), pg)
-	return http.StatusOK, viewList(ins, next, viewInstaller), err
+	return http.StatusOK, viewList(ins, next, viewInstaller), asParameter(err, "tenantId", "tenant")
 }
 
 func (h *Handler) getInstaller(ctx context.Context, r request) (int, any, error) {
 	in, err := h.Service.GetInstaller(ctx, r.principal, installerOf(r))
-	return http.StatusOK, viewInstaller(in), err
+	return http.StatusOK, viewInstaller(in), asParameter(err, "installerId", "id")
 }
 
 func (h *Handler) approveInstaller(ctx context.Context, r request) (int, any, error) {
 	in, err := h.Service.ApproveInstaller(ctx, r.principal, installerOf(r))
-	return http.StatusOK, viewInstaller(in), err
+	return http.StatusOK, viewInstaller(in), asParameter(err, "installerId", "id")
 }
 
 func (h *Handler) suspendInstaller(ctx context.Context, r request) (int, any, error) {
 	in, err := h.Service.SuspendInstaller(ctx, r.principal, installerOf(r))
-	return http.StatusOK, viewInstaller(in), err
+	return http.StatusOK, viewInstaller(in), asParameter(err, "installerId", "id")
 }
 
 func (h *Handler) reinstateInstaller(ctx context.Context, r request) (int, any, error) {
 	in, err := h.Service.ReinstateInstaller(ctx, r.principal, installerOf(r))
-	return http.StatusOK, viewInstaller(in), err
+	return http.StatusOK, viewInstaller(in), asParameter(err, "installerId", "id")
 }
 
 func (h *Handler) listAudit(ctx context.Context, r request) (int, any, error) {
@@ -187,7 +188,20 @@ func (h *Handler) listAudit(ctx context.Context, r request) (int, any, error) {
 		return 0, nil, err
 	}
 	es, next, err := h.Service.ListAudit(ctx, r.principal, tenantOf(r), pg)
-	return http.StatusOK, viewList(es, next, viewAudit), err
+	return http.StatusOK, viewList(es, next, viewAudit), asParameter(err, "tenantId", "tenant")
+}
+
+// asParameter renames the field of an invalid-input error from the domain's
+// name for a value to the name of the path or query parameter that carried
+// it, so that a problem's field names what the caller sent.
+func asParameter(err error, field, param string) error {
+	var e *fleetclaim.Error
+	if errors.As(err, &e) && e.Kind == fleetclaim.KindInvalid && e.Field == field {
+		renamed := *e
+		renamed.Field = param
+		return &renamed
+	}
+	return err
 }
 
 func installerOf(r request) fleetclaim.InstallerID {
@@ -225,6 +239,9 @@ func decodeBody(r request, v any) error {
 		return &fleetclaim.Error{Kind: fleetclaim.KindTooLarge, Code: fleetclaim.CodeBodyTooLarge,
 			Message: fmt.Sprintf("The body must be at most %d bytes.", MaxBodyBytes)}
 	}
+	if err := exactNames(raw, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -235,6 +252,52 @@ func decodeBody(r request, v any) error {
 			Message: "The body must be a single JSON object."}
 	}
 	return nil
+}
+
+// exactNames refuses a member of a JSON object whose name is not exactly one
+// of the JSON field names of the struct v points to, or that appears twice.
+// encoding/json matches names regardless of case (with Unicode folding, so
+// even "ſerialNumber" is serialNumber) and keeps the last of duplicate
+// members: without this check the handler could read a body otherwise than
+// the published schema and API Gateway's model validation do. A body that is
+// not an object is left to the decoder to report.
+func exactNames(raw []byte, v any) error {
+	known := jsonNames(reflect.TypeOf(v).Elem())
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := make(map[string]bool, len(known))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := tok.(string)
+		switch {
+		case !known[name]:
+			return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Field: name, Message: "is not a known field"}
+		case seen[name]:
+			return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Field: name, Message: "is given more than once"}
+		}
+		seen[name] = true
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// jsonNames returns the JSON member names of struct type t.
+func jsonNames(t reflect.Type) map[string]bool {
+	names := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // jsonError turns a decoding error into a message that names the field but

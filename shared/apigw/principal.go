@@ -43,7 +43,7 @@ func listClaim(v any) []string {
 		return out
 	case string:
 		s := strings.TrimSpace(v)
-		if strings.HasPrefix(s, `["`) {
+		if strings.HasPrefix(s, "[") {
 			var out []string
 			if json.Unmarshal([]byte(s), &out) == nil {
 				return out
