@@ -1,89 +1,257 @@
 package apigw_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"math"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
-	"github.com/fleetclaim/fleetclaim/shared/app"
-	"github.com/fleetclaim/fleetclaim/shared/boltstore"
-	"github.com/fleetclaim/fleetclaim/shared/config"
-	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
-	"github.com/fleetclaim/fleetclaim/shared/logging"
 	"gopkg.in/yaml.v3"
 )
 
+// document is openapi.yaml as plain YAML values, which is all a light
+// structural check needs.
 type document struct {
-	Paths      map[string]map[string]yaml.Node `yaml:"paths"`
-	Components struct {
-		Schemas map[string]schema `yaml:"schemas"`
-	} `yaml:"components"`
+	root map[string]any
+	// ops are the operations by "METHOD /path".
+	ops map[string]operation
 }
 
 type operation struct {
-	OperationID string                `yaml:"operationId"`
-	Security    []map[string][]string `yaml:"security"`
-	Responses   map[string]any        `yaml:"responses"`
+	method, path string
+	node         map[string]any
+	// params are the operation's parameters with path-level ones, resolved.
+	params []map[string]any
 }
 
-type schema struct {
-	Ref        string            `yaml:"$ref"`
-	Required   []string          `yaml:"required"`
-	Properties map[string]schema `yaml:"properties"`
-	Items      *schema           `yaml:"items"`
-}
-
-func loadDocument(t *testing.T) (document, map[string]operation) {
+func loadDocument(t *testing.T) document {
 	t.Helper()
-	var doc document
-	if err := yaml.Unmarshal(apigw.OpenAPI, &doc); err != nil {
+	var root map[string]any
+	if err := yaml.Unmarshal(apigw.OpenAPI, &root); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
-	ops := map[string]operation{} // "METHOD path"
-	for path, methods := range doc.Paths {
-		for method, node := range methods {
+	d := document{root: root, ops: map[string]operation{}}
+	for path, item := range object(root["paths"]) {
+		item := object(item)
+		for method, node := range item {
 			if method == "parameters" {
 				continue
 			}
-			var op operation
-			if err := node.Decode(&op); err != nil {
-				t.Fatalf("%s %s: %v", method, path, err)
+			op := operation{method: strings.ToUpper(method), path: path, node: object(node)}
+			for _, p := range append(list(item["parameters"]), list(op.node["parameters"])...) {
+				op.params = append(op.params, d.resolve(p))
 			}
-			ops[strings.ToUpper(method)+" "+path] = op
+			d.ops[op.method+" "+path] = op
 		}
 	}
-	return doc, ops
+	return d
 }
 
-// The document and apigw.Routes (which the handler serves and the CDK app
-// deploys) list the same operations, with the same IDs and scopes.
-func TestOpenAPIMatchesRoutes(t *testing.T) {
-	_, ops := loadDocument(t)
-	for _, r := range apigw.Routes {
-		op, ok := ops[r.Method+" "+r.Path]
-		if !ok {
-			t.Errorf("%s %s is served but not documented", r.Method, r.Path)
-			continue
-		}
-		if op.OperationID != r.Operation {
-			t.Errorf("%s %s: got operationId %q, want %q", r.Method, r.Path, op.OperationID, r.Operation)
-		}
-		if len(op.Security) != 1 || !slices.Equal(op.Security[0]["cognito"], []string{r.Scope}) {
-			t.Errorf("%s %s: got security %v, want cognito [%s]", r.Method, r.Path, op.Security, r.Scope)
+// resolve follows a $ref within the document. Members beside a $ref (a
+// description) are kept; they never conflict with the target here.
+func (d document) resolve(v any) map[string]any {
+	m := object(v)
+	ref, ok := m["$ref"].(string)
+	if !ok {
+		return m
+	}
+	var target any = d.root
+	for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+		target = object(target)[part]
+	}
+	out := map[string]any{}
+	for k, v := range d.resolve(target) {
+		out[k] = v
+	}
+	for k, v := range m {
+		if k != "$ref" {
+			out[k] = v
 		}
 	}
-	for key := range ops {
+	return out
+}
+
+// schema returns components.schemas[name].
+func (d document) schema(name string) map[string]any {
+	return d.resolve(map[string]any{"$ref": "#/components/schemas/" + name})
+}
+
+// response returns the response an operation documents for status, never
+// the default one: the handler must answer with statuses the document names.
+func (op operation) response(d document, status int) (map[string]any, bool) {
+	r, ok := object(op.node["responses"])[strconv.Itoa(status)]
+	if !ok {
+		return nil, false
+	}
+	return d.resolve(r), true
+}
+
+func object(v any) map[string]any {
+	switch v := v.(type) {
+	case map[string]any:
+		return v
+	case map[any]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[fmt.Sprint(k)] = e
+		}
+		return out
+	}
+	return nil
+}
+
+func list(v any) []any { l, _ := v.([]any); return l }
+
+func strs(v any) []string {
+	var out []string
+	for _, e := range list(v) {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
+}
+
+// Every $ref resolves, every operation is fully described, and every
+// answer's media type and headers are declared the way the handler writes
+// them.
+func TestOpenAPIDocumentIsComplete(t *testing.T) {
+	d := loadDocument(t)
+	if v := fmt.Sprint(d.root["openapi"]); !strings.HasPrefix(v, "3.1.") {
+		t.Errorf("got openapi %s, want 3.1.x", v)
+	}
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any, map[any]any:
+			m := object(v)
+			if ref, ok := m["$ref"].(string); ok && len(d.resolve(m)) <= len(m)-1 {
+				t.Errorf("%s: $ref %s resolves to nothing", at, ref)
+			}
+			for k, e := range m {
+				walk(e, at+"/"+k)
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, fmt.Sprintf("%s[%d]", at, i))
+			}
+		}
+	}
+	walk(d.root, "#")
+
+	ids := map[string]bool{}
+	for key, op := range d.ops {
+		id, _ := op.node["operationId"].(string)
+		if id == "" || ids[id] {
+			t.Errorf("%s: got operationId %q, want a unique one", key, id)
+		}
+		ids[id] = true
+		if op.node["summary"] == nil || len(list(op.node["tags"])) == 0 {
+			t.Errorf("%s: want a summary and a tag", key)
+		}
+		responses := object(op.node["responses"])
+		// The handler answers these on every route (no claims, no scope or
+		// account not in good standing, a fault, a dependency down), and
+		// API Gateway throttles every route.
+		for _, status := range []string{"401", "403", "429", "500", "503"} {
+			if _, ok := responses[status]; !ok {
+				t.Errorf("%s: documents no %s", key, status)
+			}
+		}
+		if _, ok := responses["default"]; !ok {
+			t.Errorf("%s: documents no default (API Gateway's own errors)", key)
+		}
+		for status, r := range responses {
+			r := d.resolve(r)
+			content := object(r["content"])
+			wantType := "application/problem+json"
+			if strings.HasPrefix(status, "2") {
+				wantType = "application/json"
+			}
+			if len(content) != 1 || content[wantType] == nil {
+				t.Errorf("%s %s: got media types %v, want only %s", key, status, keys(content), wantType)
+			}
+			headers := object(r["headers"])
+			if status != "default" && headers["Cache-Control"] == nil {
+				t.Errorf("%s %s: declares no Cache-Control header", key, status)
+			}
+			if wantRetry := status == "429" || status == "503"; (headers["Retry-After"] != nil) != wantRetry {
+				t.Errorf("%s %s: got Retry-After declared %v, want %v", key, status, headers["Retry-After"] != nil, wantRetry)
+			}
+		}
+	}
+}
+
+// The document and apigw.Routes (which the handler serves, the CDK app
+// deploys and the local gateway enforces) list the same operations, with
+// the same IDs, scopes and parameters.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	d := loadDocument(t)
+	// The query parameters each listing reads; tenant only where a
+	// platform admin may name another tenant.
+	wantQuery := map[string][]string{
+		"listClaims":      {"cursor", "limit"},
+		"listDevices":     {"cursor", "limit", "tenant"},
+		"listInstallers":  {"cursor", "limit", "tenant"},
+		"listAuditEvents": {"cursor", "limit", "tenant"},
+	}
+	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
+	for _, r := range apigw.Routes {
+		t.Run(r.Operation, func(t *testing.T) {
+			op, ok := d.ops[r.Method+" "+r.Path]
+			if !ok {
+				t.Fatalf("%s %s is served but not documented", r.Method, r.Path)
+			}
+			if got := op.node["operationId"]; got != r.Operation {
+				t.Errorf("got operationId %v, want %s", got, r.Operation)
+			}
+			security := list(op.node["security"])
+			if len(security) != 1 || !slices.Equal(strs(object(security[0])["cognito"]), []string{r.Scope}) || len(object(security[0])) != 1 {
+				t.Errorf("got security %v, want cognito [%s]", security, r.Scope)
+			}
+			var gotPath, gotQuery, wantPath []string
+			for _, p := range op.params {
+				switch p["in"] {
+				case "path":
+					gotPath = append(gotPath, p["name"].(string))
+					if p["required"] != true {
+						t.Errorf("path parameter %s is not required", p["name"])
+					}
+				case "query":
+					gotQuery = append(gotQuery, p["name"].(string))
+				default:
+					t.Errorf("got parameter %v in %v, want path or query only", p["name"], p["in"])
+				}
+			}
+			for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
+				wantPath = append(wantPath, m[1])
+			}
+			slices.Sort(gotPath)
+			slices.Sort(gotQuery)
+			if !slices.Equal(gotPath, wantPath) {
+				t.Errorf("got path parameters %v, want %v", gotPath, wantPath)
+			}
+			if !slices.Equal(gotQuery, wantQuery[r.Operation]) {
+				t.Errorf("got query parameters %v, want %v", gotQuery, wantQuery[r.Operation])
+			}
+			body := object(op.node["requestBody"])
+			if wantBody := r.Method == "POST" && r.Path == "/claims"; (body != nil) != wantBody {
+				t.Errorf("got request body %v, want one: %v", body != nil, wantBody)
+			}
+		})
+	}
+	for key := range d.ops {
 		method, path, _ := strings.Cut(key, " ")
 		if !slices.ContainsFunc(apigw.Routes, func(r apigw.Route) bool { return r.Method == method && r.Path == path }) {
 			t.Errorf("%s is documented but not served", key)
@@ -91,175 +259,548 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
-// Every documented route answers, with a status the document lists for it;
-// an undocumented one answers 404.
-func TestHandlerAnswersAsDocumented(t *testing.T) {
-	_, ops := loadDocument(t)
-	h := newHandler(t)
-	for _, r := range apigw.Routes {
-		t.Run(r.Operation, func(t *testing.T) {
-			resp := call(t, h, r.Method, r.Path, `{"serialNumber":"SN-7"}`)
-			op := ops[r.Method+" "+r.Path]
-			if _, ok := op.Responses[fmt.Sprint(resp.StatusCode)]; !ok {
-				t.Errorf("got %d %s, which the document does not list for %s", resp.StatusCode, resp.Body, r.Operation)
-			}
-		})
-	}
-	for _, tt := range []struct{ method, resource string }{{"PUT", "/claims"}, {"GET", "/tenants"}, {"PATCH", "/installers/{id}"}} {
-		if resp := call(t, h, tt.method, tt.resource, ""); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("%s %s: got %d, want 404", tt.method, tt.resource, resp.StatusCode)
-		}
-	}
-}
-
-// Real answers have exactly the documented fields.
-func TestAnswersMatchSchemas(t *testing.T) {
-	doc, _ := loadDocument(t)
-	h := newHandler(t)
-	issued := call(t, h, "POST", "/claims", `{"serialNumber":"SN-9","site":"Hall 3"}`)
-	var claim map[string]any
-	_ = json.Unmarshal([]byte(issued.Body), &claim)
+// The document's enumerations are the domain's constants: stable error
+// codes, claim and installer statuses, reasons and audit actions. A constant
+// added to the domain without documenting it (or the reverse) fails here.
+func TestOpenAPIEnumsMatchDomain(t *testing.T) {
+	d := loadDocument(t)
+	consts := domainConstants(t)
 	tests := []struct {
-		name, method, resource, body, schema string
-		status                               int
+		name   string
+		schema []string // path to the enum under components.schemas
+		want   []string
 	}{
-		{"issueClaim", "POST", "/claims", `{"serialNumber":"SN-8"}`, "IssuedClaim", 201},
-		{"getClaim", "GET", "/claims/" + fmt.Sprint(claim["claimId"]), "", "Claim", 200},
-		{"listClaims", "GET", "/claims", "", "ClaimList", 200},
-		{"listDevices", "GET", "/devices", "", "DeviceList", 200},
-		{"listInstallers", "GET", "/installers", "", "InstallerList", 200},
-		{"listAuditEvents", "GET", "/audit", "", "AuditEventList", 200},
-		{"a problem", "POST", "/claims", `{"serialNumber":"bad serial"}`, "Problem", 400},
+		{"stable error codes", []string{"Problem", "properties", "code"}, consts.named("Code")},
+		{"claim statuses", []string{"ClaimStatus"}, consts.typed("ClaimStatus")},
+		{"reasons", []string{"Reason"}, consts.typed("Reason")},
+		{"installer statuses", []string{"InstallerStatus"}, consts.typed("InstallerStatus")},
+		{"audit actions", []string{"AuditAction"}, consts.named("Action")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := call(t, h, tt.method, tt.resource, tt.body)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, tt.status)
+			s := d.schema(tt.schema[0])
+			for _, k := range tt.schema[1:] {
+				s = d.resolve(object(s)[k])
+			}
+			got := strs(s["enum"])
+			slices.Sort(got)
+			slices.Sort(tt.want)
+			if len(tt.want) == 0 || !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	// Every stable code is documented under the status that carries it.
+	documented := map[string]bool{}
+	for _, r := range object(object(d.root["components"])["responses"]) {
+		for _, part := range list(object(object(object(d.resolve(r)["content"])["application/problem+json"])["schema"])["allOf"]) {
+			for _, code := range strs(object(object(object(part)["properties"])["code"])["enum"]) {
+				if !slices.Contains(consts.named("Code"), code) {
+					t.Errorf("a response documents code %s, which the domain does not have", code)
+				}
+				documented[code] = true
+			}
+		}
+	}
+	for _, code := range consts.named("Code") {
+		if !documented[code] {
+			t.Errorf("code %s is under no documented status", code)
+		}
+	}
+}
+
+// constants are the string constants declared in shared/fleetclaim's
+// types.go and errors.go, read from the source.
+type constants []struct{ name, typ, value string }
+
+func (cs constants) named(prefix string) []string {
+	var out []string
+	for _, c := range cs {
+		if c.typ == "" && strings.HasPrefix(c.name, prefix) {
+			out = append(out, c.value)
+		}
+	}
+	return out
+}
+
+func (cs constants) typed(typ string) []string {
+	var out []string
+	for _, c := range cs {
+		if c.typ == typ {
+			out = append(out, c.value)
+		}
+	}
+	return out
+}
+
+func domainConstants(t *testing.T) constants {
+	t.Helper()
+	var out constants
+	fset := token.NewFileSet()
+	for _, name := range []string{"types.go", "errors.go"} {
+		f, err := parser.ParseFile(fset, filepath.Join("..", "fleetclaim", name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			g, ok := decl.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				typ := ""
+				if id, ok := vs.Type.(*ast.Ident); ok {
+					typ = id.Name
+				}
+				for i, n := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						v, _ := strconv.Unquote(lit.Value)
+						out = append(out, struct{ name, typ, value string }{n.Name, typ, v})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// probe is one request to a fresh world and the status it must get.
+type probe struct {
+	name   string
+	opts   []option
+	setup  func(w *world)
+	req    func() events.APIGatewayProxyRequest
+	status int
+	code   string
+	field  string // the problem's field, for 400
+}
+
+// target is a request each route answers with success in a fresh world,
+// sent by the given token.
+func target(op string, token map[string]any) events.APIGatewayProxyRequest {
+	switch op {
+	case "issueClaim":
+		return issueRequest(`{"serialNumber":"SN-0100","site":"Depot 4, bay 2"}`, token)
+	case "listClaims":
+		return request("GET", "/claims", nil, token)
+	case "getClaim":
+		return request("GET", "/claims/{id}", map[string]string{"id": issuedClaim}, token)
+	case "revokeClaim":
+		return request("DELETE", "/claims/{id}", map[string]string{"id": issuedClaim}, token)
+	case "listDevices":
+		return request("GET", "/devices", nil, token)
+	case "getDevice":
+		return request("GET", "/devices/{serial}", map[string]string{"serial": acmeDevice}, token)
+	case "listInstallers":
+		return request("GET", "/installers", nil, token)
+	case "getInstaller":
+		return request("GET", "/installers/{id}", map[string]string{"id": pendingSub}, token)
+	case "approveInstaller":
+		return request("POST", "/installers/{id}/approve", map[string]string{"id": pendingSub}, token)
+	case "suspendInstaller":
+		return request("POST", "/installers/{id}/suspend", map[string]string{"id": installerSub}, token)
+	case "reinstateInstaller":
+		return request("POST", "/installers/{id}/reinstate", map[string]string{"id": suspendedSub}, token)
+	case "listAuditEvents":
+		return request("GET", "/audit", nil, token)
+	}
+	panic("no target for " + op)
+}
+
+// probes are the requests each route is tried with: the ones every route
+// answers the same way, and the ones particular to it.
+func probes(r apigw.Route) []probe {
+	caller := asInstaller
+	if r.Scope != "fleetclaim/claims" {
+		caller = asAdmin
+	}
+	with := func(edit func(*events.APIGatewayProxyRequest)) func() events.APIGatewayProxyRequest {
+		return func() events.APIGatewayProxyRequest {
+			req := target(r.Operation, caller())
+			edit(&req)
+			return req
+		}
+	}
+	param := func(name, value string) func() events.APIGatewayProxyRequest {
+		return func() events.APIGatewayProxyRequest {
+			req := target(r.Operation, caller())
+			req.PathParameters[name] = value
+			return request(req.HTTPMethod, req.Resource, req.PathParameters, caller())
+		}
+	}
+	query := func(q map[string]string) func() events.APIGatewayProxyRequest {
+		return with(func(req *events.APIGatewayProxyRequest) { req.QueryStringParameters = q })
+	}
+	ps := []probe{
+		{name: "success", req: with(func(*events.APIGatewayProxyRequest) {}), status: successOf(r)},
+		{name: "no authorizer claims", req: with(func(req *events.APIGatewayProxyRequest) { req.RequestContext.Authorizer = nil }),
+			status: 401, code: "unauthenticated"},
+		{name: "token without the scope", req: with(func(req *events.APIGatewayProxyRequest) {
+			req.RequestContext.Authorizer["claims"].(map[string]any)["scope"] = "aws.cognito.signin.user.admin"
+		}), status: 403, code: "missing_scope"},
+		{name: "token of an installer suspended since", req: func() events.APIGatewayProxyRequest {
+			tok := asSuspended()
+			tok["scope"] = caller()["scope"]
+			tok["cognito:groups"] = caller()["cognito:groups"]
+			return target(r.Operation, tok)
+		}, status: 403, code: "installer_not_approved"},
+		{name: "store down", setup: func(w *world) { w.store.fail("GetInstaller") }, req: with(func(*events.APIGatewayProxyRequest) {}),
+			status: 503, code: "dependency_unavailable"},
+	}
+	if strings.Contains(r.Path, "{id}") {
+		missing := unknownClaim
+		if strings.HasPrefix(r.Path, "/installers") {
+			missing = nobodySub
+		}
+		ps = append(ps,
+			probe{name: "malformed id", req: param("id", "../etc/passwd"), status: 400, code: "invalid_request", field: "id"},
+			probe{name: "unknown id", req: param("id", missing), status: 404, code: "not_found"})
+	}
+	if strings.Contains(r.Path, "{serial}") {
+		ps = append(ps,
+			probe{name: "malformed serial", req: param("serial", "SN 0042"), status: 400, code: "invalid_request", field: "serial"},
+			probe{name: "unknown serial", req: param("serial", "SN-9999"), status: 404, code: "not_found"})
+	}
+	if r.Method == "GET" && !strings.Contains(r.Path, "{") {
+		ps = append(ps,
+			probe{name: "limit 0", req: query(map[string]string{"limit": "0"}), status: 400, code: "invalid_request", field: "limit"},
+			probe{name: "limit not a number", req: query(map[string]string{"limit": "ten"}), status: 400, code: "invalid_request", field: "limit"},
+			probe{name: "foreign cursor", req: query(map[string]string{"cursor": "eyJraW5kIjoib3RoZXIifQ"}), status: 400, code: "invalid_request", field: "cursor"},
+			probe{name: "one item per page", req: query(map[string]string{"limit": "1"}), status: 200})
+	}
+	if r.Scope == "fleetclaim/admin" {
+		ps = append(ps, probe{name: "admin scope without the admins group", req: func() events.APIGatewayProxyRequest {
+			tok := asInstaller()
+			tok["scope"] = scopeAdmin
+			return target(r.Operation, tok)
+		}, status: 403, code: "forbidden"})
+	}
+	switch r.Operation {
+	case "listDevices", "listInstallers", "listAuditEvents":
+		ps = append(ps,
+			probe{name: "another tenant", req: query(map[string]string{"tenant": "globex"}), status: 404, code: "not_found"},
+			probe{name: "malformed tenant", req: query(map[string]string{"tenant": "Globex Inc"}), status: 400, code: "invalid_request", field: "tenant"},
+			probe{name: "another tenant, by a platform admin", req: func() events.APIGatewayProxyRequest {
+				req := target(r.Operation, asOperator())
+				req.QueryStringParameters = map[string]string{"tenant": "globex"}
+				return req
+			}, status: 200})
+	case "issueClaim":
+		body := func(b string) func() events.APIGatewayProxyRequest {
+			return with(func(req *events.APIGatewayProxyRequest) { req.Body = b })
+		}
+		ps = append(ps,
+			probe{name: "every documented field", req: body(`{"serialNumber":"SN-0101","template":"fleetclaim-lab","site":"Hall 3"}`), status: 201},
+			probe{name: "undocumented field", req: body(`{"serialNumber":"SN-0101","tenantId":"globex"}`), status: 400, code: "invalid_json", field: "tenantId"},
+			probe{name: "template not offered", req: body(`{"serialNumber":"SN-0101","template":"other"}`), status: 400, code: "invalid_request", field: "template"},
+			probe{name: "device already provisioned", req: body(`{"serialNumber":"` + acmeDevice + `"}`), status: 409, code: "device_already_provisioned"},
+			probe{name: "body too large", req: body(`{"serialNumber":"` + strings.Repeat("S", apigw.MaxBodyBytes) + `"}`), status: 413, code: "body_too_large"},
+			probe{name: "quota used up", opts: []option{withQuota(1)}, setup: func(w *world) {
+				if resp := w.handle(target(r.Operation, caller())); resp.StatusCode != 201 {
+					w.t.Fatalf("first claim: got %d %s", resp.StatusCode, resp.Body)
+				}
+			}, req: body(`{"serialNumber":"SN-0101"}`), status: 429, code: "quota_exceeded"})
+	case "revokeClaim":
+		ps = append(ps, probe{name: "consumed claim", req: param("id", consumedClaim), status: 409, code: "claim_not_usable"})
+	case "getClaim":
+		ps = append(ps,
+			probe{name: "consumed claim, with its device", req: param("id", consumedClaim), status: 200},
+			probe{name: "rejected claim, with its reason", req: param("id", rejectedClaim), status: 200},
+			probe{name: "another tenant's claim", req: param("id", globexClaim), status: 404, code: "not_found"})
+	case "approveInstaller":
+		ps = append(ps, probe{name: "suspended installer", req: param("id", suspendedSub), status: 409, code: "installer_status_conflict"})
+	case "reinstateInstaller":
+		ps = append(ps, probe{name: "pending installer", req: param("id", pendingSub), status: 409, code: "installer_status_conflict"})
+	case "suspendInstaller":
+		ps = append(ps,
+			probe{name: "oneself", req: param("id", adminSub), status: 403, code: "forbidden"},
+			probe{name: "another tenant's installer", req: param("id", globexSub), status: 404, code: "not_found"})
+	}
+	return ps
+}
+
+// fieldOrNil is how a problem's field reads back from JSON: absent when empty.
+func fieldOrNil(f string) any {
+	if f == "" {
+		return nil
+	}
+	return f
+}
+
+func successOf(r apigw.Route) int {
+	if r.Operation == "issueClaim" {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// Every route answers every probe with the expected status, and that
+// status, its media type, headers and body are what the document says for
+// the route.
+func TestHandlerAnswersAsDocumented(t *testing.T) {
+	d := loadDocument(t)
+	for _, r := range apigw.Routes {
+		op := d.ops[r.Method+" "+r.Path]
+		for _, p := range probes(r) {
+			t.Run(r.Operation+"/"+p.name, func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, p.opts...)
+				if p.setup != nil {
+					p.setup(w)
+				}
+				resp := w.handle(p.req())
+				if resp.StatusCode != p.status {
+					t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, p.status)
+				}
+				body := checkDocumented(t, d, op, resp)
+				if p.code != "" && (body["code"] != p.code || body["field"] != fieldOrNil(p.field)) {
+					t.Errorf("got code %v field %v, want %s %q", body["code"], body["field"], p.code, p.field)
+				}
+			})
+		}
+	}
+}
+
+// A method or path the document does not have answers 404 with a problem
+// document, whoever asks.
+func TestUndocumentedRoutesAnswerNotFound(t *testing.T) {
+	d := loadDocument(t)
+	notFound := d.resolve(map[string]any{"$ref": "#/components/responses/NotFound"})
+	tests := []struct{ method, resource string }{
+		{"PUT", "/claims"},
+		{"PATCH", "/claims/{id}"},
+		{"DELETE", "/devices/{serial}"},
+		{"GET", "/tenants"},
+		{"GET", "/claims/{id}/certificate"},
+		{"POST", "/installers/{id}/delete"},
+		{"GET", "/{proxy+}"},
+		{"OPTIONS", "/claims"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.resource, func(t *testing.T) {
+			if _, ok := d.ops[tt.method+" "+tt.resource]; ok {
+				t.Fatalf("%s %s is documented; this test needs an undocumented route", tt.method, tt.resource)
+			}
+			w := newWorld(t)
+			resp := w.handle(request(tt.method, tt.resource, map[string]string{"id": issuedClaim, "serial": acmeDevice}, asAdmin()))
+			if resp.StatusCode != http.StatusNotFound || resp.Headers["Content-Type"] != "application/problem+json" {
+				t.Fatalf("got %d %s %s, want 404 application/problem+json", resp.StatusCode, resp.Headers["Content-Type"], resp.Body)
 			}
 			var body any
 			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-				t.Fatal(err)
+				t.Fatalf("got %q: %v", resp.Body, err)
 			}
-			conform(t, doc, doc.Components.Schemas[tt.schema], body, tt.schema)
+			schema := object(object(notFound["content"])["application/problem+json"])["schema"]
+			for _, e := range d.conform(schema, body, "body", true) {
+				t.Error(e)
+			}
 		})
 	}
 }
 
-// conform checks that v has every required field and no undocumented one,
-// recursively through references, objects and arrays.
-func conform(t *testing.T, doc document, s schema, v any, at string) {
+// The documented serial number pattern is the one the API enforces: a
+// serial the pattern accepts is issued a claim, one it refuses is a 400.
+func TestSerialPatternMatchesHandler(t *testing.T) {
+	d := loadDocument(t)
+	pattern := regexp.MustCompile(d.schema("SerialNumber")["pattern"].(string))
+	w := newWorld(t)
+	for _, serial := range []string{"SN-1", "a:b_c-D9", strings.Repeat("S", 64), strings.Repeat("S", 65), "",
+		"SN 1", "SN/1", "SN.1", "ＳＮ-1", "SN-1\n", "séri"} {
+		t.Run(strconv.Quote(serial), func(t *testing.T) {
+			b, _ := json.Marshal(map[string]string{"serialNumber": serial})
+			resp := w.handle(issueRequest(string(b), asInstaller()))
+			got, want := resp.StatusCode == http.StatusCreated, pattern.MatchString(serial)
+			if got != want || (!got && resp.StatusCode != http.StatusBadRequest) {
+				t.Errorf("got %d %s; the document's pattern accepts it: %v", resp.StatusCode, resp.Body, want)
+			}
+		})
+	}
+}
+
+// checkDocumented checks one answer against what op documents for its
+// status and returns its body.
+func checkDocumented(t *testing.T, d document, op operation, resp events.APIGatewayProxyResponse) map[string]any {
 	t.Helper()
-	if s.Ref != "" {
-		name := s.Ref[strings.LastIndex(s.Ref, "/")+1:]
-		conform(t, doc, doc.Components.Schemas[name], v, at)
-		return
+	doc, ok := op.response(d, resp.StatusCode)
+	if !ok {
+		t.Fatalf("got %d %s, which the document does not list for %s", resp.StatusCode, resp.Body, op.node["operationId"])
+	}
+	ct := resp.Headers["Content-Type"]
+	media := object(object(doc["content"])[ct])
+	if media == nil {
+		t.Fatalf("got Content-Type %q, want one of %v", ct, keys(object(doc["content"])))
+	}
+	var body any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("got body %q: %v", resp.Body, err)
+	}
+	for _, e := range d.conform(media["schema"], body, "body", true) {
+		t.Error(e)
+	}
+	declared := object(doc["headers"])
+	for name, h := range declared {
+		v, ok := resp.Headers[name]
+		if !ok {
+			t.Errorf("got no %s header, which the document declares", name)
+			continue
+		}
+		var value any = v
+		if n, err := strconv.Atoi(v); err == nil {
+			value = float64(n)
+		}
+		for _, e := range d.conform(d.resolve(h)["schema"], value, name, true) {
+			t.Error(e)
+		}
+	}
+	if _, ok := resp.Headers["Retry-After"]; ok && declared["Retry-After"] == nil {
+		t.Errorf("got Retry-After, which the document does not declare for %d", resp.StatusCode)
+	}
+	return object(body)
+}
+
+// conform reports where v breaks schema s, in the subset of JSON Schema the
+// document uses: type, required, properties (an undocumented one is an
+// error where closed), items, allOf, enum, const, pattern, maxLength,
+// minimum, maximum and the date-time, uuid and email formats.
+func (d document) conform(s, v any, at string, closed bool) []string {
+	sc := d.resolve(s)
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, at+": "+fmt.Sprintf(format, args...)) }
+	for _, part := range list(sc["allOf"]) {
+		errs = append(errs, d.conform(part, v, at, false)...)
+	}
+	if typ, ok := sc["type"].(string); ok && !hasType(v, typ) {
+		fail("got %s, want a JSON %s", show(v), typ)
+		return errs
+	}
+	if enum, ok := sc["enum"]; ok && !slices.ContainsFunc(list(enum), func(e any) bool { return same(e, v) }) {
+		fail("got %s, want one of %v", show(v), enum)
+	}
+	if c, ok := sc["const"]; ok && !same(c, v) {
+		fail("got %s, want %v", show(v), c)
+	}
+	if s, ok := v.(string); ok {
+		if p, ok := sc["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(s) {
+			fail("got %q, which does not match %s", s, p)
+		}
+		if n, ok := sc["maxLength"].(int); ok && utf8.RuneCountInString(s) > n {
+			fail("got %d characters, want at most %d", utf8.RuneCountInString(s), n)
+		}
+		if !hasFormat(s, sc["format"]) {
+			fail("got %q, which is not a %v", s, sc["format"])
+		}
+	}
+	if n, ok := v.(float64); ok {
+		if m, ok := sc["minimum"].(int); ok && n < float64(m) {
+			fail("got %v, want at least %d", n, m)
+		}
+		if m, ok := sc["maximum"].(int); ok && n > float64(m) {
+			fail("got %v, want at most %d", n, m)
+		}
 	}
 	switch v := v.(type) {
 	case map[string]any:
-		if s.Properties == nil {
-			return
-		}
-		for _, r := range s.Required {
+		for _, r := range strs(sc["required"]) {
 			if _, ok := v[r]; !ok {
-				t.Errorf("%s: got no %s, which the document requires", at, r)
+				fail("got no %s, which the document requires", r)
 			}
 		}
+		props := object(sc["properties"])
+		known := d.properties(sc)
 		for k, e := range v {
-			ps, ok := s.Properties[k]
-			if !ok {
-				t.Errorf("%s: got %s, which the document does not have", at, k)
-				continue
+			if p, ok := props[k]; ok {
+				errs = append(errs, d.conform(p, e, at+"."+k, true)...)
+			} else if closed && !known[k] {
+				fail("got %s, which the document does not have", k)
 			}
-			conform(t, doc, ps, e, at+"."+k)
 		}
 	case []any:
-		if s.Items != nil {
+		if items, ok := sc["items"]; ok {
 			for i, e := range v {
-				conform(t, doc, *s.Items, e, fmt.Sprintf("%s[%d]", at, i))
+				errs = append(errs, d.conform(items, e, fmt.Sprintf("%s[%d]", at, i), true)...)
 			}
 		}
 	}
+	return errs
 }
 
-const (
-	sub   = "4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
-	other = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
-)
-
-// newHandler is the claims handler over an embedded store holding an
-// approved admin (sub) and a pending installer (other) of tenant acme.
-func newHandler(t *testing.T) *apigw.Handler {
-	t.Helper()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
+// properties names every property s and its allOf parts document.
+func (d document) properties(s map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for k := range object(s["properties"]) {
+		out[k] = true
 	}
-	t.Cleanup(func() { _ = s.Close() })
-	ctx := context.Background()
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	_ = s.PutTenant(ctx, fleetclaim.Tenant{ID: "acme", Name: "Acme", Status: fleetclaim.TenantActive})
-	for id, st := range map[string]fleetclaim.InstallerStatus{sub: fleetclaim.InstallerApproved, other: fleetclaim.InstallerPending} {
-		if err := s.CreateInstaller(ctx, fleetclaim.Installer{ID: fleetclaim.InstallerID(id), Username: id, Email: id[:4] + "@acme.example",
-			TenantID: "acme", Status: st, CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
+	for _, part := range list(s["allOf"]) {
+		for k := range d.properties(d.resolve(part)) {
+			out[k] = true
 		}
 	}
-	return app.Claims(config.Claims{DefaultTemplate: "tpl", AllowedTemplates: []string{"tpl"}, ClaimsPerHour: 100,
-		ClaimRetention: time.Hour, UserPoolID: "pool"}, app.Parts{
-		Store: s, Minter: fakeMinter{now}, Log: logging.New(io.Discard, "error"), Now: func() time.Time { return now },
-		Endpoint:  func(context.Context) (string, error) { return "iot.example", nil },
-		GroupsFor: func(string) fleetclaim.GroupManager { return noGroups{} },
-	})
+	return out
 }
 
-// call sends an API Gateway request as the admin, filling path parameters
-// with real IDs.
-func call(t *testing.T, h *apigw.Handler, method, resource, body string) events.APIGatewayProxyResponse {
-	t.Helper()
-	params := map[string]string{}
-	path := resource
-	for name, value := range map[string]string{"{id}": other, "{serial}": "SN-1"} {
-		if strings.Contains(resource, name) {
-			if strings.HasPrefix(resource, "/claims/") {
-				value = strings.Repeat("ab", 32)
-			}
-			params[strings.Trim(name, "{}")] = value
-			path = strings.ReplaceAll(path, name, value)
-		}
+func hasType(v any, typ string) bool {
+	switch typ {
+	case "object":
+		_, ok := v.(map[string]any)
+		return ok
+	case "array":
+		_, ok := v.([]any)
+		return ok
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "integer":
+		n, ok := v.(float64)
+		return ok && n == math.Trunc(n)
+	case "number":
+		_, ok := v.(float64)
+		return ok
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
 	}
-	if strings.HasPrefix(resource, "/claims/") && !strings.Contains(resource, "{") {
-		// A concrete claim path: API Gateway gives the template as the resource.
-		params["id"] = strings.TrimPrefix(resource, "/claims/")
-		resource = "/claims/{id}"
-	}
-	resp, err := h.Handle(t.Context(), events.APIGatewayProxyRequest{
-		Resource: resource, Path: path, HTTPMethod: method, Body: body, PathParameters: params,
-		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req-1", Authorizer: map[string]any{"claims": map[string]any{
-			"sub": sub, "username": sub, "tenant_id": "acme", "cognito:groups": "installers,admins",
-			"scope": "aws.cognito.signin.user.admin fleetclaim/claims fleetclaim/admin", "token_use": "access",
-		}}},
-	})
-	if err != nil {
-		t.Fatalf("handler error: %v", err)
-	}
-	if resp.Headers["Cache-Control"] != "no-store" {
-		t.Errorf("%s %s: got Cache-Control %q, want no-store", method, resource, resp.Headers["Cache-Control"])
-	}
-	return resp
+	return false
 }
 
-type fakeMinter struct{ now time.Time }
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-func (m fakeMinter) CreateProvisioningClaim(context.Context, string) (fleetclaim.MintedClaim, error) {
-	id := make([]byte, 32)
-	_, _ = rand.Read(id)
-	return fleetclaim.MintedClaim{CertificateID: hex.EncodeToString(id), CertificatePEM: "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
-		PrivateKey: fleetclaim.NewSecret("KEY"), Expiration: m.now.Add(5 * time.Minute)}, nil
+func hasFormat(s string, format any) bool {
+	switch format {
+	case "date-time":
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil
+	case "uuid":
+		return uuidPattern.MatchString(s)
+	case "email":
+		at := strings.LastIndexByte(s, '@')
+		return at > 0 && at < len(s)-1
+	}
+	return true
 }
 
-type noGroups struct{}
+// same compares a YAML value with a JSON one: YAML integers are ints, JSON
+// numbers float64.
+func same(yamlValue, jsonValue any) bool {
+	if n, ok := yamlValue.(int); ok {
+		f, ok := jsonValue.(float64)
+		return ok && f == float64(n)
+	}
+	return yamlValue == jsonValue
+}
 
-func (noGroups) AddUserToGroup(context.Context, string, string) error      { return nil }
-func (noGroups) RemoveUserFromGroup(context.Context, string, string) error { return nil }
-func (noGroups) SignOutEverywhere(context.Context, string) error           { return nil }
+func show(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
