@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/fleetclaim/fleetclaim/infra/local/device"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
@@ -278,7 +280,20 @@ func TestEndToEndAccess(t *testing.T) {
 	})
 
 	t.Run("auto-approved domain gets claims at once", func(t *testing.T) {
-		x.issue(x.autoApproved("acme", "acme.example"), "SN-"+randomSuffix())
+		in := x.autoApproved("acme", "acme.example")
+		x.issue(in, "SN-"+randomSuffix())
+		// GetUser with the access token, as the installer app shows the profile.
+		out, err := in.cognito.GetUser(ctx, &cip.GetUserInput{AccessToken: aws.String(in.access)})
+		if err != nil {
+			t.Fatalf("GetUser: %v", err)
+		}
+		attrs := map[string]string{}
+		for _, a := range out.UserAttributes {
+			attrs[aws.ToString(a.Name)] = aws.ToString(a.Value)
+		}
+		if attrs["email"] != in.email || attrs["email_verified"] != "true" || attrs["custom:tenant_id"] != "acme" || attrs["sub"] == "" {
+			t.Errorf("got attributes %v", attrs)
+		}
 	})
 
 	t.Run("suspension stops a still-valid token", func(t *testing.T) {
