@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 const targetPrefix = "AWSCognitoIdentityProviderService."
@@ -161,7 +163,10 @@ func (p *Pool) signUp(_ context.Context, body []byte) (any, error) {
 }
 
 func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
-	var in struct{ ClientId, Username, ConfirmationCode string }
+	var in struct {
+		ClientId, Username, ConfirmationCode string
+		ClientMetadata                       map[string]string
+	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
@@ -191,7 +196,7 @@ func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct{}{}, p.runPostConfirmation(ctx, snap, in.ClientId, sdkVersionUnknown, nil)
+	return struct{}{}, p.runPostConfirmation(ctx, snap, in.ClientId, sdkVersionUnknown, in.ClientMetadata)
 }
 
 func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
@@ -217,7 +222,10 @@ func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
 }
 
 func (p *Pool) adminConfirmSignUp(ctx context.Context, body []byte) (any, error) {
-	var in struct{ UserPoolId, Username string }
+	var in struct {
+		UserPoolId, Username string
+		ClientMetadata       map[string]string
+	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
@@ -242,7 +250,7 @@ func (p *Pool) adminConfirmSignUp(ctx context.Context, body []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return struct{}{}, p.runPostConfirmation(ctx, snap, adminClientID, sdkVersionUnknown, nil)
+	return struct{}{}, p.runPostConfirmation(ctx, snap, adminClientID, sdkVersionUnknown, in.ClientMetadata)
 }
 
 func hashToken(t string) string {
@@ -293,13 +301,13 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 	raw := make([]byte, 64)
 	_, _ = rand.Read(raw)
 	refresh := base64.RawURLEncoding.EncodeToString(raw)
-	originJTI, now := newUUID(), p.now()
-	t, err := p.issue(ctx, snap, "TokenGeneration_Authentication", originJTI, now)
+	originJTI, eventID, now := newUUID(), newUUID(), p.now()
+	t, err := p.issue(ctx, snap, "TokenGeneration_Authentication", originJTI, eventID, now)
 	if err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.store.addSession(originJTI, &session{Sub: snap.Sub, TokenHash: hashToken(refresh), EventID: newUUID(),
+	p.store.addSession(originJTI, &session{Sub: snap.Sub, TokenHash: hashToken(refresh), EventID: eventID,
 		AuthTime: now, Expires: now.Add(p.refreshLifetime)}, now)
 	err = p.store.save()
 	p.mu.Unlock()
@@ -312,22 +320,33 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 }
 
 func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
-	bad := newError(codeNotAuthorized, "Invalid Refresh Token")
+	hash := hashToken(refresh)
 	p.mu.Lock()
-	jti, sess := p.store.sessionByToken(hashToken(refresh))
-	var snap *user
-	if sess != nil && p.now().Before(sess.Expires) {
-		if u := p.store.Users[sess.Sub]; u != nil {
-			snap = u.clone()
-		}
+	jti, sess := p.store.sessionByToken(hash)
+	switch {
+	case sess == nil:
+		p.mu.Unlock()
+		return nil, newError(codeNotAuthorized, "Invalid Refresh Token")
+	case !p.now().Before(sess.Expires):
+		p.mu.Unlock()
+		return nil, newError(codeNotAuthorized, "Refresh Token has expired")
+	case p.store.Users[sess.Sub] == nil:
+		p.mu.Unlock()
+		return nil, newError(codeNotAuthorized, "User does not exist.")
 	}
+	snap := p.store.Users[sess.Sub].clone()
+	eventID, authTime := sess.EventID, sess.AuthTime
 	p.mu.Unlock()
-	if snap == nil {
-		return nil, bad
-	}
-	t, err := p.issue(ctx, snap, "TokenGeneration_RefreshTokens", jti, sess.AuthTime)
+	t, err := p.issue(ctx, snap, "TokenGeneration_RefreshTokens", jti, eventID, authTime)
 	if err != nil {
 		return nil, err
+	}
+	// The trigger ran unlocked; a sign-out meanwhile wins.
+	p.mu.Lock()
+	_, live := p.store.sessionByToken(hash)
+	p.mu.Unlock()
+	if live == nil {
+		return nil, newError(codeNotAuthorized, "Refresh Token has been revoked")
 	}
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
 		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
@@ -336,8 +355,11 @@ func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
 // userByAccessToken checks an access token the way Cognito's user APIs do:
 // signature, expiry, token use, and that its sign-in was not revoked.
 func (p *Pool) userByAccessToken(token string) (*user, string, error) {
-	claims, err := p.keys.verify(token)
-	if err != nil || claims["token_use"] != "access" || claims["iss"] != p.issuer {
+	claims, err := p.keys.verify(token, p.now)
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return nil, "", newError(codeNotAuthorized, "Access Token has expired")
+	}
+	if err != nil || claims["token_use"] != "access" || claims["iss"] != p.issuer || claims["client_id"] != p.clientID {
 		return nil, "", newError(codeNotAuthorized, "Invalid Access Token")
 	}
 	jti, _ := claims["origin_jti"].(string)

@@ -24,6 +24,7 @@ const (
 	codeExpiredCode          = "ExpiredCodeException"
 	codeResourceNotFound     = "ResourceNotFoundException"
 	codeUserLambdaValidation = "UserLambdaValidationException"
+	codeUnexpectedLambda     = "UnexpectedLambdaException"
 	codeUnknownOperation     = "UnknownOperationException"
 	codeInternal             = "InternalErrorException"
 )

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -81,19 +82,21 @@ func (k keySet) jwks() []byte {
 
 func (k keySet) sign(claims map[string]any) (string, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
-	t.Header["kid"] = k.kid
+	// Cognito's header is exactly {"kid", "alg"}; jwt adds "typ" by default.
+	t.Header = map[string]any{"kid": k.kid, "alg": jwt.SigningMethodRS256.Alg()}
 	return t.SignedString(k.key)
 }
 
-// verify parses a token the pool signed, checking signature and expiry.
-func (k keySet) verify(token string) (jwt.MapClaims, error) {
+// verify parses a token the pool signed, checking signature and expiry
+// against the pool's clock.
+func (k keySet) verify(token string, now func() time.Time) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		if t.Header["kid"] != k.kid {
 			return nil, errors.New("unknown kid")
 		}
 		return &k.key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(now))
 	return claims, err
 }
 

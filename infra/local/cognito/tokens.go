@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -15,7 +16,11 @@ const scopeSignIn = "aws.cognito.signin.user.admin"
 
 // reservedClaims cannot be added, overridden or suppressed by a trigger.
 var reservedClaims = []string{"acr", "amr", "aud", "auth_time", "azp", "at_hash", "client_id", "event_id", "exp", "iat",
-	"identities", "iss", "jti", "nbf", "nonce", "origin_jti", "scope", "sub", "token_use", "username", "cognito:username"}
+	"identities", "iss", "jti", "nbf", "nonce", "origin_jti", "scope", "sub", "token_use", "username", "version"}
+
+// groupClaims are the "cognito:" claims a trigger may suppress; it changes
+// them through groupOverrideDetails.
+var groupClaims = []string{"cognito:groups", "cognito:roles", "cognito:preferred_role"}
 
 func reserved(claim string) bool {
 	return slices.Contains(reservedClaims, claim) || strings.HasPrefix(claim, "cognito:")
@@ -26,11 +31,14 @@ type tokens struct{ access, id string }
 
 // issue signs an ID and an access token for u, after the pre-token trigger
 // (V2_0) has had its say. source is TokenGeneration_Authentication or
-// TokenGeneration_RefreshTokens.
-func (p *Pool) issue(ctx context.Context, u *user, source, originJTI string, authTime time.Time) (tokens, error) {
+// TokenGeneration_RefreshTokens; originJTI, eventID and authTime belong to
+// the sign-in, which every refresh of it repeats.
+func (p *Pool) issue(ctx context.Context, u *user, source, originJTI, eventID string, authTime time.Time) (tokens, error) {
 	groups := slices.Clone(u.Groups)
 	scopes := []string{scopeSignIn}
-	idAdd, accessAdd := map[string]any{}, map[string]any{}
+	var roles []string
+	var preferredRole *string
+	var idAdd, accessAdd map[string]any
 	var idDrop, accessDrop, scopesDrop []string
 
 	if p.preTokenGeneration != nil {
@@ -56,20 +64,27 @@ func (p *Pool) issue(ctx context.Context, u *user, source, originJTI string, aut
 		d := out.Response.ClaimsAndScopeOverrideDetails
 		idAdd, idDrop = d.IDTokenGeneration.ClaimsToAddOrOverride, d.IDTokenGeneration.ClaimsToSuppress
 		accessAdd, accessDrop = d.AccessTokenGeneration.ClaimsToAddOrOverride, d.AccessTokenGeneration.ClaimsToSuppress
-		scopes = append(scopes, d.AccessTokenGeneration.ScopesToAdd...)
-		scopesDrop = d.AccessTokenGeneration.ScopesToSuppress
-		// groupOverrideDetails replaces the user's groups: an empty object
-		// suppresses them. A trigger that answered nothing at all leaves
-		// them as they were.
-		if !isZero(d) {
-			groups = d.GroupOverrideDetails.GroupsToOverride
+		for _, s := range d.AccessTokenGeneration.ScopesToAdd {
+			if s == "" || strings.ContainsFunc(s, unicode.IsSpace) {
+				p.log.Warn("pre token generation: scope ignored, scopes cannot contain spaces", "scope", s)
+				continue
+			}
+			scopes = append(scopes, s)
 		}
+		scopesDrop = d.AccessTokenGeneration.ScopesToSuppress
+		// The developer guide: "The groupOverrideDetails object is replaced
+		// with the one you provide. If you provide an empty or null object in
+		// the response, then the groups are suppressed." A Go handler always
+		// answers with the object, so one that leaves it zero drops the
+		// groups, in AWS as here; to keep them it copies groupConfiguration.
+		groups = d.GroupOverrideDetails.GroupsToOverride
+		roles, preferredRole = d.GroupOverrideDetails.IAMRolesToOverride, d.GroupOverrideDetails.PreferredRole
 	}
-	scopes = slices.DeleteFunc(slices.Compact(scopes), func(s string) bool { return slices.Contains(scopesDrop, s) })
+	// Suppression wins over addition, as it does for claims.
+	scopes = slices.DeleteFunc(unique(scopes), func(s string) bool { return slices.Contains(scopesDrop, s) })
 
 	now := p.now()
 	exp := now.Add(p.tokenLifetime)
-	eventID := newUUID()
 	common := func() map[string]any {
 		c := map[string]any{
 			"sub": u.Sub, "iss": p.issuer, "origin_jti": originJTI, "event_id": eventID,
@@ -81,15 +96,17 @@ func (p *Pool) issue(ctx context.Context, u *user, source, originJTI string, aut
 		return c
 	}
 	access := common()
-	access["token_use"], access["client_id"], access["username"] = "access", p.clientID, u.Username
-	access["scope"] = strings.Join(scopes, " ")
-	apply(access, accessAdd, accessDrop)
+	access["token_use"], access["client_id"], access["username"], access["version"] = "access", p.clientID, u.Username, 2
+	if len(scopes) > 0 {
+		access["scope"] = strings.Join(scopes, " ")
+	}
+	p.apply("access", access, accessAdd, accessDrop)
 
 	id := common()
 	id["token_use"], id["aud"], id["cognito:username"] = "id", p.clientID, u.Username
 	for k, v := range u.Attributes {
-		if k == "email_verified" {
-			id[k] = v == "true"
+		if k == "email_verified" || k == "phone_number_verified" {
+			id[k] = v == "true" // booleans in tokens, strings in the API
 			continue
 		}
 		id[k] = v
@@ -97,36 +114,53 @@ func (p *Pool) issue(ctx context.Context, u *user, source, originJTI string, aut
 	if _, ok := id["email_verified"]; !ok && u.Attributes["email"] != "" {
 		id["email_verified"] = false
 	}
-	apply(id, idAdd, idDrop)
+	if len(roles) > 0 {
+		id["cognito:roles"] = roles
+	}
+	if preferredRole != nil && *preferredRole != "" {
+		id["cognito:preferred_role"] = *preferredRole
+	}
+	p.apply("id", id, idAdd, idDrop)
 
 	var t tokens
 	var err error
 	if t.access, err = p.keys.sign(access); err != nil {
-		return tokens{}, newError(codeInternal, "Internal error.")
+		return tokens{}, err
 	}
 	if t.id, err = p.keys.sign(id); err != nil {
-		return tokens{}, newError(codeInternal, "Internal error.")
+		return tokens{}, err
 	}
 	return t, nil
 }
 
-func apply(claims, add map[string]any, drop []string) {
+// apply adds, overrides and then suppresses claims as a trigger asked:
+// Cognito suppresses a claim that a response both overrides and suppresses.
+// Reserved claims are left alone and the attempt logged, so that a handler
+// relying on one shows up here rather than silently in AWS.
+func (p *Pool) apply(token string, claims, add map[string]any, drop []string) {
 	for k, v := range add {
-		if !reserved(k) {
-			claims[k] = v
+		if reserved(k) {
+			p.log.Warn("pre token generation: reserved claim not overridden", "token", token, "claim", k)
+			continue
 		}
+		claims[k] = v
 	}
 	for _, k := range drop {
-		if !reserved(k) {
-			delete(claims, k)
+		if reserved(k) && !slices.Contains(groupClaims, k) {
+			p.log.Warn("pre token generation: reserved claim not suppressed", "token", token, "claim", k)
+			continue
 		}
+		delete(claims, k)
 	}
 }
 
-func isZero(d events.ClaimsAndScopeOverrideDetailsV2_0) bool {
-	return d.IDTokenGeneration.ClaimsToAddOrOverride == nil && d.IDTokenGeneration.ClaimsToSuppress == nil &&
-		d.AccessTokenGeneration.ClaimsToAddOrOverride == nil && d.AccessTokenGeneration.ClaimsToSuppress == nil &&
-		d.AccessTokenGeneration.ScopesToAdd == nil && d.AccessTokenGeneration.ScopesToSuppress == nil &&
-		d.GroupOverrideDetails.GroupsToOverride == nil && d.GroupOverrideDetails.IAMRolesToOverride == nil &&
-		d.GroupOverrideDetails.PreferredRole == nil
+// unique drops repeated values, keeping the first of each.
+func unique(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -21,6 +21,12 @@ const (
 // register adds an unconfirmed user with a fresh confirmation code and
 // returns a copy of it and the code.
 func (p *Pool) register(username, password string, attrs map[string]string) (*user, string, error) {
+	if p.signInWithEmail {
+		if _, err := mail.ParseAddress(username); err != nil {
+			return nil, "", newError(codeInvalidParameter, "Username should be an email.")
+		}
+		attrs["email"] = username
+	}
 	for _, name := range p.required {
 		if strings.TrimSpace(attrs[name]) == "" {
 			return nil, "", newError(codeInvalidParameter, "Attributes did not conform to the schema: "+name+": The attribute is required")
@@ -36,12 +42,6 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 			return nil, "", newError(codeInvalidParameter, "Invalid email address format.")
 		}
 	}
-	if p.signInWithEmail {
-		if _, err := mail.ParseAddress(username); err != nil {
-			return nil, "", newError(codeInvalidParameter, "Username should be an email.")
-		}
-		attrs["email"] = username
-	}
 	if v := p.policy.violation(password); v != "" {
 		return nil, "", newError(codeInvalidPassword, v)
 	}
@@ -55,14 +55,20 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 	if p.signInWithEmail {
 		name = sub // Cognito's username is the sub when email is the sign-in attribute
 	}
+	if attrs["email"] != "" {
+		attrs["email_verified"] = "false" // until a confirmation code proves it
+	}
 	code := randomString(6, digits)
 	u := &user{Sub: sub, Username: name, Password: hash, Attributes: maps.Clone(attrs), Status: statusUnconfirmed,
 		Created: now, Modified: now, Code: &pendingCode{Value: code, Expires: now.Add(confirmationCodeLifetime)}}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.store.find(username, false) != nil || (attrs["email"] != "" && p.signInWithEmail && p.store.emailTaken(attrs["email"])) {
+	switch {
+	case p.signInWithEmail && p.store.emailTaken(username):
 		return nil, "", newError(codeUsernameExists, "An account with the given email already exists.")
+	case p.store.find(username, false) != nil:
+		return nil, "", newError(codeUsernameExists, "User already exists")
 	}
 	p.store.add(u)
 	if err := p.store.save(); err != nil {
@@ -99,11 +105,13 @@ func (p *Pool) header(source, version, username, clientID, sdkVersion string) ev
 	}
 }
 
-// invoke runs a trigger as Lambda would: a fresh request ID, Cognito's
-// deadline (which holds even if the trigger ignores its context), and any
-// failure reported as UserLambdaValidationException.
+// invoke runs a trigger as Lambda would: a fresh request ID and Cognito's
+// deadline, which holds even if the trigger ignores its context. Failures
+// reach the caller as Cognito words them: a handler error (or panic) as
+// UserLambdaValidationException, a timeout as UnexpectedLambdaException.
 func invoke(ctx context.Context, p *Pool, name string, call func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, p.triggerTimeout)
+	// A client hanging up does not cancel a Lambda invocation.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.triggerTimeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newUUID(),
 		InvokedFunctionArn: "arn:aws:lambda:" + p.region + ":000000000000:function:" + name})
@@ -116,17 +124,17 @@ func invoke(ctx context.Context, p *Pool, name string, call func(ctx context.Con
 		}()
 		done <- call(ctx)
 	}()
-	var err error
 	select {
-	case err = <-done:
+	case err := <-done:
+		if err != nil {
+			p.log.Warn("trigger failed", "trigger", name, "error", err)
+			return newError(codeUserLambdaValidation, name+" failed with error "+err.Error()+".")
+		}
+		return nil
 	case <-ctx.Done():
-		err = fmt.Errorf("task timed out after %s", p.triggerTimeout)
+		p.log.Warn("trigger timed out", "trigger", name, "timeout", p.triggerTimeout)
+		return newError(codeUnexpectedLambda, name+" invocation failed due to error Socket timeout while invoking Lambda function.")
 	}
-	if err != nil {
-		p.log.Warn("trigger failed", "trigger", name, "error", err)
-		return newError(codeUserLambdaValidation, name+" failed with error "+err.Error()+".")
-	}
-	return nil
 }
 
 func sortedUnion(a, b []string) []string {
