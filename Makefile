@@ -18,7 +18,7 @@ help: ## List the targets.
 
 build: $(addprefix build-,$(FUNCTIONS)) ## Build every function as bin/<name>/bootstrap (linux/arm64, CGO off).
 
-build-%:
+$(addprefix build-,$(FUNCTIONS)): build-%:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/$*/bootstrap ./functions/$*
 
 test: ## Run every test, against real local servers the scripts install.
