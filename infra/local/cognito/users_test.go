@@ -1,0 +1,250 @@
+package cognito_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
+)
+
+func TestGroups(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	ctx := t.Context()
+	sub := s.register(t, "jane")
+	pool := aws.String(s.pool.PoolID())
+
+	s.addToGroup(t, "jane", "installers")
+	s.addToGroup(t, sub, "admins") // admin calls also take the sub
+	s.addToGroup(t, "jane", "installers")
+
+	list, err := s.client.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: pool, Username: aws.String("jane")})
+	if err != nil {
+		t.Fatalf("AdminListGroupsForUser: %v", err)
+	}
+	var names []string
+	for _, g := range list.Groups {
+		names = append(names, aws.ToString(g.GroupName))
+		if aws.ToString(g.UserPoolId) != s.pool.PoolID() || g.CreationDate == nil {
+			t.Errorf("got group %+v, want the pool ID and a creation date", g)
+		}
+	}
+	if want := []string{"admins", "installers"}; !slices.Equal(names, want) {
+		t.Errorf("got groups %v, want %v", names, want)
+	}
+
+	auth := s.login(t, "jane")
+	for _, tok := range []string{aws.ToString(auth.AccessToken), aws.ToString(auth.IdToken)} {
+		if got, want := stringsOf(s.verify(t, tok)["cognito:groups"]), []string{"admins", "installers"}; !slices.Equal(got, want) {
+			t.Errorf("got cognito:groups %v, want %v", got, want)
+		}
+	}
+
+	if _, err := s.client.AdminRemoveUserFromGroup(ctx, &cip.AdminRemoveUserFromGroupInput{
+		UserPoolId: pool, Username: aws.String("jane"), GroupName: aws.String("admins")}); err != nil {
+		t.Fatalf("AdminRemoveUserFromGroup: %v", err)
+	}
+	// A refresh re-reads membership, as Cognito's does.
+	out, err := s.refresh(t, aws.ToString(auth.RefreshToken))
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if got, want := stringsOf(s.verify(t, aws.ToString(out.AuthenticationResult.AccessToken))["cognito:groups"]), []string{"installers"}; !slices.Equal(got, want) {
+		t.Errorf("after removal got cognito:groups %v, want %v", got, want)
+	}
+
+	tests := []struct {
+		name  string
+		call  func() error
+		check func(*testing.T, error)
+	}{
+		{"unknown group", func() error {
+			_, err := s.client.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String("jane"), GroupName: aws.String("nope")})
+			return err
+		}, func(t *testing.T, err error) {
+			wantAPIError[*types.ResourceNotFoundException](t, err, "Group not found.")
+		}},
+		{"unknown user", func() error {
+			_, err := s.client.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: pool, Username: aws.String("nobody"), GroupName: aws.String("admins")})
+			return err
+		}, func(t *testing.T, err error) {
+			wantAPIError[*types.UserNotFoundException](t, err, "User does not exist.")
+		}},
+		{"unknown pool", func() error {
+			_, err := s.client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String("local-1_Other1234"), Username: aws.String("jane")})
+			return err
+		}, func(t *testing.T, err error) {
+			wantAPIError[*types.ResourceNotFoundException](t, err, "User pool local-1_Other1234 does not exist.")
+		}},
+		{"no user groups for unknown user", func() error {
+			_, err := s.client.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: pool, Username: aws.String("nobody")})
+			return err
+		}, func(t *testing.T, err error) { wantAPIError[*types.UserNotFoundException](t, err, "") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, tt.call()) })
+	}
+}
+
+func TestAdminConfirmSignUpAndGetUser(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	ctx := t.Context()
+	pool := aws.String(s.pool.PoolID())
+	sub := aws.ToString(s.signUp(t, "jane").UserSub)
+
+	got, err := s.client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: pool, Username: aws.String("jane")})
+	if err != nil {
+		t.Fatalf("AdminGetUser: %v", err)
+	}
+	if got.UserStatus != types.UserStatusTypeUnconfirmed || got.UserCreateDate == nil {
+		t.Errorf("got status %s created %v, want UNCONFIRMED with a creation date", got.UserStatus, got.UserCreateDate)
+	}
+
+	if _, err := s.client.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: pool, Username: aws.String("jane")}); err != nil {
+		t.Fatalf("AdminConfirmSignUp: %v", err)
+	}
+	_, err = s.client.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: pool, Username: aws.String("jane")})
+	wantAPIError[*types.NotAuthorizedException](t, err, "User cannot be confirmed. Current status is CONFIRMED")
+	if _, ok := s.pool.ConfirmationCode("jane"); ok {
+		t.Errorf("the confirmation code is still pending after AdminConfirmSignUp")
+	}
+
+	got, err = s.client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: pool, Username: aws.String(sub)})
+	if err != nil {
+		t.Fatalf("AdminGetUser: %v", err)
+	}
+	attrs := map[string]string{}
+	for _, a := range got.UserAttributes {
+		attrs[aws.ToString(a.Name)] = aws.ToString(a.Value)
+	}
+	// An administrator's confirmation does not verify the address.
+	if got.UserStatus != types.UserStatusTypeConfirmed || attrs["email_verified"] == "true" || attrs["sub"] != sub {
+		t.Errorf("got status %s attributes %v, want CONFIRMED, sub %s and email not verified", got.UserStatus, attrs, sub)
+	}
+	if id := s.verify(t, aws.ToString(s.login(t, "jane").IdToken)); id["email_verified"] != false {
+		t.Errorf("got ID token email_verified %v, want false", id["email_verified"])
+	}
+}
+
+func TestGlobalSignOut(t *testing.T) {
+	tests := []struct {
+		name    string
+		signOut func(t *testing.T, s *stack, auth *types.AuthenticationResultType)
+	}{
+		{"AdminUserGlobalSignOut", func(t *testing.T, s *stack, _ *types.AuthenticationResultType) {
+			if _, err := s.client.AdminUserGlobalSignOut(t.Context(), &cip.AdminUserGlobalSignOutInput{
+				UserPoolId: aws.String(s.pool.PoolID()), Username: aws.String("jane")}); err != nil {
+				t.Fatalf("AdminUserGlobalSignOut: %v", err)
+			}
+		}},
+		{"GlobalSignOut", func(t *testing.T, s *stack, auth *types.AuthenticationResultType) {
+			if _, err := s.client.GlobalSignOut(t.Context(), &cip.GlobalSignOutInput{AccessToken: auth.AccessToken}); err != nil {
+				t.Fatalf("GlobalSignOut: %v", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, cognito.Options{})
+			s.register(t, "jane")
+			s.register(t, "joe")
+			first, second, other := s.login(t, "jane"), s.login(t, "jane"), s.login(t, "joe")
+
+			tt.signOut(t, s, first)
+
+			for i, auth := range []*types.AuthenticationResultType{first, second} {
+				_, err := s.refresh(t, aws.ToString(auth.RefreshToken))
+				wantAPIError[*types.NotAuthorizedException](t, err, "")
+				_, err = s.client.GetUser(t.Context(), &cip.GetUserInput{AccessToken: auth.AccessToken})
+				wantAPIError[*types.NotAuthorizedException](t, err, "Access Token has been revoked")
+				if t.Failed() {
+					t.Fatalf("session %d survived the sign-out", i)
+				}
+			}
+			if _, err := s.refresh(t, aws.ToString(other.RefreshToken)); err != nil {
+				t.Errorf("another user's session was revoked: %v", err)
+			}
+			// Signing in again starts a fresh session.
+			if _, err := s.refresh(t, aws.ToString(s.login(t, "jane").RefreshToken)); err != nil {
+				t.Errorf("refresh after a new sign-in: %v", err)
+			}
+		})
+	}
+}
+
+func TestStateSurvivesRestart(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	sub := s.register(t, "jane")
+	s.addToGroup(t, "jane", "installers")
+	s.signUp(t, "pending")
+	code, _ := s.pool.ConfirmationCode("pending")
+	auth := s.login(t, "jane")
+	before := s.jwks(t)
+	poolID, clientID := s.pool.PoolID(), s.pool.ClientID()
+
+	r := s.restart(t)
+	if r.pool.PoolID() != poolID || r.pool.ClientID() != clientID {
+		t.Errorf("got pool %s client %s after restart, want %s %s", r.pool.PoolID(), r.pool.ClientID(), poolID, clientID)
+	}
+	after := r.jwks(t)
+	for kid, k := range before {
+		if a, ok := after[kid]; !ok || !a.Equal(k) {
+			t.Errorf("signing key %s did not survive the restart", kid)
+		}
+	}
+
+	out, err := r.refresh(t, aws.ToString(auth.RefreshToken))
+	if err != nil {
+		t.Fatalf("refresh with a token issued before the restart: %v", err)
+	}
+	access := r.verify(t, aws.ToString(out.AuthenticationResult.AccessToken))
+	if access["sub"] != sub || !slices.Equal(stringsOf(access["cognito:groups"]), []string{"installers"}) {
+		t.Errorf("got sub %v groups %v, want %s [installers]", access["sub"], access["cognito:groups"], sub)
+	}
+	r.login(t, "jane")
+	if got, _ := r.pool.ConfirmationCode("pending"); got != code {
+		t.Errorf("got pending code %q after restart, want %q", got, code)
+	}
+	r.confirm(t, "pending")
+	_, err = r.client.SignUp(t.Context(), &cip.SignUpInput{ClientId: aws.String(clientID), Username: aws.String("jane"),
+		Password: aws.String(testPassword), UserAttributes: attrs("email", "jane@acme.example")})
+	wantAPIError[*types.UsernameExistsException](t, err, "")
+}
+
+func TestCreateConfirmedUser(t *testing.T) {
+	var events []string
+	s := newStack(t, cognito.Options{PostConfirmation: recordPostConfirmation(&events)})
+	nu := cognito.NewUser{
+		Username: "root", Password: testPassword, Groups: []string{"admins", "platform-admins"},
+		Attributes: map[string]string{"email": "root@acme.example", "email_verified": "true", "custom:tenant_id": "acme"},
+	}
+	sub, err := s.pool.CreateConfirmedUser(t.Context(), nu)
+	if err != nil {
+		t.Fatalf("CreateConfirmedUser: %v", err)
+	}
+	if want := []string{"PostConfirmation_ConfirmSignUp root CLIENT_ID_NOT_APPLICABLE"}; !slices.Equal(events, want) {
+		t.Errorf("got post-confirmation events %v, want %v", events, want)
+	}
+	id := s.verify(t, aws.ToString(s.login(t, "root").IdToken))
+	if id["sub"] != sub || id["email_verified"] != true || !slices.Equal(stringsOf(id["cognito:groups"]), []string{"admins", "platform-admins"}) {
+		t.Errorf("got sub %v email_verified %v groups %v, want %s true [admins platform-admins]", id["sub"], id["email_verified"], id["cognito:groups"], sub)
+	}
+
+	_, err = s.pool.CreateConfirmedUser(t.Context(), nu)
+	var ce *cognito.Error
+	if !errors.As(err, &ce) || ce.Code != "UsernameExistsException" {
+		t.Errorf("got %v creating the user again, want UsernameExistsException", err)
+	}
+	_, err = s.pool.CreateConfirmedUser(t.Context(), cognito.NewUser{Username: "x", Password: testPassword,
+		Attributes: map[string]string{"email": "x@acme.example"}, Groups: []string{"nope"}})
+	if !errors.As(err, &ce) || ce.Code != "ResourceNotFoundException" {
+		t.Errorf("got %v for an unknown group, want ResourceNotFoundException", err)
+	}
+	if len(events) != 1 {
+		t.Errorf("got %d post-confirmation events, want 1: failed creations must not run the trigger", len(events))
+	}
+}
