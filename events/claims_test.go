@@ -2,78 +2,230 @@ package events_test
 
 import (
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/shared/apigw"
 	"github.com/fleetclaim/fleetclaim/shared/app"
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
+// present stands for any value of a member the answer must have.
+const present = "<present>"
+
+// claimsCase is what one claims fixture must produce.
+type claimsCase struct {
+	config func(*config.Claims)
+	// before runs first, with the fixture's own event, to set the scene.
+	before func(t *testing.T, w *world, h *apigw.Handler, req events.APIGatewayProxyRequest)
+	status int
+	// code, field and retryAfter describe a problem answer.
+	code       string
+	field      string
+	retryAfter string
+	// body holds members the answer must have, with their values.
+	body map[string]any
+	// listed is how many items a listing answers; 0 for other answers
+	// (no fixture lists nothing).
+	listed int
+	// after checks the state the call left behind.
+	after func(t *testing.T, w *world, body map[string]any)
+}
+
+var claimsCases = map[string]claimsCase{
+	"issue-claim": {status: 201, body: map[string]any{
+		"claimId": present, "status": "issued", "serialNumber": "SN-0100", "site": "Depot 4, bay 2", "tenantId": "acme",
+		"installerId": installer, "templateName": template, "thingName": "acme_SN-0100", "certificatePem": present,
+		"privateKey": present, "iotEndpoint": endpoint, "issuedAt": "2026-11-23T10:00:00Z", "expiresAt": "2026-11-23T10:05:00Z"},
+		after: func(t *testing.T, w *world, body map[string]any) {
+			c, err := w.store.GetClaim(t.Context(), fleetclaim.ClaimID(body["claimId"].(string)))
+			if err != nil || c.TenantID != "acme" || c.InstallerID != installer || c.Serial != "SN-0100" || c.Template != template || c.Status != fleetclaim.ClaimIssued {
+				t.Errorf("got claim %+v (%v), want it recorded issued and bound to acme, the installer, SN-0100 and %s", c, err, template)
+			}
+			wantAudit(t, w, "acme", fleetclaim.ActionClaimIssued, body["claimId"].(string))
+		}},
+	"issue-claim-tenant-header-ignored": {status: 201, body: map[string]any{"tenantId": "acme", "thingName": "acme_SN-0101"},
+		after: func(t *testing.T, w *world, body map[string]any) {
+			if c, err := w.store.GetClaim(t.Context(), fleetclaim.ClaimID(body["claimId"].(string))); err != nil || c.TenantID != "acme" {
+				t.Errorf("got claim in %q (%v), want acme: the tenant comes from the token only", c.TenantID, err)
+			}
+		}},
+	"issue-claim-unknown-field":       {status: 400, code: "invalid_json", field: "tenantId", after: nothingMinted},
+	"issue-claim-bad-serial":          {status: 400, code: "invalid_request", field: "serialNumber", after: nothingMinted},
+	"issue-claim-suspended-installer": {status: 403, code: "installer_not_approved", after: nothingMinted},
+	"issue-claim-already-provisioned": {status: 409, code: "device_already_provisioned", after: nothingMinted},
+	"issue-claim-quota-exceeded": {
+		config: func(c *config.Claims) { c.ClaimsPerHour = 1 },
+		before: func(t *testing.T, w *world, h *apigw.Handler, req events.APIGatewayProxyRequest) {
+			req.Body = `{"serialNumber": "SN-0099"}`
+			if resp, err := h.Handle(t.Context(), req); err != nil || resp.StatusCode != 201 {
+				t.Fatalf("first claim of the hour: got %d %s (%v), want 201", resp.StatusCode, resp.Body, err)
+			}
+		},
+		// The window is the clock hour: at 10:00:00 the next starts in an hour.
+		status: 429, code: "quota_exceeded", retryAfter: "3600",
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if n := w.minter.count(); n != 1 {
+				t.Errorf("got %d claims minted, want only the first", n)
+			}
+		}},
+	"get-claim": {status: 200, body: map[string]any{"claimId": string(issuedClaim), "status": "issued", "serialNumber": "SN-0001",
+		"thingName": "acme_SN-0001", "expiresAt": "2026-11-23T10:04:00Z"}},
+	"get-claim-rejected": {status: 200, body: map[string]any{"claimId": string(rejectedClaim), "status": "rejected",
+		"reason": "serial_mismatch"}},
+	"get-claim-other-tenant": {status: 404, code: "not_found"},
+	"list-claims":            {status: 200, listed: 5},
+	"revoke-claim": {status: 200, body: map[string]any{"status": "revoked", "reason": "revoked_by_installer"},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if c, err := w.store.GetClaim(t.Context(), issuedClaim); err != nil || c.Status != fleetclaim.ClaimRevoked {
+				t.Errorf("got claim %s (%v), want it revoked", c.Status, err)
+			}
+			wantAudit(t, w, "acme", fleetclaim.ActionClaimRevoked, string(issuedClaim))
+		}},
+	"revoke-consumed-claim": {status: 409, code: "claim_not_usable",
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if c, err := w.store.GetClaim(t.Context(), consumedClaim); err != nil || c.Status != fleetclaim.ClaimConsumed || c.Device == nil {
+				t.Errorf("got claim %s (%v), want it consumed with its device", c.Status, err)
+			}
+		}},
+	"list-devices":              {status: 200, listed: 1},
+	"list-devices-other-tenant": {status: 404, code: "not_found"},
+	"get-device": {status: 200, body: map[string]any{"serialNumber": "SN-0042", "thingName": "acme_SN-0042",
+		"certificateId": deviceCertificate, "claimId": string(consumedClaim), "installerId": installer, "tenantId": "acme"}},
+	"list-installers":           {status: 200, listed: 4},
+	"list-installers-not-admin": {status: 403, code: "missing_scope"},
+	"get-installer": {status: 200, body: map[string]any{"installerId": pending, "status": "pending",
+		"email": "pat@gmail.example", "tenantId": "acme"}},
+	"approve-installer": {status: 200, body: map[string]any{"installerId": pending, "status": "approved", "updatedBy": admin},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			wantInstaller(t, w, pending, fleetclaim.InstallerApproved)
+			wantGroupCalls(t, w, userPoolID+": add "+pending+" to installers")
+			wantAudit(t, w, "acme", fleetclaim.ActionInstallerApproved, pending)
+		}},
+	"suspend-installer": {status: 200, body: map[string]any{"installerId": installer, "status": "suspended", "updatedBy": admin},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			wantInstaller(t, w, installer, fleetclaim.InstallerSuspended)
+			wantGroupCalls(t, w, userPoolID+": remove "+installer+" from installers", userPoolID+": sign out "+installer)
+			wantAudit(t, w, "acme", fleetclaim.ActionInstallerSuspended, installer)
+		}},
+	"reinstate-installer": {status: 200, body: map[string]any{"installerId": suspended, "status": "approved"},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			wantInstaller(t, w, suspended, fleetclaim.InstallerApproved)
+			wantGroupCalls(t, w, userPoolID+": add "+suspended+" to installers")
+			wantAudit(t, w, "acme", fleetclaim.ActionInstallerReinstated, suspended)
+		}},
+	"list-audit": {status: 200, listed: 1},
+}
+
 func TestClaimsEvents(t *testing.T) {
-	type outcome struct {
-		status int
-		code   string   // problem code, for errors
-		fields []string // fields the JSON answer must hold
-	}
-	rows := map[string]outcome{
-		"issue-claim":                       {status: 201, fields: []string{"claimId", "certificatePem", "privateKey", "iotEndpoint", "expiresAt", "templateName"}},
-		"issue-claim-unknown-field":         {status: 400, code: "invalid_json"},
-		"issue-claim-tenant-header-ignored": {status: 201, fields: []string{"tenantId"}},
-		"issue-claim-bad-serial":            {status: 400, code: "invalid_request"},
-		"issue-claim-suspended-installer":   {status: 403, code: "installer_not_approved"},
-		"issue-claim-already-provisioned":   {status: 409, code: "device_already_provisioned"},
-		"get-claim":                         {status: 200, fields: []string{"claimId", "status", "serialNumber"}},
-		"get-claim-other-tenant":            {status: 404, code: "not_found"},
-		"list-claims":                       {status: 200, fields: []string{"items"}},
-		"revoke-claim":                      {status: 200, fields: []string{"status", "reason"}},
-		"revoke-consumed-claim":             {status: 409, code: "claim_not_usable"},
-		"list-devices":                      {status: 200, fields: []string{"items"}},
-		"get-device":                        {status: 200, fields: []string{"thingName", "certificateId"}},
-		"list-installers":                   {status: 200, fields: []string{"items"}},
-		"list-installers-not-admin":         {status: 403, code: "missing_scope"},
-		"get-installer":                     {status: 200, fields: []string{"installerId", "status"}},
-		"approve-installer":                 {status: 200, fields: []string{"status"}},
-		"suspend-installer":                 {status: 200, fields: []string{"status"}},
-		"reinstate-installer":               {status: 200, fields: []string{"status"}},
-		"list-audit":                        {status: 200, fields: []string{"items"}},
-	}
-	for _, path := range files(t, "claims", keys(rows)) {
-		name := strings.TrimSuffix(path[len("claims/"):], ".json")
+	for _, path := range fixtures("claims", claimsCases) {
+		name := nameOf(path)
 		t.Run(name, func(t *testing.T) {
-			want := rows[name]
-			var req events.APIGatewayProxyRequest
-			load(t, path, &req)
+			want := claimsCases[name]
 			w := newWorld(t)
-			h := app.Claims(config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template}, ClaimsPerHour: 60,
-				ClaimRetention: config.DefaultClaimRetention, UserPoolID: "eu-west-1_Ab12Cd34E"}, w.parts)
+			cfg := claimsConfig()
+			if want.config != nil {
+				want.config(&cfg)
+			}
+			h := app.Claims(cfg, w.parts)
+			if got, want := eventType(h.Handle), reflect.TypeFor[events.APIGatewayProxyRequest](); got != want {
+				t.Fatalf("the claims handler takes %s, want %s", got, want)
+			}
+			req := load(t, path, h.Handle).(events.APIGatewayProxyRequest)
+			if want.before != nil {
+				want.before(t, w, h, req)
+			}
+
 			resp, err := h.Handle(t.Context(), req)
 			if err != nil {
-				t.Fatalf("handler error: %v", err)
+				t.Fatalf("got error %v; the handler must answer every request", err)
 			}
 			if resp.StatusCode != want.status {
 				t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, want.status)
 			}
 			var body map[string]any
 			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-				t.Fatalf("answer is not JSON: %v", err)
+				t.Fatalf("got body %q: %v", resp.Body, err)
 			}
+			wantType := "application/json"
 			if want.code != "" {
-				if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" || body["code"] != want.code {
-					t.Errorf("got %s %v, want application/problem+json with code %s", ct, body["code"], want.code)
+				wantType = "application/problem+json"
+				field, _ := body["field"].(string)
+				if body["code"] != want.code || field != want.field || body["instance"] != req.RequestContext.RequestID {
+					t.Errorf("got problem %s, want code %s field %q instance %s", resp.Body, want.code, want.field, req.RequestContext.RequestID)
 				}
 			}
-			for _, f := range want.fields {
-				if _, ok := body[f]; !ok {
-					t.Errorf("got %s, want field %s", resp.Body, f)
+			if got := resp.Headers["Content-Type"]; got != wantType {
+				t.Errorf("got Content-Type %q, want %q", got, wantType)
+			}
+			if got := resp.Headers["Retry-After"]; got != want.retryAfter {
+				t.Errorf("got Retry-After %q, want %q", got, want.retryAfter)
+			}
+			if got := resp.Headers["Cache-Control"]; got != "no-store" {
+				t.Errorf("got Cache-Control %q, want no-store", got)
+			}
+			for k, v := range want.body {
+				if got, ok := body[k]; !ok || (v != present && got != v) {
+					t.Errorf("got %s %v, want %v", k, got, v)
 				}
 			}
-			if body["tenantId"] != nil && body["tenantId"] != "acme" {
-				t.Errorf("got tenant %v, want acme: the tenant comes from the token only", body["tenantId"])
+			if want.listed > 0 {
+				if items, ok := body["items"].([]any); !ok || len(items) != want.listed {
+					t.Errorf("got items %v, want %d of them", body["items"], want.listed)
+				}
 			}
-			if strings.Contains(w.logs.String(), "secretsecret") {
-				t.Errorf("the private key appeared in the logs")
+			if got, want := strings.Count(resp.Body, mintedKey), map[bool]int{true: 1}[want.status == 201]; got != want {
+				t.Errorf("got the private key %d times in the answer, want %d", got, want)
+			}
+			if strings.Contains(w.logs.String(), mintedKey) {
+				t.Errorf("got the private key in the logs")
+			}
+			if want.after != nil {
+				want.after(t, w, body)
 			}
 		})
+	}
+}
+
+// nothingMinted checks that a refused request asked AWS IoT for nothing
+// and recorded nothing (bad input changes nothing).
+func nothingMinted(t *testing.T, w *world, _ map[string]any) {
+	t.Helper()
+	if n := w.minter.count(); n != 0 {
+		t.Errorf("got %d claims minted, want none", n)
+	}
+	for _, sub := range []string{installer, suspended} {
+		cs, _, err := w.store.ListClaims(t.Context(), fleetclaim.InstallerID(sub), fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{installer: 5, suspended: 1}[sub]; len(cs) != want {
+			t.Errorf("got %d claims of %s, want the %d seeded", len(cs), sub, want)
+		}
+	}
+}
+
+func wantInstaller(t *testing.T, w *world, sub string, status fleetclaim.InstallerStatus) {
+	t.Helper()
+	if in, err := w.store.GetInstaller(t.Context(), fleetclaim.InstallerID(sub)); err != nil || in.Status != status {
+		t.Errorf("got installer %s %s (%v), want %s", sub, in.Status, err, status)
+	}
+}
+
+func wantGroupCalls(t *testing.T, w *world, calls ...string) {
+	t.Helper()
+	if got := w.groups.called(); !slices.Equal(got, calls) {
+		t.Errorf("got Cognito calls %q, want %q", got, calls)
+	}
+}
+
+func wantAudit(t *testing.T, w *world, tenant fleetclaim.TenantID, action, subject string) {
+	t.Helper()
+	if !slices.ContainsFunc(w.audit(t, tenant), func(e fleetclaim.AuditEvent) bool { return e.Action == action && e.Subject == subject }) {
+		t.Errorf("got no %s audit event for %s in %s", action, subject, tenant)
 	}
 }

@@ -1,149 +1,242 @@
 package events_test
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/app"
+	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
+// postConfirmationCase is what one post-confirmation event must leave
+// behind after Cognito delivered it twice.
+type postConfirmationCase struct {
+	sub    string
+	status fleetclaim.InstallerStatus // "" for no record
+	// groupCall is the one Cognito call expected, if any.
+	groupCall string
+	// registered is how many installer.registered events name sub.
+	registered int
+}
+
+var postConfirmationCases = map[string]postConfirmationCase{
+	"confirm-signup-pending":       {sub: newUser, status: fleetclaim.InstallerPending, registered: 1},
+	"confirm-signup-auto-approved": {sub: newUser, status: fleetclaim.InstallerApproved, registered: 1, groupCall: userPoolID + ": add " + newUser + " to installers"},
+	// Cognito's retry after the record was written: nothing changes.
+	"confirm-signup-retry": {sub: pending, status: fleetclaim.InstallerPending},
+	// A password reset leaves the record alone (invariant 8): still suspended.
+	"confirm-forgot-password": {sub: suspended, status: fleetclaim.InstallerSuspended},
+	// Without a tenant there is nothing to enroll in; sign-up still succeeds.
+	"missing-tenant": {sub: newUser},
+}
+
 func TestPostConfirmationEvents(t *testing.T) {
-	type outcome struct {
-		sub        string
-		wantStatus fleetclaim.InstallerStatus // "" for no record
-		wantGroup  bool
-	}
-	rows := map[string]outcome{
-		"confirm-signup-auto-approved": {sub: newUser, wantStatus: fleetclaim.InstallerApproved, wantGroup: true},
-		"confirm-signup-pending":       {sub: newUser, wantStatus: fleetclaim.InstallerPending},
-		"confirm-signup-retry":         {sub: pending, wantStatus: fleetclaim.InstallerPending},
-		// A password reset must not touch the record (invariant 8).
-		"confirm-forgot-password": {sub: suspended, wantStatus: fleetclaim.InstallerSuspended},
-		"missing-tenant":          {sub: newUser},
-	}
-	for _, path := range files(t, "postconfirm", keys(rows)) {
-		name := strings.TrimSuffix(path[len("postconfirm/"):], ".json")
+	for _, path := range fixtures("postconfirm", postConfirmationCases) {
+		name := nameOf(path)
 		t.Run(name, func(t *testing.T) {
-			want := rows[name]
-			var ev events.CognitoEventUserPoolsPostConfirmation
-			load(t, path, &ev)
+			want := postConfirmationCases[name]
 			w := newWorld(t)
-			before, _ := w.store.GetInstaller(t.Context(), fleetclaim.InstallerID(want.sub))
 			h := app.PostConfirmation(w.parts)
-			for range 2 { // Cognito retries; the second call must change nothing
+			if got, want := eventType(h.Handle), reflect.TypeFor[events.CognitoEventUserPoolsPostConfirmation](); got != want {
+				t.Fatalf("the post-confirmation handler takes %s, want %s", got, want)
+			}
+			ev := load(t, path, h.Handle).(events.CognitoEventUserPoolsPostConfirmation)
+			before, _ := w.store.GetInstaller(t.Context(), fleetclaim.InstallerID(want.sub))
+
+			for range 2 { // Cognito retries a trigger; the second delivery must change nothing
 				out, err := h.Handle(t.Context(), ev)
 				if err != nil {
-					t.Fatalf("handler error: %v", err)
+					t.Fatalf("got error %v, which would fail the user's confirmation", err)
 				}
-				if out.UserName != ev.UserName {
-					t.Errorf("got event for %s back, want %s", out.UserName, ev.UserName)
+				if !reflect.DeepEqual(out, ev) {
+					t.Errorf("got event %+v back, want the event as received", out)
 				}
 			}
+
 			in, err := w.store.GetInstaller(t.Context(), fleetclaim.InstallerID(want.sub))
 			switch {
-			case want.wantStatus == "" && !errors.Is(err, fleetclaim.ErrNotFound):
-				t.Errorf("got record %+v, %v; want none", in, err)
-			case want.wantStatus != "" && (err != nil || in.Status != want.wantStatus):
-				t.Errorf("got %q, %v; want %q", in.Status, err, want.wantStatus)
+			case want.status == "" && !errors.Is(err, fleetclaim.ErrNotFound):
+				t.Errorf("got record %+v (%v), want none", in, err)
+			case want.status != "" && (err != nil || in.Status != want.status):
+				t.Errorf("got status %q (%v), want %q", in.Status, err, want.status)
 			case before.ID != "" && in != before:
-				t.Errorf("got record changed to %+v, want it untouched", in)
+				t.Errorf("got the record changed to %+v, want it untouched", in)
+			case before.ID == "" && want.status != "" && (in.TenantID != "acme" || in.Email != ev.Request.UserAttributes["email"] || in.Username != ev.UserName):
+				t.Errorf("got record %+v, want it for %s of acme", in, ev.Request.UserAttributes["email"])
 			}
-			if got := slices.Contains(w.groups.calls, "add "+ev.UserName+" installers"); got != want.wantGroup {
-				t.Errorf("got added to installers %v, want %v", got, want.wantGroup)
+			var wantCalls []string
+			if want.groupCall != "" {
+				// Once per delivery: adding a member twice is harmless.
+				wantCalls = []string{want.groupCall, want.groupCall}
+			}
+			if got := w.groups.called(); !slices.Equal(got, wantCalls) {
+				t.Errorf("got Cognito calls %q, want %q", got, wantCalls)
+			}
+			registered := 0
+			for _, e := range w.audit(t, "acme") {
+				if e.Action == fleetclaim.ActionInstallerRegistered && e.Subject == want.sub {
+					registered++
+				}
+			}
+			if registered != want.registered {
+				t.Errorf("got %d registrations audited, want %d", registered, want.registered)
 			}
 		})
 	}
+}
+
+// preTokenCase is what one pre-token-generation event's answer must say.
+type preTokenCase struct {
+	status, tenant string
+	scopes         []string // added to the access token
+	suppressed     []string // removed from it
+	groups         []string // cognito:groups in both tokens
+}
+
+var (
+	claimsOnly = []string{fleetclaim.ScopeClaims}
+	adminOnly  = []string{fleetclaim.ScopeAdmin}
+	bothScopes = []string{fleetclaim.ScopeClaims, fleetclaim.ScopeAdmin}
+)
+
+var preTokenCases = map[string]preTokenCase{
+	"authentication-approved":  {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
+	"authentication-admin":     {status: "approved", tenant: "acme", scopes: bothScopes, groups: []string{"installers", "admins"}},
+	"authentication-suspended": {status: "suspended", tenant: "acme", suppressed: bothScopes, groups: []string{}},
+	"refresh-tokens":           {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
+	// A refresh after the suspension: the new access token opens nothing.
+	"refresh-tokens-suspended": {status: "suspended", tenant: "acme", suppressed: bothScopes, groups: []string{}},
+	// No record, however privileged the groups Cognito holds: no privileges,
+	// and sign-in is not blocked.
+	"unknown-user": {status: "unknown", tenant: "", suppressed: bothScopes, groups: []string{}},
 }
 
 func TestPreTokenGenerationEvents(t *testing.T) {
-	type outcome struct {
-		status string
-		scopes []string
-		groups []string
-	}
-	rows := map[string]outcome{
-		"authentication-approved":  {status: "approved", scopes: []string{fleetclaim.ScopeClaims}, groups: []string{"installers"}},
-		"authentication-admin":     {status: "approved", scopes: []string{fleetclaim.ScopeClaims, fleetclaim.ScopeAdmin}, groups: []string{"installers", "admins"}},
-		"authentication-suspended": {status: "suspended", groups: []string{}},
-		"refresh-tokens":           {status: "approved", scopes: []string{fleetclaim.ScopeClaims}, groups: []string{"installers"}},
-		"unknown-user":             {status: "unknown", groups: []string{}},
-	}
-	for _, path := range files(t, "pretoken", keys(rows)) {
-		name := strings.TrimSuffix(path[len("pretoken/"):], ".json")
+	for _, path := range fixtures("pretoken", preTokenCases) {
+		name := nameOf(path)
 		t.Run(name, func(t *testing.T) {
-			want := rows[name]
-			var ev events.CognitoEventUserPoolsPreTokenGenV2_0
-			load(t, path, &ev)
+			want := preTokenCases[name]
 			w := newWorld(t)
-			out, err := app.PreTokenGeneration(w.parts).Handle(t.Context(), ev)
+			h := app.PreTokenGeneration(w.parts)
+			if got, want := eventType(h.Handle), reflect.TypeFor[events.CognitoEventUserPoolsPreTokenGenV2_0](); got != want {
+				t.Fatalf("the pre-token handler takes %s, want %s", got, want)
+			}
+			ev := load(t, path, h.Handle).(events.CognitoEventUserPoolsPreTokenGenV2_0)
+			out, err := h.Handle(t.Context(), ev)
 			if err != nil {
-				t.Fatalf("handler error: %v", err)
+				t.Fatalf("got error %v, which would block sign-in", err)
 			}
 			d := out.Response.ClaimsAndScopeOverrideDetails
-			for _, claims := range []map[string]any{d.IDTokenGeneration.ClaimsToAddOrOverride, d.AccessTokenGeneration.ClaimsToAddOrOverride} {
-				if claims["installer_status"] != want.status {
-					t.Errorf("got installer_status %v, want %s", claims["installer_status"], want.status)
+			for token, claims := range map[string]map[string]any{"ID": d.IDTokenGeneration.ClaimsToAddOrOverride,
+				"access": d.AccessTokenGeneration.ClaimsToAddOrOverride} {
+				if claims["tenant_id"] != want.tenant || claims["installer_status"] != want.status {
+					t.Errorf("got %s token claims %v, want tenant_id %q and installer_status %q", token, claims, want.tenant, want.status)
 				}
 			}
-			if !slices.Equal(d.AccessTokenGeneration.ScopesToAdd, want.scopes) {
-				t.Errorf("got scopes %v, want %v", d.AccessTokenGeneration.ScopesToAdd, want.scopes)
+			if got := d.AccessTokenGeneration.ScopesToAdd; !slices.Equal(got, want.scopes) {
+				t.Errorf("got scopes added %q, want %q", got, want.scopes)
 			}
-			if len(want.scopes) == 0 && !slices.Contains(d.AccessTokenGeneration.ScopesToSuppress, fleetclaim.ScopeClaims) {
-				t.Errorf("got suppressed %v, want the claims scope suppressed", d.AccessTokenGeneration.ScopesToSuppress)
+			if got := d.AccessTokenGeneration.ScopesToSuppress; !slices.Equal(got, want.suppressed) {
+				t.Errorf("got scopes suppressed %q, want %q", got, want.suppressed)
 			}
-			if !slices.Equal(d.GroupOverrideDetails.GroupsToOverride, want.groups) {
-				t.Errorf("got groups %v, want %v", d.GroupOverrideDetails.GroupsToOverride, want.groups)
+			if got := d.GroupOverrideDetails.GroupsToOverride; !slices.Equal(got, want.groups) || got == nil {
+				t.Errorf("got groups %q, want %q (an empty list, not null, removes them all)", got, want.groups)
+			}
+			if got := d.GroupOverrideDetails.PreferredRole; got != ev.Request.GroupConfiguration.PreferredRole {
+				t.Errorf("got preferred role %v, want it carried over", got)
+			}
+			// Cognito reads the answer as JSON: it must be the same event
+			// with the response filled in.
+			b, err := json.Marshal(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back events.CognitoEventUserPoolsPreTokenGenV2_0
+			if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Request, ev.Request) || back.UserName != ev.UserName {
+				t.Errorf("got answer %s (%v), want the event back with its response", b, err)
 			}
 		})
 	}
 }
 
+// hookCase is what one pre-provisioning hook event must decide, and what
+// the claim records afterwards (invariants 2 and 4).
+type hookCase struct {
+	allow  bool
+	claim  fleetclaim.ClaimID
+	status fleetclaim.ClaimStatus // of the claim afterwards
+	reason fleetclaim.Reason      // recorded on the claim
+}
+
+var hookCases = map[string]hookCase{
+	"allow":               {allow: true, claim: issuedClaim, status: fleetclaim.ClaimConsumed},
+	"wrong-serial":        {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonSerialMismatch},
+	"wrong-template":      {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonTemplateMismatch},
+	"reused-claim":        {claim: consumedClaim, status: fleetclaim.ClaimConsumed, reason: fleetclaim.ReasonAlreadyUsed},
+	"expired-claim":       {claim: expiredClaim, status: fleetclaim.ClaimExpired, reason: fleetclaim.ReasonExpired},
+	"revoked-claim":       {claim: revokedClaim, status: fleetclaim.ClaimRevoked, reason: fleetclaim.ReasonRevoked},
+	"installer-suspended": {claim: suspendedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonInstallerNotApproved},
+	"unknown-claim":       {claim: unknownClaim},
+}
+
 func TestProvisioningHookEvents(t *testing.T) {
-	type outcome struct {
-		allow      bool
-		wantReason fleetclaim.Reason // recorded on the claim, when there is one
-		claim      fleetclaim.ClaimID
-	}
-	rows := map[string]outcome{
-		"allow":          {allow: true, claim: issuedClaim},
-		"wrong-serial":   {wantReason: fleetclaim.ReasonSerialMismatch, claim: issuedClaim},
-		"reused-claim":   {wantReason: fleetclaim.ReasonAlreadyUsed, claim: consumedClaim},
-		"unknown-claim":  {},
-		"expired-claim":  {wantReason: fleetclaim.ReasonExpired, claim: expiredClaim},
-		"wrong-template": {wantReason: fleetclaim.ReasonTemplateMismatch, claim: issuedClaim},
-	}
-	for _, path := range files(t, "provisionhook", keys(rows)) {
-		name := strings.TrimSuffix(path[len("provisionhook/"):], ".json")
+	for _, path := range fixtures("provisionhook", hookCases) {
+		name := nameOf(path)
 		t.Run(name, func(t *testing.T) {
-			want := rows[name]
-			var ev events.IoTPreProvisionHookRequest
-			load(t, path, &ev)
+			want := hookCases[name]
 			w := newWorld(t)
-			resp, err := app.ProvisioningHook(hookConfig, w.parts).Handle(t.Context(), ev)
+			h := app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, w.parts)
+			if got, want := eventType(h.Handle), reflect.TypeFor[events.IoTPreProvisionHookRequest](); got != want {
+				t.Fatalf("the hook takes %s, want %s", got, want)
+			}
+			ev := load(t, path, h.Handle).(events.IoTPreProvisionHookRequest)
+			if ev.ClaimCertificateID != string(want.claim) {
+				t.Fatalf("the fixture presents claim %s, its row %s", ev.ClaimCertificateID, want.claim)
+			}
+			resp, err := h.Handle(t.Context(), ev)
 			if err != nil {
-				t.Fatalf("handler error: %v", err)
+				t.Fatalf("got error %v, want an explicit answer", err)
 			}
 			if resp.AllowProvisioning != want.allow {
 				t.Fatalf("got allowProvisioning %v, want %v", resp.AllowProvisioning, want.allow)
 			}
-			if want.allow {
-				if got := resp.ParameterOverrides["ThingName"]; got != "acme_"+ev.Parameters["SerialNumber"] {
-					t.Errorf("got ThingName %q", got)
+
+			c, err := w.store.GetClaim(t.Context(), want.claim)
+			switch {
+			case want.status == "":
+				if !errors.Is(err, fleetclaim.ErrNotFound) {
+					t.Errorf("got claim %+v (%v), want none recorded", c, err)
 				}
+			case err != nil || c.Status != want.status || c.Reason != want.reason:
+				t.Errorf("got claim %s with reason %q (%v), want %s with %q", c.Status, c.Reason, err, want.status, want.reason)
+			}
+
+			if want.allow {
+				serial := ev.Parameters["SerialNumber"]
+				wantOverrides := map[string]string{"ThingName": "acme_" + serial, "SerialNumber": serial, "TenantId": "acme", "InstallerId": installer}
+				if !reflect.DeepEqual(resp.ParameterOverrides, wantOverrides) {
+					t.Errorf("got overrides %v, want %v", resp.ParameterOverrides, wantOverrides)
+				}
+				d, err := w.store.GetDevice(t.Context(), "acme", serial)
+				if err != nil || d.CertificateID != ev.CertificateID || d.ClaimID != want.claim || d.InstallerID != installer || d.ThingName != "acme_"+serial {
+					t.Errorf("got device %+v (%v), want it recorded with the device's certificate %s", d, err, ev.CertificateID)
+				}
+				wantAudit(t, w, "acme", fleetclaim.ActionDeviceProvisioned, serial)
 				return
 			}
 			if len(resp.ParameterOverrides) != 0 {
 				t.Errorf("got overrides %v on a denial, want none", resp.ParameterOverrides)
 			}
-			if want.claim != "" {
-				c, err := w.store.GetClaim(t.Context(), want.claim)
-				if err != nil || c.Reason != want.wantReason {
-					t.Errorf("got reason %q (%v), want %q recorded on the claim", c.Reason, err, want.wantReason)
-				}
+			if want.status != "" {
+				wantAudit(t, w, "acme", fleetclaim.ActionProvisioningDenied, string(want.claim))
+			}
+			if _, err := w.store.GetDevice(t.Context(), "acme", ev.Parameters["SerialNumber"]); want.claim != consumedClaim && !errors.Is(err, fleetclaim.ErrNotFound) {
+				t.Errorf("got a device recorded for %s (%v), want none after a denial", ev.Parameters["SerialNumber"], err)
 			}
 		})
 	}
