@@ -195,7 +195,6 @@ var (
 	asAdmin     = func() map[string]any { return tokenOf(adminSub, "acme", "installers,admins", scopeAdmin) }
 	asOperator  = func() map[string]any { return tokenOf(operatorSub, "acme", "installers,platform-admins", scopeAdmin) }
 	asSuspended = func() map[string]any { return tokenOf(suspendedSub, "acme", "installers", scopeClaims) }
-	asGlobex    = func() map[string]any { return tokenOf(globexSub, "globex", "installers", scopeClaims) }
 )
 
 // request builds an API Gateway REST proxy event for route resource (as
