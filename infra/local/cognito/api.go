@@ -26,15 +26,16 @@ func (p *Pool) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(p.keys.jwks())
 	})
+	// The discovery document covers token verification only: the pool has no
+	// hosted UI domain, so the OAuth endpoints Cognito lists for a pool with
+	// one are absent.
 	mux.HandleFunc("GET /"+p.poolID+"/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer": p.issuer, "jwks_uri": p.JWKSURL(),
 			"id_token_signing_alg_values_supported": []string{"RS256"},
-			"response_types_supported":              []string{"code", "token"},
 			"subject_types_supported":               []string{"public"},
 			"scopes_supported":                      []string{"openid", "email", "phone", "profile"},
-			"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		})
 	})
 	mux.HandleFunc("POST /{$}", p.serveAPI)
@@ -61,6 +62,9 @@ func (p *Pool) operations() map[string]operation {
 }
 
 func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request) {
+	// AWS answers every call with a request ID; SDK errors and logs show it.
+	requestID := newUUID()
+	w.Header().Set("X-Amzn-RequestId", requestID)
 	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	op := p.operations()[name]
 	if !ok || op == nil {
@@ -76,12 +80,14 @@ func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
-			p.log.Error("cognito operation failed", "operation", name, "error", err)
+			p.log.Error("cognito operation failed", "operation", name, "requestId", requestID, "error", err)
 			e = newError(codeInternal, "Internal error.")
 		}
+		p.log.Debug("cognito call", "operation", name, "requestId", requestID, "error", e.Code)
 		writeError(w, e)
 		return
 	}
+	p.log.Debug("cognito call", "operation", name, "requestId", requestID)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_ = json.NewEncoder(w).Encode(out)
 }
@@ -157,8 +163,7 @@ func (p *Pool) signUp(_ context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The local substitute for the confirmation email.
-	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", in.Username, "code", code)
+	p.logCode(in.Username, code)
 	return map[string]any{"UserConfirmed": false, "UserSub": u.Sub, "CodeDeliveryDetails": delivery(u.Attributes["email"])}, nil
 }
 
@@ -199,6 +204,13 @@ func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 	return struct{}{}, p.runPostConfirmation(ctx, snap, in.ClientId, sdkVersionUnknown, in.ClientMetadata)
 }
 
+// logCode stands in for the confirmation email. Logging a secret is
+// deliberate and acceptable only because this pool is local: the code is
+// how a developer confirms a sign-up without a mailbox.
+func (p *Pool) logCode(username, code string) {
+	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", username, "code", code)
+}
+
 func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
 	var in struct{ ClientId, Username string }
 	if err := decode(body, &in); err != nil {
@@ -210,14 +222,17 @@ func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	u := p.store.find(in.Username, false)
-	if u == nil || u.Status == statusConfirmed {
-		return nil, newError(codeInvalidParameter, "User is already confirmed or does not exist.")
+	switch {
+	case u == nil:
+		return nil, newError(codeUserNotFound, "Username/client id combination not found.")
+	case u.Status == statusConfirmed:
+		return nil, newError(codeInvalidParameter, "User is already confirmed.")
 	}
 	u.Code = &pendingCode{Value: randomString(6, digits), Expires: p.now().Add(confirmationCodeLifetime)}
 	if err := p.store.save(); err != nil {
 		return nil, err
 	}
-	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", in.Username, "code", u.Code.Value)
+	p.logCode(in.Username, u.Code.Value)
 	return map[string]any{"CodeDeliveryDetails": delivery(u.Attributes["email"])}, nil
 }
 
@@ -270,13 +285,24 @@ func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
 	if err := p.checkClient(in.ClientId); err != nil {
 		return nil, err
 	}
+	var required []string
 	switch in.AuthFlow {
 	case "USER_PASSWORD_AUTH":
-		return p.passwordAuth(ctx, in.AuthParameters["USERNAME"], in.AuthParameters["PASSWORD"])
+		required = []string{"USERNAME", "PASSWORD"}
 	case "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN":
-		return p.refreshAuth(ctx, in.AuthParameters["REFRESH_TOKEN"])
+		required = []string{"REFRESH_TOKEN"}
+	default:
+		return nil, newError(codeInvalidParameter, "Initiate Auth method not supported.")
 	}
-	return nil, newError(codeInvalidParameter, "Initiate Auth method not supported.")
+	for _, name := range required {
+		if in.AuthParameters[name] == "" {
+			return nil, newError(codeInvalidParameter, "Missing required parameter "+name)
+		}
+	}
+	if in.AuthFlow == "USER_PASSWORD_AUTH" {
+		return p.passwordAuth(ctx, in.AuthParameters["USERNAME"], in.AuthParameters["PASSWORD"])
+	}
+	return p.refreshAuth(ctx, in.AuthParameters["REFRESH_TOKEN"])
 }
 
 func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any, error) {

@@ -1,6 +1,7 @@
 package cognito_test
 
 import (
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -273,6 +274,10 @@ func TestInitiateAuthRejects(t *testing.T) {
 			AuthParameters: map[string]string{"USERNAME": "nobody", "PASSWORD": testPassword}}, func(t *testing.T, err error) {
 			wantAPIError[*types.NotAuthorizedException](t, err, "Incorrect username or password.")
 		}},
+		{"missing password", cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+			AuthParameters: map[string]string{"USERNAME": "jane"}}, func(t *testing.T, err error) {
+			wantAPIError[*types.InvalidParameterException](t, err, "Missing required parameter PASSWORD")
+		}},
 		{"unknown refresh token", cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeRefreshTokenAuth,
 			AuthParameters: map[string]string{"REFRESH_TOKEN": "bogus"}}, func(t *testing.T, err error) {
 			wantAPIError[*types.NotAuthorizedException](t, err, "Invalid Refresh Token")
@@ -377,5 +382,49 @@ func TestSignInWithEmail(t *testing.T) {
 		if aws.ToString(got.Username) != sub || got.UserStatus != types.UserStatusTypeConfirmed || !got.Enabled {
 			t.Errorf("AdminGetUser %s: got %s %s enabled=%v, want %s CONFIRMED enabled", name, aws.ToString(got.Username), got.UserStatus, got.Enabled, sub)
 		}
+	}
+}
+
+func TestResendConfirmationCode(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	ctx := t.Context()
+	s.signUp(t, "jane")
+	first, _ := s.pool.ConfirmationCode("jane")
+	resend := func(username string) (*cip.ResendConfirmationCodeOutput, error) {
+		return s.client.ResendConfirmationCode(ctx, &cip.ResendConfirmationCodeInput{
+			ClientId: aws.String(s.pool.ClientID()), Username: aws.String(username)})
+	}
+
+	out, err := resend("jane")
+	if err != nil {
+		t.Fatalf("ResendConfirmationCode: %v", err)
+	}
+	if d := out.CodeDeliveryDetails; d == nil || d.DeliveryMedium != types.DeliveryMediumTypeEmail {
+		t.Errorf("got CodeDeliveryDetails %+v, want EMAIL", d)
+	}
+	second, _ := s.pool.ConfirmationCode("jane")
+	recs := s.logs.records(t, "confirmation code")
+	if len(recs) != 2 || recs[1]["code"] != second {
+		t.Errorf("got code log records %v, want the new code %s logged", recs, second)
+	}
+	if first != second {
+		_, err = s.client.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{
+			ClientId: aws.String(s.pool.ClientID()), Username: aws.String("jane"), ConfirmationCode: aws.String(first)})
+		wantAPIError[*types.CodeMismatchException](t, err, "")
+	}
+	s.confirm(t, "jane")
+
+	_, err = resend("jane")
+	wantAPIError[*types.InvalidParameterException](t, err, "User is already confirmed.")
+	_, err = resend("nobody")
+	wantAPIError[*types.UserNotFoundException](t, err, "")
+}
+
+func TestErrorsCarryRequestID(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	_, err := s.passwordAuth(t, "nobody", testPassword)
+	var re interface{ ServiceRequestID() string }
+	if !errors.As(err, &re) || len(re.ServiceRequestID()) != 36 {
+		t.Errorf("got %v, want an error with the response's request ID", err)
 	}
 }
