@@ -391,3 +391,109 @@ func TestTriggerFailures(t *testing.T) {
 		s.login(t, "joe")
 	})
 }
+
+// TestTriggersCallBackIntoPool runs triggers that call the pool over HTTP
+// with the SDK while it confirms or signs in the same user, as the local
+// stack's handlers do (the post-confirmation handler adds auto-approved
+// installers to their group). A pool that held its lock across a trigger
+// would stall each call until the trigger timed out.
+func TestTriggersCallBackIntoPool(t *testing.T) {
+	var s *stack // set before any request can run a trigger
+	var mu sync.Mutex
+	confirmed := map[string]int{}
+	post := func(ctx context.Context, ev postConfirmation) (postConfirmation, error) {
+		_, err := s.client.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{
+			UserPoolId: aws.String(ev.UserPoolID), Username: aws.String(ev.UserName), GroupName: aws.String("installers")})
+		mu.Lock()
+		confirmed[ev.Request.UserAttributes["email"]]++
+		mu.Unlock()
+		return ev, err
+	}
+	pre := func(ctx context.Context, ev preToken) (preToken, error) {
+		out, err := s.client.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{
+			UserPoolId: aws.String(ev.UserPoolID), Username: aws.String(ev.UserName)})
+		if err != nil {
+			return ev, err
+		}
+		var listed []string
+		for _, g := range out.Groups {
+			listed = append(listed, aws.ToString(g.GroupName))
+		}
+		ev.Response.ClaimsAndScopeOverrideDetails = events.ClaimsAndScopeOverrideDetailsV2_0{
+			AccessTokenGeneration: events.AccessTokenGenerationV2_0{ClaimsToAddOrOverride: map[string]any{"listed_groups": listed}},
+			GroupOverrideDetails:  ev.Request.GroupConfiguration,
+		}
+		return ev, nil
+	}
+	const timeout = 2 * time.Second
+	s = newStack(t, cognito.Options{SignInWithEmail: true, RequiredAttributes: []string{"email", "custom:tenant_id"},
+		PostConfirmation: post, PreTokenGeneration: pre, TriggerTimeout: timeout})
+	ctx := t.Context()
+	signUp := func(email string) error {
+		_, err := s.client.SignUp(ctx, &cip.SignUpInput{ClientId: aws.String(s.pool.ClientID()), Username: aws.String(email),
+			Password: aws.String(testPassword), UserAttributes: attrs("custom:tenant_id", "acme")})
+		return err
+	}
+
+	tests := []struct {
+		name       string
+		email      string
+		confirm    func(email string) error
+		wantGroups []string
+	}{
+		{"ConfirmSignUp", "jane@acme.example", func(email string) error {
+			if err := signUp(email); err != nil {
+				return err
+			}
+			code, _ := s.pool.ConfirmationCode(email)
+			_, err := s.client.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String(s.pool.ClientID()),
+				Username: aws.String(email), ConfirmationCode: aws.String(code)})
+			return err
+		}, []string{"installers"}},
+		{"AdminConfirmSignUp", "joe@acme.example", func(email string) error {
+			if err := signUp(email); err != nil {
+				return err
+			}
+			_, err := s.client.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: aws.String(s.pool.PoolID()),
+				Username: aws.String(email)})
+			return err
+		}, []string{"installers"}},
+		{"CreateConfirmedUser", "root@acme.example", func(email string) error {
+			_, err := s.pool.CreateConfirmedUser(ctx, cognito.NewUser{Username: email, Password: testPassword, Groups: []string{"admins"},
+				Attributes: map[string]string{"email": email, "email_verified": "true", "custom:tenant_id": "acme"}})
+			return err
+		}, []string{"admins", "installers"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			if err := tt.confirm(tt.email); err != nil {
+				t.Fatalf("confirm: %v", err)
+			}
+			if d := time.Since(start); d >= timeout {
+				t.Errorf("confirmation took %v: the trigger's call back waited for the pool", d)
+			}
+			mu.Lock()
+			runs := confirmed[tt.email]
+			mu.Unlock()
+			if runs != 1 {
+				t.Errorf("got %d post-confirmation runs, want 1", runs)
+			}
+
+			auth := s.login(t, tt.email)
+			out, err := s.refresh(t, aws.ToString(auth.RefreshToken))
+			if err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			for _, tok := range []*string{auth.AccessToken, out.AuthenticationResult.AccessToken} {
+				c := s.verify(t, aws.ToString(tok))
+				if got := stringsOf(c["cognito:groups"]); !slices.Equal(got, tt.wantGroups) {
+					t.Errorf("got cognito:groups %v, want %v", got, tt.wantGroups)
+				}
+				if got := stringsOf(c["listed_groups"]); !slices.Equal(got, tt.wantGroups) {
+					t.Errorf("got groups listed by the pre-token trigger %v, want %v", got, tt.wantGroups)
+				}
+			}
+		})
+	}
+}
