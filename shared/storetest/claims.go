@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -434,7 +435,7 @@ func testListClaims(t *testing.T, s fleetclaim.Store) {
 		if c := b.IssuedAt.Compare(a.IssuedAt); c != 0 {
 			return c
 		}
-		return -compareStrings(string(a.ID), string(b.ID))
+		return cmp.Compare(b.ID, a.ID)
 	})
 
 	for _, limit := range []int{1, 3, 7, 50} {
@@ -480,7 +481,7 @@ func testListDevices(t *testing.T, s fleetclaim.Store) {
 	_, err = s.UpdateClaim(ctx, u)
 	checkErr(t, "UpdateClaim", err, nil)
 
-	slices.SortFunc(want, func(a, b fleetclaim.Device) int { return compareStrings(a.Serial, b.Serial) })
+	slices.SortFunc(want, func(a, b fleetclaim.Device) int { return cmp.Compare(a.Serial, b.Serial) })
 	for _, limit := range []int{1, 2, 5, 10} {
 		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
 			got := listAll(t, limit, func(p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
@@ -489,14 +490,4 @@ func testListDevices(t *testing.T, s fleetclaim.Store) {
 			checkEqual(t, "ListDevices, by serial", got, want)
 		})
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
