@@ -213,6 +213,9 @@ func TestSignUpRejects(t *testing.T) {
 		{"short password", "", "a1", "Sh0rt", nil, func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidPasswordException](t, err, "Password did not conform with policy: Password not long enough")
 		}},
+		{"short in characters though long in bytes", "", "a9", "Päss0ö", nil, func(t *testing.T, err error) {
+			wantAPIError[*types.InvalidPasswordException](t, err, "Password did not conform with policy: Password not long enough")
+		}},
 		{"no upper case", "", "a2", "passw0rdlocal", nil, func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidPasswordException](t, err, "Password did not conform with policy: Password must have uppercase characters")
 		}},

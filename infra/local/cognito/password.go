@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // pbkdf2Iterations trades sign-in latency for resistance to guessing should
@@ -55,7 +56,7 @@ const cognitoSymbols = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "
 func (pp PasswordPolicy) violation(password string) string {
 	const prefix = "Password did not conform with policy: "
 	switch {
-	case len(password) < pp.MinLength:
+	case utf8.RuneCountInString(password) < pp.MinLength: // characters, not bytes
 		return prefix + "Password not long enough"
 	case pp.RequireUppercase && !strings.ContainsFunc(password, unicode.IsUpper):
 		return prefix + "Password must have uppercase characters"

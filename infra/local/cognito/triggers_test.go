@@ -347,7 +347,7 @@ func TestTriggerFailures(t *testing.T) {
 		{"panic", func(_ context.Context, ev preToken) (preToken, error) {
 			panic("nil map")
 		}, func(t *testing.T, err error) {
-			wantAPIError[*types.UserLambdaValidationException](t, err, "")
+			wantAPIError[*types.UserLambdaValidationException](t, err, "PreTokenGeneration failed with error nil map.")
 		}},
 		{"timeout, even when the handler ignores its context", func(_ context.Context, ev preToken) (preToken, error) {
 			<-release

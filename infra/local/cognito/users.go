@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/mail"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -119,7 +120,11 @@ func invoke(ctx context.Context, p *Pool, name string, call func(ctx context.Con
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- fmt.Errorf("panic: %v", r)
+				// The Lambda runtime reports a panic with the panic value as
+				// the error message, which is all Cognito passes on; the
+				// stack is for the developer's log only.
+				p.log.Error("trigger panicked", "trigger", name, "panic", r, "stack", string(debug.Stack()))
+				done <- fmt.Errorf("%v", r)
 			}
 		}()
 		done <- call(ctx)
