@@ -14,8 +14,9 @@
 // in-process as Go functions with the exact aws-lambda-go event types, a
 // five-second deadline and a Lambda context carrying a fresh request ID.
 //
-// State (users, groups, refresh-token sessions and signing keys) lives in JSON
-// files in a data directory, written atomically, so it survives a restart.
+// State lives in a data directory and survives a restart: users, groups,
+// refresh-token sessions and the pool and client IDs in state.json, the RSA
+// signing key in signing-key.pem, each replaced atomically on every change.
 //
 // Operations served: SignUp, ConfirmSignUp, ResendConfirmationCode,
 // AdminConfirmSignUp, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),

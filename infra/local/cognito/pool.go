@@ -113,6 +113,9 @@ type Pool struct {
 	now                      func() time.Time
 	keys                     keySet
 
+	// mu guards store. It is never held while a trigger runs: triggers call
+	// back into the pool over HTTP (the post-confirmation handler adds users
+	// to groups), and those calls need it.
 	mu    sync.Mutex
 	store *store
 }
