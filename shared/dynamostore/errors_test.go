@@ -109,7 +109,10 @@ var calls = []call{
 		_, _, err := s.ListClaims(context.Background(), installer, fleetclaim.Page{})
 		return err
 	}},
-	{"GetDevice", func(s *dynamostore.Store) error { _, err := s.GetDevice(context.Background(), tenant, "SN-1"); return err }},
+	{"GetDevice", func(s *dynamostore.Store) error {
+		_, err := s.GetDevice(context.Background(), tenant, "SN-1")
+		return err
+	}},
 	{"ListDevices", func(s *dynamostore.Store) error {
 		_, _, err := s.ListDevices(context.Background(), tenant, fleetclaim.Page{})
 		return err
@@ -117,7 +120,10 @@ var calls = []call{
 	{"CreateInstaller", func(s *dynamostore.Store) error {
 		return s.CreateInstaller(context.Background(), storetest.NewInstaller(tenant, "ana@example.com", when))
 	}},
-	{"GetInstaller", func(s *dynamostore.Store) error { _, err := s.GetInstaller(context.Background(), installer); return err }},
+	{"GetInstaller", func(s *dynamostore.Store) error {
+		_, err := s.GetInstaller(context.Background(), installer)
+		return err
+	}},
 	{"SetInstallerStatus", func(s *dynamostore.Store) error {
 		_, err := s.SetInstallerStatus(context.Background(), installer, []fleetclaim.InstallerStatus{fleetclaim.InstallerPending},
 			fleetclaim.InstallerApproved, when, "")
