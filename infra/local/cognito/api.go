@@ -134,8 +134,10 @@ func (p *Pool) checkPool(id string) error {
 	return nil
 }
 
+// delivery is the CodeDeliveryDetails of a code sent to email, with the
+// address masked as Cognito masks it.
 func delivery(email string) map[string]string {
-	masked := email
+	masked := "***"
 	if at := strings.IndexByte(email, '@'); at > 0 {
 		masked = email[:1] + "***" + email[at:]
 	}
@@ -182,8 +184,10 @@ func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 	u := p.store.find(in.Username, false)
 	switch {
 	case u == nil:
+		// The deployed app client prevents user existence errors, so an
+		// unknown user is told what a wrong code is told.
 		p.mu.Unlock()
-		return nil, newError(codeUserNotFound, "Username/client id combination not found.")
+		return nil, newError(codeCodeMismatch, "Invalid verification code provided, please try again.")
 	case u.Status == statusConfirmed:
 		p.mu.Unlock()
 		return nil, newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
@@ -224,7 +228,9 @@ func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
 	u := p.store.find(in.Username, false)
 	switch {
 	case u == nil:
-		return nil, newError(codeUserNotFound, "Username/client id combination not found.")
+		// The deployed app client prevents user existence errors: Cognito
+		// then answers as if it had sent a code to a simulated destination.
+		return map[string]any{"CodeDeliveryDetails": delivery(in.Username)}, nil
 	case u.Status == statusConfirmed:
 		return nil, newError(codeInvalidParameter, "User is already confirmed.")
 	}

@@ -419,8 +419,52 @@ func TestResendConfirmationCode(t *testing.T) {
 
 	_, err = resend("jane")
 	wantAPIError[*types.InvalidParameterException](t, err, "User is already confirmed.")
-	_, err = resend("nobody")
-	wantAPIError[*types.UserNotFoundException](t, err, "")
+}
+
+// TestUnknownUserNotRevealed holds the self-service calls to the deployed
+// app client's PreventUserExistenceErrors: an unknown username gets the
+// answer a known one could get.
+func TestUnknownUserNotRevealed(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	ctx := t.Context()
+	client := aws.String(s.pool.ClientID())
+	tests := []struct {
+		name  string
+		call  func() error
+		check func(*testing.T, error)
+	}{
+		{"InitiateAuth", func() error {
+			_, err := s.passwordAuth(t, "nobody", testPassword)
+			return err
+		}, func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "Incorrect username or password.")
+		}},
+		{"ConfirmSignUp", func() error {
+			_, err := s.client.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: client, Username: aws.String("nobody"), ConfirmationCode: aws.String("123456")})
+			return err
+		}, func(t *testing.T, err error) {
+			wantAPIError[*types.CodeMismatchException](t, err, "Invalid verification code provided, please try again.")
+		}},
+		{"ResendConfirmationCode", func() error {
+			out, err := s.client.ResendConfirmationCode(ctx, &cip.ResendConfirmationCodeInput{ClientId: client, Username: aws.String("nobody@acme.example")})
+			if err == nil {
+				if d := out.CodeDeliveryDetails; d == nil || d.DeliveryMedium != types.DeliveryMediumTypeEmail || aws.ToString(d.Destination) != "n***@acme.example" {
+					t.Errorf("got CodeDeliveryDetails %+v, want a simulated EMAIL delivery to n***@acme.example", d)
+				}
+			}
+			return err
+		}, func(t *testing.T, err error) {
+			if err != nil {
+				t.Errorf("got %v, want a simulated delivery", err)
+			}
+			if recs := s.logs.records(t, "confirmation code"); len(recs) != 0 {
+				t.Errorf("got code log records %v for an unknown user, want none", recs)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, tt.call()) })
+	}
 }
 
 func TestErrorsCarryRequestID(t *testing.T) {
