@@ -45,8 +45,10 @@ type PasswordPolicy struct {
 	RequireSymbols   bool
 }
 
-// DefaultPasswordPolicy matches the deployed pool: at least eight characters
-// with upper case, lower case and a digit.
+// DefaultPasswordPolicy asks for at least eight characters with upper case,
+// lower case and a digit. The deployed pool is stricter (twelve characters
+// and a symbol as well, see infra/auth.go); set Options.PasswordPolicy to
+// hold local passwords to that.
 var DefaultPasswordPolicy = PasswordPolicy{MinLength: 8, RequireUppercase: true, RequireLowercase: true, RequireNumbers: true}
 
 // Options configures a Pool. DataDir and BaseURL are required.
