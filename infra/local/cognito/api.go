@@ -38,7 +38,8 @@ func (p *Pool) Handler() http.Handler {
 			"scopes_supported":                      []string{"openid", "email", "phone", "profile"},
 		})
 	})
-	mux.HandleFunc("POST /{$}", p.serveAPI)
+	ops := p.operations()
+	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) { p.serveAPI(w, r, ops) })
 	return mux
 }
 
@@ -61,12 +62,13 @@ func (p *Pool) operations() map[string]operation {
 	}
 }
 
-func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request) {
+// serveAPI answers one JSON 1.1 call, dispatched on X-Amz-Target.
+func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request, ops map[string]operation) {
 	// AWS answers every call with a request ID; SDK errors and logs show it.
 	requestID := newUUID()
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	op := p.operations()[name]
+	op := ops[name]
 	if !ok || op == nil {
 		writeError(w, newError(codeUnknownOperation, "Unknown operation "+r.Header.Get("X-Amz-Target")))
 		return
