@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -53,9 +52,6 @@ func invalid(format string, args ...any) error {
 // stamp renders a time at fixed width, so that sort keys order by time.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
-// invStamp orders newest first under an ascending sort key.
-func invStamp(t time.Time) string { return fmt.Sprintf("%019d", math.MaxInt64-max(t.UnixNano(), 0)) }
-
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func parseTS(s string) time.Time {
@@ -70,7 +66,6 @@ func tenantPK(id fleetclaim.TenantID) string       { return "TENANT#" + string(i
 func devicesPK(t fleetclaim.TenantID) string       { return "TENANT#" + string(t) + "#DEVICE" }
 func installersPK(t fleetclaim.TenantID) string    { return "TENANT#" + string(t) + "#INSTALLER" }
 func auditPK(t fleetclaim.TenantID) string         { return "TENANT#" + string(t) + "#AUDIT" }
-func deviceSK(serial string, at time.Time) string  { return serial + "#" + invStamp(at) }
 func s(v string) types.AttributeValue              { return &types.AttributeValueMemberS{Value: v} }
 func n(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
@@ -343,10 +338,9 @@ func (st *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fle
 		values[":dTenant"], values[":dSerial"] = s(string(d.TenantID)), s(d.Serial)
 		// The consumed claim is the device's record: into the sparse
 		// device index, and out of TTL's reach.
-		set += ", device = :device, gsi2pk = :g2pk, gsi2sk = :g2sk, retainUntil = :never"
-		values[":device"], values[":g2pk"], values[":g2sk"] = dev, s(devicesPK(d.TenantID)), s(deviceSK(d.Serial, d.ProvisionedAt))
-		values[":never"] = s(ts(time.Time{}))
-		remove = " REMOVE #ttl"
+		set += ", device = :device, gsi2pk = :g2pk, gsi2sk = :g2sk"
+		values[":device"], values[":g2pk"], values[":g2sk"] = dev, s(devicesPK(d.TenantID)), s(d.Serial)
+		remove = " REMOVE #ttl, retainUntil"
 		names["#ttl"] = AttrTTL
 	}
 	res, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -380,77 +374,116 @@ func (st *Store) ListClaims(ctx context.Context, installer fleetclaim.InstallerI
 	return out, next, err
 }
 
-// GetDevice implements fleetclaim.DeviceStore: the most recent provisioning
-// of serial sorts first among its entries (deviceSK).
+// GetDevice implements fleetclaim.DeviceStore. A serial provisioned more
+// than once has one index entry per consumed claim; the most recent wins.
+// Index reads are eventually consistent: a device provisioned a moment ago
+// may not show yet.
 func (st *Store) GetDevice(ctx context.Context, tenant fleetclaim.TenantID, serial string) (fleetclaim.Device, error) {
 	what := "get device " + string(tenant) + "/" + serial
 	if err := ctx.Err(); err != nil {
 		return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
 	}
-	res, err := st.api.Query(ctx, &dynamodb.QueryInput{
-		TableName: st.table, IndexName: aws.String(IndexByTenant), Limit: aws.Int32(1),
-		KeyConditionExpression:    aws.String("gsi2pk = :pk AND begins_with(gsi2sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(devicesPK(tenant)), ":prefix": s(serial + "#")},
-	})
-	if err != nil {
-		return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
+	in := &dynamodb.QueryInput{
+		TableName: st.table, IndexName: aws.String(IndexByTenant),
+		KeyConditionExpression:    aws.String("gsi2pk = :pk AND gsi2sk = :serial"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(devicesPK(tenant)), ":serial": s(serial)},
 	}
-	if len(res.Items) == 0 {
+	var latest *fleetclaim.Device
+	for {
+		res, err := st.api.Query(ctx, in)
+		if err != nil {
+			return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
+		}
+		for _, raw := range res.Items {
+			d, err := decodeDevice(raw)
+			if err != nil {
+				return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
+			}
+			if latest == nil || newer(d, *latest) {
+				latest = &d
+			}
+		}
+		if res.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+	if latest == nil {
 		return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, fleetclaim.ErrNotFound)
 	}
+	return *latest, nil
+}
+
+// newer orders two provisionings of one serial; the claim ID breaks a tie
+// so that every reader picks the same one.
+func newer(a, b fleetclaim.Device) bool {
+	if c := a.ProvisionedAt.Compare(b.ProvisionedAt); c != 0 {
+		return c > 0
+	}
+	return a.ClaimID > b.ClaimID
+}
+
+// decodeDevice reads the device of a consumed claim from a device index entry.
+func decodeDevice(raw map[string]types.AttributeValue) (fleetclaim.Device, error) {
 	var it claimItem
-	if err := attributevalue.UnmarshalMap(res.Items[0], &it); err != nil || it.Device == nil {
-		return fleetclaim.Device{}, fmt.Errorf("%s: decode: %v", what, err)
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return fleetclaim.Device{}, fmt.Errorf("decode: %w", err)
+	}
+	if it.Device == nil {
+		return fleetclaim.Device{}, fmt.Errorf("decode: claim %s is in the device index without a device", it.ID)
 	}
 	return toDevice(*it.Device), nil
 }
 
 // ListDevices implements fleetclaim.DeviceStore. The index holds one entry
-// per provisioning; the listing keeps each serial's first (most recent) and
-// its cursor resumes after the last serial listed.
+// per provisioning, ordered by serial; the listing keeps each serial's most
+// recent, and its cursor resumes after the last serial listed. It reads one
+// serial past the page, so that the page's last serial is complete and a
+// short page is the last.
 func (st *Store) ListDevices(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
 	what := "list devices of " + string(tenant)
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
 	limit := pageLimit(p)
-	cond := "gsi2pk = :pk"
-	values := map[string]types.AttributeValue{":pk": s(devicesPK(tenant))}
+	in := &dynamodb.QueryInput{TableName: st.table, IndexName: aws.String(IndexByTenant),
+		KeyConditionExpression:    aws.String("gsi2pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(devicesPK(tenant))},
+		Limit:                     aws.Int32(int32(limit + 1))} // #nosec G115 -- pageLimit bounds limit to MaxPageSize (100)
 	if p.Cursor != "" {
 		c, err := decodeCursor(p.Cursor, "devices", string(tenant))
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
+		if err != nil || c.Key["serial"] == "" {
+			return nil, "", fmt.Errorf("%s: %w", what, fleetclaim.ErrInvalidCursor)
 		}
-		// Every entry of serial S sorts below S + "$" ('$' follows '#').
-		cond += " AND gsi2sk >= :after"
-		values[":after"] = s(c.Key["serial"] + "$")
+		in.KeyConditionExpression = aws.String("gsi2pk = :pk AND gsi2sk > :after")
+		in.ExpressionAttributeValues[":after"] = s(c.Key["serial"])
 	}
 	var out []fleetclaim.Device
-	var start map[string]types.AttributeValue
 	for {
-		if err := ctx.Err(); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
-		}
-		res, err := st.api.Query(ctx, &dynamodb.QueryInput{TableName: st.table, IndexName: aws.String(IndexByTenant),
-			KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: values, ExclusiveStartKey: start,
-			Limit: aws.Int32(int32(2*limit + 1))}) // #nosec G115 -- pageLimit bounds limit to MaxPageSize (100)
+		res, err := st.api.Query(ctx, in)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", what, err)
 		}
 		for _, raw := range res.Items {
-			var it claimItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil || it.Device == nil {
-				return nil, "", fmt.Errorf("%s: decode: %v", what, err)
+			d, err := decodeDevice(raw)
+			if err != nil {
+				return nil, "", fmt.Errorf("%s: %w", what, err)
 			}
-			if len(out) > 0 && out[len(out)-1].Serial == it.Device.Serial {
-				continue
+			switch last := len(out) - 1; {
+			case last >= 0 && out[last].Serial == d.Serial:
+				if newer(d, out[last]) {
+					out[last] = d
+				}
+			case len(out) == limit:
+				return out, encodeCursor("devices", string(tenant), map[string]string{"serial": out[last].Serial}), nil
+			default:
+				out = append(out, d)
 			}
-			if len(out) == limit {
-				return out, encodeCursor("devices", string(tenant), map[string]string{"serial": out[limit-1].Serial}), nil
-			}
-			out = append(out, toDevice(*it.Device))
 		}
 		if res.LastEvaluatedKey == nil {
 			return out, "", nil
 		}
-		start = res.LastEvaluatedKey
+		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
 }
 
@@ -659,11 +692,21 @@ func query[T any](ctx context.Context, st *Store, l listing, p fleetclaim.Page) 
 			in.ExclusiveStartKey[a] = s(v)
 		}
 	}
-	res, err := st.api.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", what, err)
+	// A response stops at 1 MB, so it may hold fewer items than asked for
+	// and still not be the end.
+	var items []map[string]types.AttributeValue
+	for {
+		res, err := st.api.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+		items = append(items, res.Items...)
+		if len(items) > limit || res.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+		in.Limit = aws.Int32(int32(limit + 1 - len(items))) // #nosec G115 -- at most MaxPageSize + 1
 	}
-	items := res.Items
 	next := ""
 	if len(items) > limit {
 		items = items[:limit]

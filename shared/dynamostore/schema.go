@@ -14,6 +14,11 @@ package dynamostore
 //	           gsi2pk=TENANT#<tenant>#DEVICE  gsi2sk=<serial>
 //	quota      pk=QUOTA#<key>#<window end>    sk=QUOTA        ttl=<window end + 1h>
 //	audit      pk=TENANT#<tenant>#AUDIT       sk=<time>#<id>  ttl=<time + audit retention>
+//
+// Both indexes project every attribute (ALL), so listings and GetDevice read
+// whole items from an index with no second read. A serial provisioned more
+// than once has one device entry per consumed claim, all with the same
+// gsi2sk; readers take the one with the latest provisioning time.
 const (
 	AttrPK     = "pk"
 	AttrSK     = "sk"
