@@ -71,10 +71,14 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 }
 
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.db.Update(fn)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		// Checked once the single writer lock is held: waiting for it can
+		// outlast the caller's deadline, and a late write must not happen.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 func invalid(format string, args ...any) error {
