@@ -2,6 +2,7 @@ package dynamotest
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,11 +31,12 @@ func start() (*server, error) {
 	if _, err := exec.LookPath("node"); err != nil {
 		return nil, errors.New("node is not installed")
 	}
-	install := exec.Command("bash", filepath.Join(root, "infra", "scripts", "dynalite.sh"), "install")
-	install.Stderr = io.Discard
+	install := exec.Command("bash", filepath.Join(root, "infra", "scripts", "dynalite.sh"), "install") // #nosec G204 -- the repository's own script
+	var progress bytes.Buffer
+	install.Stderr = &progress
 	out, err := install.Output()
 	if err != nil {
-		return nil, fmt.Errorf("install dynalite: %w", err)
+		return nil, fmt.Errorf("install dynalite: %w: %s", err, bytes.TrimSpace(progress.Bytes()))
 	}
 	cli := strings.TrimSpace(string(out))
 	// The free port is released before dynalite binds it, so another
@@ -52,7 +54,7 @@ func run(cli string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("node", cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+	cmd := exec.Command("node", cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port), // #nosec G204 -- cli is the path dynalite.sh installed
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Stderr = os.Stderr
