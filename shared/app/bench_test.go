@@ -23,25 +23,37 @@ import (
 // once per device), the pre-token trigger (every sign-in and refresh) and
 // claim issuance. Each runs over an in-memory store (the handler's own
 // cost), the embedded store, and DynamoDB's protocol against the local
-// DynamoDB-compatible server (make bench starts one).
+// DynamoDB-compatible server (make bench starts one). Logs are formatted at
+// the deployed level (info) and discarded.
 
 const (
 	installer = "4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 	template  = "fleetclaim-bench"
 )
 
-func stores(b *testing.B) map[string]func(b *testing.B) fleetclaim.Store {
-	return map[string]func(b *testing.B) fleetclaim.Store{
-		"memory": func(*testing.B) fleetclaim.Store { return newMemStore() },
-		"bolt": func(b *testing.B) fleetclaim.Store {
+// TestMain stops the DynamoDB-compatible server that dynamotest starts when
+// FLEETCLAIM_TEST_DYNAMODB_ENDPOINT is unset.
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+// benchStore is one store a benchmark runs over.
+type benchStore struct {
+	name string
+	open func(b *testing.B) fleetclaim.Store
+}
+
+// stores lists the stores in a fixed order, so that runs line up.
+func stores() []benchStore {
+	return []benchStore{
+		{"memory", func(*testing.B) fleetclaim.Store { return newMemStore() }},
+		{"bolt", func(b *testing.B) fleetclaim.Store {
 			s, err := boltstore.Open(filepath.Join(b.TempDir(), "db"))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = s.Close() })
 			return s
-		},
-		"dynamodb": func(b *testing.B) fleetclaim.Store { return dynamotest.Open(b) },
+		}},
+		{"dynamodb", func(b *testing.B) fleetclaim.Store { return dynamotest.Open(b) }},
 	}
 }
 
@@ -57,7 +69,7 @@ func seed(b *testing.B, s fleetclaim.Store) {
 }
 
 func parts(s fleetclaim.Store) app.Parts {
-	return app.Parts{Store: s, Minter: minter{}, Log: logging.New(io.Discard, "error"),
+	return app.Parts{Store: s, Minter: minter{}, Log: logging.New(io.Discard, "info"),
 		Endpoint:  func(context.Context) (string, error) { return "iot.example", nil },
 		GroupsFor: func(string) fleetclaim.GroupManager { return nil }}
 }
@@ -71,9 +83,9 @@ func claimID() fleetclaim.ClaimID {
 // BenchmarkProvisioningHook: one allowed registration per iteration (read
 // claim, installer and tenant; conditional consume; audit).
 func BenchmarkProvisioningHook(b *testing.B) {
-	for name, open := range stores(b) {
-		b.Run(name, func(b *testing.B) {
-			s := open(b)
+	for _, st := range stores() {
+		b.Run(st.name, func(b *testing.B) {
+			s := st.open(b)
 			seed(b, s)
 			h := app.ProvisioningHook(config.Hook{HookDeadline: 2 * time.Second}, parts(s))
 			ids := make([]fleetclaim.ClaimID, b.N)
@@ -100,18 +112,19 @@ func BenchmarkProvisioningHook(b *testing.B) {
 	}
 }
 
+// BenchmarkPreTokenGeneration: one token generation for an approved
+// installer (one installer read). Sign-in and refresh run the same code.
 func BenchmarkPreTokenGeneration(b *testing.B) {
-	for name, open := range stores(b) {
-		b.Run(name, func(b *testing.B) {
-			s := open(b)
+	for _, st := range stores() {
+		b.Run(st.name, func(b *testing.B) {
+			s := st.open(b)
 			seed(b, s)
 			h := app.PreTokenGeneration(parts(s))
 			ev := events.CognitoEventUserPoolsPreTokenGenV2_0{}
 			ev.Request.UserAttributes = map[string]string{"sub": installer}
 			ev.Request.GroupConfiguration.GroupsToOverride = []string{"installers"}
 			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
+			for b.Loop() {
 				out, _ := h.Handle(context.Background(), ev)
 				if len(out.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration.ScopesToAdd) == 0 {
 					b.Fatal("no scope")
@@ -124,9 +137,9 @@ func BenchmarkPreTokenGeneration(b *testing.B) {
 // BenchmarkIssueClaim: POST /claims through the API Gateway handler, with
 // AWS IoT's part faked (its latency is AWS's, not ours).
 func BenchmarkIssueClaim(b *testing.B) {
-	for name, open := range stores(b) {
-		b.Run(name, func(b *testing.B) {
-			s := open(b)
+	for _, st := range stores() {
+		b.Run(st.name, func(b *testing.B) {
+			s := st.open(b)
 			seed(b, s)
 			h := app.Claims(config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template}, ClaimsPerHour: 1 << 30,
 				ClaimRetention: time.Hour, UserPoolID: "pool"}, parts(s))
@@ -134,8 +147,7 @@ func BenchmarkIssueClaim(b *testing.B) {
 				RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": map[string]any{
 					"sub": installer, "tenant_id": "acme", "scope": "fleetclaim/claims"}}}}
 			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
+			for b.Loop() {
 				resp, _ := h.Handle(context.Background(), req)
 				if resp.StatusCode != 201 {
 					b.Fatal(resp.Body)
