@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+)
+
+// The records the sample events under events/ name.
+const (
+	tenant     = fleetclaim.TenantID("acme")
+	installer  = fleetclaim.InstallerID("4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f") // approved installer of acme
+	template   = "fleetclaim-prod"
+	userPoolID = "eu-west-1_Ab12Cd34E"
+)
+
+// scenario is one function and the invocation its cold starts answer. Each
+// takes the function's successful path through the store, so the first
+// answer includes the SDK's first requests (connection set-up included).
+type scenario struct {
+	function string
+	// event is the sample event under events/ it starts from.
+	event string
+	// prepare seeds the store for one start and returns the event to send.
+	prepare func(ctx context.Context, s fleetclaim.Store, event map[string]any) error
+	// check says whether the answer is the successful one.
+	check func(response []byte) error
+}
+
+var scenarios = []scenario{
+	{
+		// POST /claims: installer and tenant reads, the device index query,
+		// the quota, CreateProvisioningClaim (a stand-in), claim and audit writes.
+		function: "claims",
+		event:    "events/claims/issue-claim.json",
+		check: func(b []byte) error {
+			var r struct {
+				StatusCode int `json:"statusCode"`
+			}
+			if err := json.Unmarshal(b, &r); err != nil || r.StatusCode != http.StatusCreated {
+				return fmt.Errorf("want a 201 answer, got %.300s", b)
+			}
+			return nil
+		},
+	},
+	{
+		// A new user's confirmation: installer read (a miss), tenant read,
+		// installer and audit writes.
+		function: "postconfirm",
+		event:    "events/postconfirm/confirm-signup-pending.json",
+		prepare: func(_ context.Context, _ fleetclaim.Store, ev map[string]any) error {
+			sub := newSub()
+			ev["userName"] = sub
+			return set(ev, sub, "request", "userAttributes", "sub")
+		},
+		check: func(b []byte) error {
+			if !json.Valid(b) || len(b) < 2 {
+				return fmt.Errorf("want the event back, got %.300s", b)
+			}
+			return nil
+		},
+	},
+	{
+		// A sign-in: one installer read.
+		function: "pretoken",
+		event:    "events/pretoken/authentication-approved.json",
+		check: func(b []byte) error {
+			var ev events.CognitoEventUserPoolsPreTokenGenV2_0
+			if err := json.Unmarshal(b, &ev); err != nil ||
+				!slices.Contains(ev.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration.ScopesToAdd, fleetclaim.ScopeClaims) {
+				return fmt.Errorf("want the claims scope granted, got %.300s", b)
+			}
+			return nil
+		},
+	},
+	{
+		// An allowed registration: claim, installer and tenant reads, the
+		// conditional consume, the audit write. Each start gets a claim of
+		// its own, since a claim is consumed once.
+		function: "provisionhook",
+		event:    "events/provisionhook/allow.json",
+		prepare: func(ctx context.Context, s fleetclaim.Store, ev map[string]any) error {
+			now := time.Now().UTC()
+			c := fleetclaim.Claim{ID: fleetclaim.ClaimID(randomHex(32)), TenantID: tenant, InstallerID: installer,
+				Template: template, Serial: "SN-0001", Status: fleetclaim.ClaimIssued, IssuedAt: now,
+				ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(time.Hour)}
+			if err := s.CreateClaim(ctx, c); err != nil {
+				return err
+			}
+			ev["claimCertificateId"] = string(c.ID)
+			return nil
+		},
+		check: func(b []byte) error {
+			var r struct {
+				Allow bool `json:"allowProvisioning"`
+			}
+			if err := json.Unmarshal(b, &r); err != nil || !r.Allow {
+				return fmt.Errorf("want provisioning allowed, got %.300s", b)
+			}
+			return nil
+		},
+	},
+}
+
+// seed writes the tenant and installer every scenario relies on.
+func seed(ctx context.Context, s fleetclaim.Store) error {
+	if err := s.PutTenant(ctx, fleetclaim.Tenant{ID: tenant, Name: "Acme", Status: fleetclaim.TenantActive}); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	return s.CreateInstaller(ctx, fleetclaim.Installer{ID: installer, Username: string(installer), Email: "ines@acme.example",
+		TenantID: tenant, Status: fleetclaim.InstallerApproved, CreatedAt: now, UpdatedAt: now})
+}
+
+// eventFor reads the scenario's sample event and prepares it for one start.
+func (sc scenario) eventFor(ctx context.Context, s fleetclaim.Store) ([]byte, error) {
+	b, err := os.ReadFile(sc.event)
+	if err != nil {
+		return nil, err
+	}
+	if sc.prepare == nil {
+		return b, nil
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, fmt.Errorf("%s: %w", sc.event, err)
+	}
+	if err := sc.prepare(ctx, s, ev); err != nil {
+		return nil, err
+	}
+	return json.Marshal(ev)
+}
+
+// set stores v at the path of nested objects in m.
+func set(m map[string]any, v any, path ...string) error {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return fmt.Errorf("no object at %q", k)
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+	return nil
+}
+
+// iotStandIn answers AWS IoT's CreateProvisioningClaim for the claims
+// function, with a fixed certificate under a new ID each time: AWS IoT's
+// own latency is not what is measured here.
+func iotStandIn() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /provisioning-templates/{name}/provisioning-claim", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"certificateId":  randomHex(32),
+			"certificatePem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+			"keyPair":        map[string]string{"PublicKey": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", "PrivateKey": "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"},
+			"expiration":     float64(time.Now().Add(5 * time.Minute).Unix()),
+		})
+	})
+	return mux
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newSub returns a random Cognito-style sub (a version 4 UUID).
+func newSub() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
