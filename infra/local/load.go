@@ -19,143 +19,289 @@ import (
 )
 
 const loadUsage = `fleetclaim-local load measures a running local stack through its real
-protocols, on loopback only: claims per second through POST /claims with valid
-tokens, then complete device provisionings per second over MQTT (claim, keys,
-RegisterThing, reconnect), at each concurrency level for a bounded time. Each
-client is its own approved installer, so start the stack with a quota that
-the run cannot exhaust (-claims-per-hour).
+protocols, on loopback only, and prints Markdown tables:
+
+  claims         POST /claims with a valid access token, as an installer app
+  provisionings  a whole device provisioning: POST /claims, then over MQTT
+                 with the claim certificate CreateKeysAndCertificate (or, with
+                 -csr, CreateCertificateFromCsr) and RegisterThing (the
+                 pre-provisioning hook decides), then a reconnect with the new
+                 certificate and one publish
+
+Each concurrency level runs its clients in a closed loop: a warm-up, then a
+measured window; throughput counts the operations that finished inside the
+window, latencies are theirs. Every loop stops by itself at the end of its
+window or after -max-ops operations, whichever comes first.
+
+Each client is its own installer, signed up and approved by the admin first,
+so start the stack with a quota the run cannot exhaust, e.g.
+  fleetclaim-local -claims-per-hour 1000000 ...
 
 Flags:
 `
 
+// loadConfig is what runLoad is told on its command line.
+type loadConfig struct {
+	endpoints     string
+	levels        []int
+	window        time.Duration
+	warmup        time.Duration
+	maxOps        int
+	workloads     []string
+	useCSR        bool
+	tenant        string
+	adminEmail    string
+	adminPassword string
+}
+
+// runLoad is the load subcommand; it returns the process's exit code.
 func runLoad(args []string) int {
+	c := loadConfig{}
 	fs := flag.NewFlagSet("fleetclaim-local load", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), loadUsage); fs.PrintDefaults() }
-	endpoints := fs.String("endpoints", filepath.Join(".local", "endpoints.json"), "the running stack's endpoints.json")
-	levels := fs.String("c", "1,8,64", "concurrency levels")
-	duration := fs.Duration("d", 5*time.Second, "measuring time per level and workload (at most 1m)")
-	adminEmail := fs.String("admin-email", "admin@acme.example", "the stack's admin")
-	adminPassword := fs.String("admin-password", "Local-Admin-1", "the admin's password")
-	tenant := fs.String("tenant", "acme", "tenant the load installers sign up for")
+	fs.StringVar(&c.endpoints, "endpoints", filepath.Join(".local", "endpoints.json"), "the running stack's endpoints.json")
+	levels := fs.String("c", "1,8,64", "concurrency levels, comma-separated (1 to 256 each)")
+	fs.DurationVar(&c.window, "d", 10*time.Second, "measured window per level and workload (at most 1m)")
+	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up before each window, not measured (at most 30s)")
+	fs.IntVar(&c.maxOps, "max-ops", 100000, "stop a level after this many operations even if its window is still open")
+	workloads := fs.String("workloads", "claims,provisionings", "which workloads to run, comma-separated")
+	fs.BoolVar(&c.useCSR, "csr", false, "devices send a CSR (CreateCertificateFromCsr) instead of asking for keys")
+	fs.StringVar(&c.tenant, "tenant", "acme", "tenant the load installers sign up for")
+	fs.StringVar(&c.adminEmail, "admin-email", "admin@acme.example", "the stack's admin, who approves the load installers")
+	fs.StringVar(&c.adminPassword, "admin-password", "Local-Admin-1", "the admin's password")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	b, err := os.ReadFile(*endpoints)
-	if err != nil {
+	var err error
+	if c.levels, err = parseLevels(*levels); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
+		return 2
+	}
+	for _, w := range strings.Split(*workloads, ",") {
+		w = strings.TrimSpace(w)
+		if w != "claims" && w != "provisionings" {
+			fmt.Fprintf(os.Stderr, "load: unknown workload %q (want claims or provisionings)\n", w)
+			return 2
+		}
+		c.workloads = append(c.workloads, w)
+	}
+	if c.window <= 0 || c.warmup < 0 || c.maxOps < 1 {
+		fmt.Fprintln(os.Stderr, "load: -d must be positive, -warmup not negative, -max-ops at least 1")
+		return 2
+	}
+	c.window, c.warmup = min(c.window, time.Minute), min(c.warmup, 30*time.Second)
+
+	b, err := os.ReadFile(c.endpoints)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v (is the stack running?)\n", err)
 		return 1
 	}
 	var e Endpoints
 	if err := json.Unmarshal(b, &e); err != nil {
-		fmt.Fprintln(os.Stderr, "load:", err)
+		fmt.Fprintf(os.Stderr, "load: %s: %v\n", c.endpoints, err)
 		return 1
 	}
-	var cs []int
-	for _, f := range strings.Split(*levels, ",") {
-		c, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || c < 1 || c > 256 {
-			fmt.Fprintln(os.Stderr, "load: -c takes levels from 1 to 256")
-			return 2
-		}
-		cs = append(cs, c)
-	}
-	d := min(*duration, time.Minute)
-	if err := load(context.Background(), os.Stdout, e, cs, d, *tenant, *adminEmail, *adminPassword); err != nil {
+	// A bound on the whole run: setting up, then every window with its
+	// warm-up and the time its last operations may take to finish.
+	budget := 5*time.Minute + time.Duration(len(c.levels)*len(c.workloads))*(c.warmup+c.window+loadOpTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	if err := load(ctx, os.Stdout, os.Stderr, e, c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		return 1
 	}
 	return 0
 }
 
-func load(ctx context.Context, out io.Writer, e Endpoints, levels []int, d time.Duration, tenant, adminEmail, adminPassword string) error {
-	admin := newInstaller(e, adminEmail, adminPassword)
-	if err := admin.signIn(ctx); err != nil {
-		return fmt.Errorf("admin: %w", err)
+func parseLevels(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 || c > 256 {
+			return nil, fmt.Errorf("-c takes levels from 1 to 256, got %q", f)
+		}
+		out = append(out, c)
 	}
-	installers := make([]*installer, slices.Max(levels))
-	for i := range installers {
-		in := newInstaller(e, "load-"+randomSuffix()+"@installers.example", "Load-Passw0rd-"+randomSuffix())
-		if err := in.signUp(ctx, tenant); err != nil {
-			return err
-		}
-		rec, err := admin.findInstaller(ctx, in.email)
-		if err != nil {
-			return err
-		}
-		if err := admin.call(ctx, "POST", "/installers/"+rec.InstallerID+"/approve", nil, nil); err != nil {
-			return err
-		}
-		if err := in.signIn(ctx); err != nil {
-			return err
-		}
-		installers[i] = in
+	return out, nil
+}
+
+// loadOpTimeout bounds one operation; a slower one counts as an error.
+const loadOpTimeout = 30 * time.Second
+
+// loadOp is one operation of a workload by one client. It returns the
+// durations of its phases, by name, for the breakdown.
+type loadOp func(ctx context.Context, in *installer) (map[string]time.Duration, error)
+
+// load prepares the installers and runs every workload at every level.
+func load(ctx context.Context, out, progress io.Writer, e Endpoints, c loadConfig) error {
+	fmt.Fprintf(progress, "load: signing up and approving %d installers\n", slices.Max(c.levels))
+	installers, err := prepareInstallers(ctx, e, c, slices.Max(c.levels))
+	if err != nil {
+		return err
 	}
 	dev := device.Config{Endpoint: e.MQTTEndpoint, CAFile: e.CAFile, Timeout: 10 * time.Second}
-	workloads := []struct {
-		name string
-		op   func(in *installer) error
-	}{
-		{"claims (POST /claims)", func(in *installer) error {
-			return in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-L" + randomSuffix()}, nil)
-		}},
-		{"provisionings (claim → keys → RegisterThing → reconnect)", func(in *installer) error {
+	ops := map[string]loadOp{
+		"claims": func(ctx context.Context, in *installer) (map[string]time.Duration, error) {
+			return nil, in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-L" + randomSuffix()}, nil)
+		},
+		"provisionings": func(ctx context.Context, in *installer) (map[string]time.Duration, error) {
 			serial := "SN-P" + randomSuffix()
-			var c claimJSON
-			if err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": serial}, &c); err != nil {
-				return err
+			start := time.Now()
+			var claim claimJSON
+			if err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": serial}, &claim); err != nil {
+				return nil, err
 			}
-			_, err := device.Provision(ctx, dev, device.Credentials{CertificatePEM: c.CertificatePEM, PrivateKeyPEM: c.PrivateKey},
-				c.TemplateName, serial, false)
-			return err
-		}},
+			issued := time.Since(start)
+			res, err := device.Provision(ctx, dev, device.Credentials{CertificatePEM: claim.CertificatePEM, PrivateKeyPEM: claim.PrivateKey},
+				claim.TemplateName, serial, c.useCSR)
+			if err != nil {
+				return nil, err
+			}
+			t := res.Timings
+			return map[string]time.Duration{"POST /claims": issued, "claim connect": t.ClaimConnect,
+				"certificate": t.CreateCertificate, "RegisterThing (hook)": t.RegisterThing,
+				"reconnect": t.DeviceConnect, "first publish": t.FirstPublish}, nil
+		},
 	}
-	fmt.Fprintf(out, "| workload | clients | per second | median | p99 | errors |\n|---|---|---|---|---|---|\n")
-	for _, w := range workloads {
-		for _, c := range levels {
-			r := measure(c, d, installers, w.op)
-			fmt.Fprintf(out, "| %s | %d | %.1f | %s | %s | %d |\n", w.name, c, float64(len(r.latencies))/d.Seconds(),
-				ms(r.pct(50)), ms(r.pct(99)), r.errors)
+	titles := map[string]string{
+		"claims":        "Claims: POST /claims",
+		"provisionings": "Provisionings: claim → keys → RegisterThing → reconnect",
+	}
+	if c.useCSR {
+		titles["provisionings"] = "Provisionings: claim → CSR → RegisterThing → reconnect"
+	}
+	for _, w := range c.workloads {
+		fmt.Fprintf(out, "### %s\n\n", titles[w])
+		fmt.Fprintln(out, "| clients | per second | × 1 client | median | p99 | operations | errors |")
+		fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+		var base float64
+		var last loadResult
+		for _, level := range c.levels {
+			fmt.Fprintf(progress, "load: %s, %d clients\n", w, level)
+			r := runLevel(ctx, level, c, installers[:level], ops[w])
+			rate := float64(len(r.latencies)) / c.window.Seconds()
+			if base == 0 {
+				base = rate
+			}
+			ratio := "—"
+			if base > 0 {
+				ratio = fmt.Sprintf("%.1f×", rate/base)
+			}
+			fmt.Fprintf(out, "| %d | %.1f | %s | %s | %s | %d | %d |\n", level, rate, ratio,
+				ms(pctDur(r.latencies, 50)), ms(pctDur(r.latencies, 99)), len(r.latencies), r.errors)
+			if r.firstErr != nil {
+				fmt.Fprintf(progress, "load: %s, %d clients: first error: %v\n", w, level, r.firstErr)
+			}
+			last = r
 		}
+		if len(last.phases) > 0 {
+			fmt.Fprintf(out, "\nMedian per step at %d clients: ", c.levels[len(c.levels)-1])
+			var parts []string
+			for _, name := range []string{"POST /claims", "claim connect", "certificate", "RegisterThing (hook)", "reconnect", "first publish"} {
+				parts = append(parts, fmt.Sprintf("%s %s", name, ms(pctDur(last.phases[name], 50))))
+			}
+			fmt.Fprintln(out, strings.Join(parts, ", ")+".")
+		}
+		fmt.Fprintln(out)
 	}
+	fmt.Fprintf(out, "Each level: %s warm-up, then a %s window; throughput is operations finished in the window ÷ %s.\n",
+		c.warmup, c.window, c.window)
 	return nil
 }
 
-type result struct {
-	latencies []time.Duration
-	errors    int
-}
-
-func (r result) pct(p int) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
+// prepareInstallers signs up n installers and has the admin approve them,
+// as in the demo, a few at a time.
+func prepareInstallers(ctx context.Context, e Endpoints, c loadConfig, n int) ([]*installer, error) {
+	admin := newInstaller(e, c.adminEmail, c.adminPassword)
+	if err := admin.signIn(ctx); err != nil {
+		return nil, fmt.Errorf("admin %s: %w", c.adminEmail, err)
 	}
-	s := slices.Clone(r.latencies)
-	slices.Sort(s)
-	return s[(len(s)-1)*p/100]
-}
-
-// measure runs op from c clients until d has passed; every loop stops by
-// itself at the deadline.
-func measure(c int, d time.Duration, installers []*installer, op func(in *installer) error) result {
-	var mu sync.Mutex
-	var r result
-	deadline := time.Now().Add(d)
+	installers := make([]*installer, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
-	for i := range c {
+	for i := range installers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) {
-				start := time.Now()
-				err := op(installers[i])
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			suffix := randomSuffix()
+			in := newInstaller(e, "load-"+suffix+"@installers.example", "Load-Passw0rd-"+suffix)
+			errs[i] = func() error {
+				if err := in.signUp(ctx, c.tenant); err != nil {
+					return err
+				}
+				rec, err := admin.findInstaller(ctx, in.email)
+				if err != nil {
+					return err
+				}
+				if err := admin.call(ctx, "POST", "/installers/"+rec.InstallerID+"/approve", nil, nil); err != nil {
+					return fmt.Errorf("approve %s: %w", in.email, err)
+				}
+				return in.signIn(ctx)
+			}()
+			installers[i] = in
+		}()
+	}
+	wg.Wait()
+	return installers, errors.Join(errs...)
+}
+
+// loadResult is what one level measured.
+type loadResult struct {
+	latencies []time.Duration
+	phases    map[string][]time.Duration
+	errors    int
+	firstErr  error
+}
+
+// runLevel runs op from one goroutine per installer in a closed loop: a
+// warm-up, then the measured window. An operation counts if it finished
+// inside the window, whenever it started. Clients stop issuing at the end of
+// the window, or once maxOps operations have started, and the level ends
+// when their last operations have finished or timed out.
+func runLevel(ctx context.Context, clients int, c loadConfig, installers []*installer, op loadOp) loadResult {
+	begin := time.Now()
+	from, until := begin.Add(c.warmup), begin.Add(c.warmup+c.window)
+	r := loadResult{phases: map[string][]time.Duration{}}
+	var mu sync.Mutex
+	started := 0
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(until) {
+				mu.Lock()
+				if started >= c.maxOps {
+					mu.Unlock()
+					return
+				}
+				started++
+				mu.Unlock()
+				opCtx, cancel := context.WithTimeout(ctx, loadOpTimeout)
+				t0 := time.Now()
+				phases, err := op(opCtx, installers[i])
+				t1 := time.Now()
+				cancel()
+				if t1.Before(from) || t1.After(until) {
+					continue
+				}
 				mu.Lock()
 				if err != nil {
 					r.errors++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
 				} else {
-					r.latencies = append(r.latencies, time.Since(start))
+					r.latencies = append(r.latencies, t1.Sub(t0))
+					for name, d := range phases {
+						r.phases[name] = append(r.phases[name], d)
+					}
 				}
 				mu.Unlock()
 			}
@@ -163,6 +309,17 @@ func measure(c int, d time.Duration, installers []*installer, op func(in *instal
 	}
 	wg.Wait()
 	return r
+}
+
+// pctDur is the p-th percentile by the nearest-rank method; 0 for none.
+func pctDur(xs []time.Duration, p int) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(i, 1)-1]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
