@@ -211,6 +211,10 @@ func (md *model) render(w io.Writer) {
 		md.storageBytes/1024, md.storageMonth, usd(md.storageMonth*1e3), usd(md.storageMonth*1e6))
 
 	fmt.Fprintf(w, "Shares of the total: %s.\n\n", md.shares())
+	fmt.Fprintf(w, "A consumed claim (the device's record) is %.0f bytes here, for the sample tenant `acme` and site\n"+
+		"`Depot 4, bay 2`; DynamoDB bills writes per started KB, so with long tenant IDs, serials or site names\n"+
+		"its consuming write and both index writes cost 2 units each instead of 1: 3 more write units, $%.2f more\n"+
+		"per 1,000,000 devices.\n\n", md.m.claimBytes, 3*price.writeUnit*1e6)
 	fmt.Fprintf(w, "Cognito is priced per monthly active *installer*, not per device: at %d devices per installer-month,\n"+
 		"1,000 devices take %d installers and 1,000,000 take %s, inside the %s free monthly active users a month\n"+
 		"if the account has no other users; the table prices them anyway ($%.3f each). A deployment with\n"+
