@@ -5,27 +5,59 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
-// Each validator is checked against the pattern it documents, as an oracle:
-// it accepts exactly what the pattern matches.
+// The validators are checked against the patterns they document, used as
+// oracles: each accepts exactly what its pattern matches, and refuses the
+// rest with an invalid-input error that names the field and carries one of
+// the validator's own messages, never the input.
 
 var (
 	serialPattern   = regexp.MustCompile(`^[A-Za-z0-9:_-]{1,64}$`)
 	tenantPattern   = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 	templatePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,36}$`)
 	claimIDPattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	subPattern      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	// A Cognito sub: a UUID in lower-case hex.
+	subPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	// A site is printable text: letters, marks, numbers, punctuation,
+	// symbols and the ASCII space (unicode.IsPrint), at most 128 of them.
+	// Go's regexp reads invalid UTF-8 as U+FFFD, a symbol, so validity is
+	// checked apart.
+	sitePattern = regexp.MustCompile(`^[\pL\pM\pN\pP\pS ]{0,128}$`)
 	// AWS IoT's thing name pattern.
 	thingPattern = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
+	// An address is anything, an "@", then a domain without one.
+	emailPattern = regexp.MustCompile(`(?s)^.+@([^@]+)$`)
 )
 
+// hostile are seeds shared by the string validators: valid values, and
+// look-alikes (full-width, Cyrillic, zero-width, combining), control
+// characters, injection strings, path and MQTT topic syntax, invalid UTF-8
+// and values just past each length limit.
 var hostile = []string{
-	"", "SN-0001", "sn-0001", "ＳＮ-0001", "SN-0001-СО", "SN\x001", "SN 1", "x'; DROP TABLE claims;--", "../../etc/passwd",
-	"SN/#", "SN/+/x", "$aws/things", "acme", "a_b", "ACME", strings.Repeat("A", 64), strings.Repeat("A", 65), "\xff\xfe",
-	"4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", strings.Repeat("ab", 32), strings.Repeat("AB", 32), "tpl_1-x", "a\u200bb", "é",
+	"", "SN-0001", "sn-0001", "acme", "a-b", "ACME", "a_b", "tpl_1-x", "fleet", "Main hall, 2nd floor",
+	"ＳＮ-0001", "SN-0001-СО", "аcme", "SN\u200b1", "SN\u00a01", "SN-1\u0301", "é", "\u202eSN-1",
+	"SN\x001", "SN 1", "SN\n1", "SN\t1", "SN-1\r\n",
+	"x'; DROP TABLE claims;--", `{"$ne":null}`, "<script>alert(1)</script>", "${jndi:ldap://127.0.0.1/a}", "%00", "%2e%2e%2f",
+	"../../etc/passwd", "SN/#", "SN/+/x", "$aws/things/x/shadow", "\xff\xfe", "\xc0\xaf", "\xed\xa0\x80",
+	strings.Repeat("A", 64), strings.Repeat("A", 65), strings.Repeat("a", 32), strings.Repeat("a", 33),
+	strings.Repeat("t", 36), strings.Repeat("t", 37), strings.Repeat("é", 128), strings.Repeat("é", 129),
+	strings.Repeat("ab", 32), strings.Repeat("AB", 32), strings.Repeat("ab", 32) + "0", strings.Repeat("x", 1<<16),
+	"4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "4F1C2D3E-5A6B-4C7D-8E9F-0A1B2C3D4E5F", "4f1c2d3e5a6b4c7d8e9f0a1b2c3d4e5f00000",
+	"4f1c2d3e-5a6b-4c7d-8e9f_0a1b2c3d4e5f",
+}
+
+// invalidError fails t unless err is an invalid-input error for field whose
+// message is one of messages.
+func invalidError(t *testing.T, err error, field string, messages ...string) {
+	t.Helper()
+	e := fleetclaim.ErrorOf(err)
+	if e.Kind != fleetclaim.KindInvalid || e.Code != fleetclaim.CodeInvalidRequest || e.Field != field || !slices.Contains(messages, e.Message) {
+		t.Fatalf("got %+v, want an invalid_request error for %s with one of %q", e, field, messages)
+	}
 }
 
 func FuzzValidateSerial(f *testing.F) {
@@ -35,48 +67,75 @@ func FuzzValidateSerial(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		err := fleetclaim.ValidateSerial(s)
 		if got, want := err == nil, serialPattern.MatchString(s); got != want {
-			t.Fatalf("ValidateSerial(%q) accepted=%v, pattern matches=%v", s, got, want)
+			t.Fatalf("ValidateSerial(%q) accepted = %v, pattern matches = %v", s, got, want)
 		}
 		if err != nil {
-			// The message is one of the validator's own, never the input.
-			e := fleetclaim.ErrorOf(err)
-			known := []string{"is required", "must be at most 64 characters", "may contain only A-Z, a-z, 0-9, ':', '_' and '-'"}
-			if e.Kind != fleetclaim.KindInvalid || e.Field != "serialNumber" || !slices.Contains(known, e.Message) {
-				t.Fatalf("got %+v, want an invalid serialNumber error with a fixed message", e)
-			}
+			invalidError(t, err, "serialNumber",
+				"is required", "must be at most 64 characters", "may contain only A-Z, a-z, 0-9, ':', '_' and '-'")
 		}
 	})
 }
 
+// FuzzValidateIdentifiers checks the validators of tenant IDs, template
+// names, claim IDs and installer IDs, which all take one string.
 func FuzzValidateIdentifiers(f *testing.F) {
 	for _, s := range hostile {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		checks := []struct {
-			name string
-			err  error
-			re   *regexp.Regexp
+			name, field, message string
+			err                  error
+			pattern              *regexp.Regexp
 		}{
-			{"tenant", fleetclaim.ValidateTenantID(fleetclaim.TenantID(s)), tenantPattern},
-			{"template", fleetclaim.ValidateTemplateName(s), templatePattern},
-			{"claim ID", fleetclaim.ValidateClaimID(fleetclaim.ClaimID(s)), claimIDPattern},
-			{"installer ID", fleetclaim.ValidateInstallerID(fleetclaim.InstallerID(s)), subPattern},
+			{"tenant ID", "tenantId", "must be 1 to 32 characters of a-z, 0-9 and '-'",
+				fleetclaim.ValidateTenantID(fleetclaim.TenantID(s)), tenantPattern},
+			{"template name", "template", "must be 1 to 36 characters of A-Z, a-z, 0-9, '_' and '-'",
+				fleetclaim.ValidateTemplateName(s), templatePattern},
+			{"claim ID", "id", "must be a 64-character certificate ID",
+				fleetclaim.ValidateClaimID(fleetclaim.ClaimID(s)), claimIDPattern},
+			{"installer ID", "installerId", "must be a Cognito user sub (UUID)",
+				fleetclaim.ValidateInstallerID(fleetclaim.InstallerID(s)), subPattern},
 		}
 		for _, c := range checks {
-			if got, want := c.err == nil, c.re.MatchString(s); got != want {
-				t.Fatalf("%s %q: accepted=%v, pattern matches=%v", c.name, s, got, want)
+			if got, want := c.err == nil, c.pattern.MatchString(s); got != want {
+				t.Fatalf("%s %q: accepted = %v, pattern matches = %v", c.name, s, got, want)
+			}
+			if c.err != nil {
+				invalidError(t, c.err, c.field, c.message)
 			}
 		}
 	})
 }
 
-// A valid tenant and serial always make a valid AWS IoT thing name, and the
-// name splits back into exactly that tenant and serial.
+func FuzzValidateSite(f *testing.F) {
+	for _, s := range hostile {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := fleetclaim.ValidateSite(s)
+		if got, want := err == nil, utf8.ValidString(s) && sitePattern.MatchString(s); got != want {
+			t.Fatalf("ValidateSite(%q) accepted = %v, pattern matches = %v", s, got, want)
+		}
+		if err != nil {
+			invalidError(t, err, "site",
+				"must be valid UTF-8", "must be at most 128 characters", "must not contain control or invisible characters")
+		}
+	})
+}
+
+// FuzzThingName checks that a valid tenant and serial always make a valid
+// AWS IoT thing name, and that the name splits back into exactly that tenant
+// and serial, so no two devices can share a thing.
 func FuzzThingName(f *testing.F) {
 	f.Add("acme", "SN-0001")
 	f.Add("a-b", "x_y:z")
+	f.Add("acme", "_acme_SN")
+	f.Add("a", "b_c")
+	f.Add("a_b", "c")
+	f.Add("acme", "SN/#")
 	f.Add(strings.Repeat("t", 32), strings.Repeat("s", 64))
+	f.Add(strings.Repeat("t", 33), strings.Repeat("s", 65))
 	f.Fuzz(func(t *testing.T, tenant, serial string) {
 		if fleetclaim.ValidateTenantID(fleetclaim.TenantID(tenant)) != nil || fleetclaim.ValidateSerial(serial) != nil {
 			return
@@ -92,31 +151,25 @@ func FuzzThingName(f *testing.F) {
 	})
 }
 
-func FuzzValidateSite(f *testing.F) {
-	for _, s := range hostile {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if fleetclaim.ValidateSite(s) != nil {
-			return
-		}
-		if strings.ContainsAny(s, "\x00\n\r\t\u200b") || len([]rune(s)) > fleetclaim.MaxSiteLength {
-			t.Fatalf("ValidateSite accepted %q", s)
-		}
-	})
-}
-
+// FuzzEmailDomain checks EmailDomain against its documentation: the
+// lower-cased text after the last "@", when there is text on both sides, and
+// "" otherwise.
 func FuzzEmailDomain(f *testing.F) {
-	for _, s := range []string{"ana@acme.example", "ANA@ACME.EXAMPLE", "a@b@c", "@x", "x@", "", "evil@acme.example.other"} {
+	for _, s := range []string{
+		"ana@acme.example", "ANA@ACME.EXAMPLE", "a@b@c", "@x", "x@", "", "@", "@@", "ana",
+		"evil@acme.example.other", "evil@acme.example@evil.example", `"a@b"@acme.example`, "ana@acme.example\x00.evil",
+		"ana@ａｃｍｅ.example", "ana@асме.example", "ana@acme.example ", "ana@acme.example\n", "ana@\xff.example",
+		"ana@" + strings.Repeat("a", 1<<12) + ".example",
+	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, email string) {
-		d := fleetclaim.EmailDomain(email)
-		if d == "" {
-			return
+		want := ""
+		if m := emailPattern.FindStringSubmatch(email); m != nil {
+			want = strings.ToLower(m[1])
 		}
-		if strings.Contains(d, "@") || d != strings.ToLower(d) || !strings.HasSuffix(strings.ToLower(email), "@"+d) {
-			t.Fatalf("EmailDomain(%q) = %q", email, d)
+		if got := fleetclaim.EmailDomain(email); got != want {
+			t.Fatalf("EmailDomain(%q) = %q, want %q", email, got, want)
 		}
 	})
 }
