@@ -125,7 +125,7 @@ $(nproc) CPUs ($cpu), $mem of memory, Linux $(uname -r), $(go version | cut -d' 
 Load average before and after: $LOAD_BEFORE → $LOAD_AFTER (other work on the machine shows up in
 the spread). All traffic on 127.0.0.1. Figures are medians; ratios compare medians.
 
-To reproduce: \`make bench\` (about ten minutes; it installs dynalite under \`.tools/\` on first use).
+To reproduce: \`make bench\` (about six minutes on this machine; it installs dynalite under \`.tools/\` on first use).
 Knobs: BENCH_COUNT, BENCH_STARTS, BENCH_WINDOW, BENCH_LEVELS, BENCH_LOAD_STORES (see the script).
 
 ## Hot paths
