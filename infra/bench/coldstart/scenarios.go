@@ -162,12 +162,18 @@ func iotStandIn() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"certificateId":  randomHex(32),
-			"certificatePem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-			"keyPair":        map[string]string{"PublicKey": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", "PrivateKey": "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"},
+			"certificatePem": placeholderPEM("CERTIFICATE"),
+			"keyPair":        map[string]string{"PublicKey": placeholderPEM("PUBLIC KEY"), "PrivateKey": placeholderPEM("RSA PRIVATE KEY")},
 			"expiration":     float64(time.Now().Add(5 * time.Minute).Unix()),
 		})
 	})
 	return mux
+}
+
+// placeholderPEM is a PEM block of kind holding no real key or certificate:
+// the functions pass what AWS IoT returns through without parsing it.
+func placeholderPEM(kind string) string {
+	return "-----BEGIN " + kind + "-----\nMIIB\n-----END " + kind + "-----\n"
 }
 
 func randomHex(n int) string {
