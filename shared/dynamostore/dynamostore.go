@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -54,6 +55,27 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// Outside these instants a time has no int64 count of nanoseconds since
+// 1970, and time.UnixNano's result is undefined (it wraps around).
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
+
+// unixNano is t in nanoseconds since 1970, clamped to the int64 range. The
+// clamp keeps order (a before b implies unixNano(a) <= unixNano(b)), so a
+// condition "expires > now" on clamped values can only fail closed: it
+// never holds unless the claim truly expires after now.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
 func parseTS(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t.UTC()
@@ -89,23 +111,26 @@ type deviceAttrs struct {
 }
 
 type claimItem struct {
-	PK          string       `dynamodbav:"pk"`
-	SK          string       `dynamodbav:"sk"`
-	GSI1PK      string       `dynamodbav:"gsi1pk"`
-	GSI1SK      string       `dynamodbav:"gsi1sk"`
-	GSI2PK      string       `dynamodbav:"gsi2pk,omitempty"`
-	GSI2SK      string       `dynamodbav:"gsi2sk,omitempty"`
-	TTL         int64        `dynamodbav:"ttl,omitempty"`
-	ID          string       `dynamodbav:"id"`
-	TenantID    string       `dynamodbav:"tenantId"`
-	InstallerID string       `dynamodbav:"installerId"`
-	Template    string       `dynamodbav:"template"`
-	Serial      string       `dynamodbav:"serial"`
-	Site        string       `dynamodbav:"site"`
-	Status      string       `dynamodbav:"status"`
-	Reason      string       `dynamodbav:"reason"`
-	IssuedAt    string       `dynamodbav:"issuedAt"`
-	ExpiresAt   string       `dynamodbav:"expiresAt"`
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	GSI1PK      string `dynamodbav:"gsi1pk"`
+	GSI1SK      string `dynamodbav:"gsi1sk"`
+	GSI2PK      string `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK      string `dynamodbav:"gsi2sk,omitempty"`
+	TTL         int64  `dynamodbav:"ttl,omitempty"`
+	ID          string `dynamodbav:"id"`
+	TenantID    string `dynamodbav:"tenantId"`
+	InstallerID string `dynamodbav:"installerId"`
+	Template    string `dynamodbav:"template"`
+	Serial      string `dynamodbav:"serial"`
+	Site        string `dynamodbav:"site"`
+	Status      string `dynamodbav:"status"`
+	Reason      string `dynamodbav:"reason"`
+	IssuedAt    string `dynamodbav:"issuedAt"`
+	ExpiresAt   string `dynamodbav:"expiresAt"`
+	// ExpiresAtNs is ExpiresAt as a number for the "unexpired" condition:
+	// RFC 3339 strings trim trailing zeros of the fraction, so they do not
+	// compare in time order.
 	ExpiresAtNs int64        `dynamodbav:"expiresAtNs"`
 	UpdatedAt   string       `dynamodbav:"updatedAt"`
 	RetainUntil string       `dynamodbav:"retainUntil"`
@@ -235,7 +260,7 @@ func (st *Store) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
 	it := claimItem{PK: claimPK(c.ID), SK: "CLAIM", GSI1PK: installerPK(c.InstallerID),
 		GSI1SK: stamp(c.IssuedAt) + "#" + string(c.ID), ID: string(c.ID), TenantID: string(c.TenantID),
 		InstallerID: string(c.InstallerID), Template: c.Template, Serial: c.Serial, Site: c.Site, Status: string(c.Status),
-		Reason: string(c.Reason), IssuedAt: ts(c.IssuedAt), ExpiresAt: ts(c.ExpiresAt), ExpiresAtNs: c.ExpiresAt.UnixNano(),
+		Reason: string(c.Reason), IssuedAt: ts(c.IssuedAt), ExpiresAt: ts(c.ExpiresAt), ExpiresAtNs: unixNano(c.ExpiresAt),
 		UpdatedAt: ts(c.UpdatedAt), RetainUntil: ts(c.RetainUntil)}
 	if !c.RetainUntil.IsZero() {
 		it.TTL = c.RetainUntil.Unix()
@@ -319,7 +344,7 @@ func (st *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fle
 	}
 	if !u.IfUnexpiredAt.IsZero() {
 		cond += " AND expiresAtNs > :now"
-		values[":now"] = n(u.IfUnexpiredAt.UnixNano())
+		values[":now"] = n(unixNano(u.IfUnexpiredAt))
 	}
 	if u.Status != "" {
 		set += ", #st = :status"

@@ -97,7 +97,8 @@ func testUpdateClaim(t *testing.T, s fleetclaim.Store) {
 	elsewhere := time.FixedZone("UTC-7", -7*3600)
 	tests := []struct {
 		name    string
-		missing bool // the claim is never created
+		missing bool                    // the claim is never created
+		prepare func(*fleetclaim.Claim) // changes the claim before it is created
 		update  func(c fleetclaim.Claim) fleetclaim.ClaimUpdate
 		want    func(c fleetclaim.Claim) fleetclaim.Claim // the claim after a successful update
 		wantErr error
@@ -164,6 +165,28 @@ func testUpdateClaim(t *testing.T, s fleetclaim.Store) {
 			wantErr: fleetclaim.ErrConflict,
 		},
 		{
+			// Before 1678 and after 2262 a time has no int64 count of
+			// nanoseconds since 1970; a store that compares such counts
+			// must not let a long-expired claim pass as unexpired.
+			name:    "expired centuries ago",
+			prepare: func(c *fleetclaim.Claim) { c.ExpiresAt = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC) },
+			update: func(c fleetclaim.Claim) fleetclaim.ClaimUpdate {
+				return fleetclaim.ClaimUpdate{ID: c.ID, IfUnexpiredAt: at(10), Status: fleetclaim.ClaimRevoked, At: at(10)}
+			},
+			wantErr: fleetclaim.ErrConflict,
+		},
+		{
+			name:    "expires centuries ahead",
+			prepare: func(c *fleetclaim.Claim) { c.ExpiresAt = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) },
+			update: func(c fleetclaim.Claim) fleetclaim.ClaimUpdate {
+				return fleetclaim.ClaimUpdate{ID: c.ID, IfUnexpiredAt: at(10), Status: fleetclaim.ClaimRevoked, At: at(10)}
+			},
+			want: func(c fleetclaim.Claim) fleetclaim.Claim {
+				c.Status, c.UpdatedAt = fleetclaim.ClaimRevoked, at(10)
+				return c
+			},
+		},
+		{
 			name: "status holds but expired",
 			update: func(c fleetclaim.Claim) fleetclaim.ClaimUpdate {
 				return fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued, IfUnexpiredAt: at(301), Status: fleetclaim.ClaimConsumed, At: at(301)}
@@ -223,6 +246,9 @@ func testUpdateClaim(t *testing.T, s fleetclaim.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := NewClaim(NewTenantID(), NewInstallerID(), "SN-42", at(0))
+			if tt.prepare != nil {
+				tt.prepare(&c)
+			}
 			if !tt.missing {
 				checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
 			}
