@@ -89,8 +89,8 @@ func testListInstallers(t *testing.T, s fleetclaim.Store) {
 		checkErr(t, "CreateInstaller", s.CreateInstaller(ctx, in), nil)
 		want = append(want, installerInUTC(in))
 	}
-	checkErr(t, "CreateInstaller of another tenant",
-		s.CreateInstaller(ctx, NewInstaller(NewTenantID(), "eve@example.com", at(0))), nil)
+	stranger := NewInstaller(NewTenantID(), "eve@example.com", at(0))
+	checkErr(t, "CreateInstaller of another tenant", s.CreateInstaller(ctx, stranger), nil)
 	slices.SortFunc(want, func(a, b fleetclaim.Installer) int {
 		if c := strings.Compare(a.Email, b.Email); c != 0 {
 			return c
@@ -105,6 +105,12 @@ func testListInstallers(t *testing.T, s fleetclaim.Store) {
 			checkEqual(t, "ListInstallers, by email then ID", got, want)
 		})
 	}
+	t.Run("another tenant", func(t *testing.T) {
+		got := listAll(t, 50, func(p fleetclaim.Page) ([]fleetclaim.Installer, string, error) {
+			return s.ListInstallers(ctx, stranger.TenantID, p)
+		})
+		checkEqual(t, "ListInstallers of another tenant", got, []fleetclaim.Installer{installerInUTC(stranger)})
+	})
 }
 
 func testTenants(t *testing.T, s fleetclaim.Store) {
@@ -201,9 +207,14 @@ func testAudit(t *testing.T, s fleetclaim.Store) {
 		checkErr(t, "AppendAudit", s.AppendAudit(ctx, e), nil)
 		want = append(want, auditInUTC(e))
 	}
-	checkErr(t, "AppendAudit of another tenant", s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: NewTenantID(),
-		ID: "x", At: at(10), Action: "a"}), nil)
-	checkErr(t, "AppendAudit of an existing event", s.AppendAudit(ctx, want[0]), fleetclaim.ErrConflict)
+	// The other tenant's event has the same time and ID as one of ours:
+	// the trail is per tenant, so it is no duplicate.
+	foreign := fleetclaim.AuditEvent{TenantID: NewTenantID(), ID: want[1].ID, At: want[1].At, Action: "a"}
+	checkErr(t, "AppendAudit of another tenant", s.AppendAudit(ctx, foreign), nil)
+	// Append-only: an event cannot be rewritten by appending it again.
+	rewritten := want[0]
+	rewritten.Action, rewritten.Detail = fleetclaim.ActionClaimRevoked, "rewritten"
+	checkErr(t, "AppendAudit of an existing event", s.AppendAudit(ctx, rewritten), fleetclaim.ErrConflict)
 	slices.SortFunc(want, func(a, b fleetclaim.AuditEvent) int {
 		if c := b.At.Compare(a.At); c != 0 {
 			return c
@@ -218,6 +229,12 @@ func testAudit(t *testing.T, s fleetclaim.Store) {
 			checkEqual(t, "ListAudit, newest first", got, want)
 		})
 	}
+	t.Run("another tenant", func(t *testing.T) {
+		got := listAll(t, 50, func(p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
+			return s.ListAudit(ctx, foreign.TenantID, p)
+		})
+		checkEqual(t, "ListAudit of another tenant", got, []fleetclaim.AuditEvent{auditInUTC(foreign)})
+	})
 }
 
 func testPageSizeBounds(t *testing.T, s fleetclaim.Store) {
@@ -239,6 +256,9 @@ func testPageSizeBounds(t *testing.T, s fleetclaim.Store) {
 	}
 }
 
+// testInvalidCursors: a cursor works only for the listing that produced it;
+// replayed against another tenant's or installer's listing, or another kind
+// of listing, it must not read from there.
 func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 	ctx := t.Context()
 	tenant, installer := NewTenantID(), NewInstallerID()
@@ -246,97 +266,216 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 		checkErr(t, "AppendAudit", s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant, ID: fmt.Sprintf("e%d", i), At: at(i), Action: "a"}), nil)
 		in := NewInstaller(tenant, fmt.Sprintf("u%d@example.com", i), at(i))
 		checkErr(t, "CreateInstaller", s.CreateInstaller(ctx, in), nil)
-		checkErr(t, "CreateClaim", s.CreateClaim(ctx, NewClaim(tenant, installer, fmt.Sprintf("SN-%d", i), at(i))), nil)
+		c := NewClaim(tenant, installer, fmt.Sprintf("SN-%d", i), at(i))
+		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+		u, _ := consume(c, at(i+10))
+		_, err := s.UpdateClaim(ctx, u)
+		checkErr(t, "UpdateClaim", err, nil)
 	}
-	_, auditCursor, err := s.ListAudit(ctx, tenant, fleetclaim.Page{Limit: 1})
-	checkErr(t, "ListAudit", err, nil)
-	_, installersCursor, err := s.ListInstallers(ctx, tenant, fleetclaim.Page{Limit: 1})
-	checkErr(t, "ListInstallers", err, nil)
-	if auditCursor == "" || installersCursor == "" {
-		t.Fatal("got no cursor from a first page of one")
+	firstCursor := func(name string, list func(fleetclaim.Page) (string, error)) string {
+		t.Helper()
+		next, err := list(fleetclaim.Page{Limit: 1})
+		checkErr(t, name, err, nil)
+		if next == "" {
+			t.Fatalf("%s: got no cursor from a first page of one", name)
+		}
+		return next
 	}
-	other := NewTenantID()
+	audit := firstCursor("ListAudit", func(p fleetclaim.Page) (string, error) {
+		_, next, err := s.ListAudit(ctx, tenant, p)
+		return next, err
+	})
+	installers := firstCursor("ListInstallers", func(p fleetclaim.Page) (string, error) {
+		_, next, err := s.ListInstallers(ctx, tenant, p)
+		return next, err
+	})
+	devices := firstCursor("ListDevices", func(p fleetclaim.Page) (string, error) {
+		_, next, err := s.ListDevices(ctx, tenant, p)
+		return next, err
+	})
+	claims := firstCursor("ListClaims", func(p fleetclaim.Page) (string, error) {
+		_, next, err := s.ListClaims(ctx, installer, p)
+		return next, err
+	})
+
+	other, stranger := NewTenantID(), NewInstallerID()
+	listAudit := func(tn fleetclaim.TenantID) func(string) error {
+		return func(c string) error { _, _, err := s.ListAudit(ctx, tn, fleetclaim.Page{Cursor: c}); return err }
+	}
+	listInstallers := func(tn fleetclaim.TenantID) func(string) error {
+		return func(c string) error { _, _, err := s.ListInstallers(ctx, tn, fleetclaim.Page{Cursor: c}); return err }
+	}
+	listDevices := func(tn fleetclaim.TenantID) func(string) error {
+		return func(c string) error { _, _, err := s.ListDevices(ctx, tn, fleetclaim.Page{Cursor: c}); return err }
+	}
+	listClaims := func(in fleetclaim.InstallerID) func(string) error {
+		return func(c string) error { _, _, err := s.ListClaims(ctx, in, fleetclaim.Page{Cursor: c}); return err }
+	}
 	tests := []struct {
-		name string
-		list func(cursor string) error
+		name   string
+		cursor string
+		list   func(cursor string) error
 	}{
-		{"garbage", func(c string) error {
-			_, _, err := s.ListAudit(ctx, tenant, fleetclaim.Page{Cursor: "!!not-a-cursor"})
-			return err
-		}},
-		{"audit cursor of another tenant", func(c string) error {
-			_, _, err := s.ListAudit(ctx, other, fleetclaim.Page{Cursor: auditCursor})
-			return err
-		}},
-		{"audit cursor for installers", func(c string) error {
-			_, _, err := s.ListInstallers(ctx, tenant, fleetclaim.Page{Cursor: auditCursor})
-			return err
-		}},
-		{"installers cursor for devices", func(c string) error {
-			_, _, err := s.ListDevices(ctx, tenant, fleetclaim.Page{Cursor: installersCursor})
-			return err
-		}},
-		{"installers cursor for claims", func(c string) error {
-			_, _, err := s.ListClaims(ctx, installer, fleetclaim.Page{Cursor: installersCursor})
-			return err
-		}},
+		{"garbage", "!!not-a-cursor", listAudit(tenant)},
+		{"cut off", audit[:len(audit)/2], listAudit(tenant)},
+		{"audit cursor of another tenant", audit, listAudit(other)},
+		{"installers cursor of another tenant", installers, listInstallers(other)},
+		{"devices cursor of another tenant", devices, listDevices(other)},
+		{"claims cursor of another installer", claims, listClaims(stranger)},
+		{"audit cursor for installers", audit, listInstallers(tenant)},
+		{"installers cursor for devices", installers, listDevices(tenant)},
+		{"devices cursor for audit", devices, listAudit(tenant)},
+		{"installers cursor for claims", installers, listClaims(installer)},
+		{"claims cursor for installers", claims, listInstallers(tenant)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkErr(t, "list", tt.list(""), fleetclaim.ErrInvalidCursor)
+			checkErr(t, "list", tt.list(tt.cursor), fleetclaim.ErrInvalidCursor)
 		})
 	}
 }
 
-// testContextDone: a done context fails every method and changes nothing.
+// testDirectoryRejectsBadInput: calls missing what identifies a record fail
+// as invalid, never as a decision, and write nothing.
+func testDirectoryRejectsBadInput(t *testing.T, s fleetclaim.Store) {
+	ctx := t.Context()
+	tenant := NewTenantID()
+	in := NewInstaller(tenant, "ana@example.com", at(0))
+	checkErr(t, "CreateInstaller", s.CreateInstaller(ctx, in), nil)
+	pending := []fleetclaim.InstallerStatus{fleetclaim.InstallerPending}
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"CreateInstaller with no ID", func() error {
+			bad := NewInstaller(tenant, "bob@example.com", at(0))
+			bad.ID = ""
+			return s.CreateInstaller(ctx, bad)
+		}},
+		{"CreateInstaller with no tenant", func() error {
+			bad := NewInstaller(tenant, "bob@example.com", at(0))
+			bad.TenantID = ""
+			return s.CreateInstaller(ctx, bad)
+		}},
+		{"SetInstallerStatus with no ID", func() error {
+			_, err := s.SetInstallerStatus(ctx, "", pending, fleetclaim.InstallerApproved, at(1), "")
+			return err
+		}},
+		{"SetInstallerStatus with no target status", func() error {
+			_, err := s.SetInstallerStatus(ctx, in.ID, pending, "", at(1), "")
+			return err
+		}},
+		{"PutTenant with no ID", func() error {
+			return s.PutTenant(ctx, fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive})
+		}},
+		{"TakeQuota with no key", func() error { return s.TakeQuota(ctx, "", at(3600), 5) }},
+		{"AppendAudit with no tenant", func() error {
+			return s.AppendAudit(ctx, fleetclaim.AuditEvent{ID: "e", At: at(0), Action: "a"})
+		}},
+		{"AppendAudit with no ID", func() error {
+			return s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant, At: at(0), Action: "a"})
+		}},
+		{"AppendAudit with no time", func() error {
+			return s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant, ID: "e", Action: "a"})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkErr(t, tt.name, tt.call(), errInvalidCall)
+		})
+	}
+	got, err := s.GetInstaller(ctx, in.ID)
+	checkErr(t, "GetInstaller", err, nil)
+	checkEqual(t, "installer after the refused calls", got, installerInUTC(in))
+	installers, _, err := s.ListInstallers(ctx, tenant, fleetclaim.Page{})
+	checkErr(t, "ListInstallers", err, nil)
+	checkEqual(t, "installers after the refused calls", installers, []fleetclaim.Installer{installerInUTC(in)})
+	events, _, err := s.ListAudit(ctx, tenant, fleetclaim.Page{})
+	checkErr(t, "ListAudit", err, nil)
+	checkEqual(t, "audit events after the refused calls", len(events), 0)
+}
+
+// testContextDone: a done context fails every method and changes nothing,
+// neither records that exist nor records that would be created.
 func testContextDone(t *testing.T, s fleetclaim.Store) {
 	canceled, cancel := context.WithCancel(t.Context())
 	cancel()
-	expired, cancel2 := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
-	defer cancel2()
-	for name, ctx := range map[string]context.Context{"canceled": canceled, "past its deadline": expired} {
-		t.Run(name, func(t *testing.T) {
-			tenant := NewTenantID()
-			c := NewClaim(tenant, NewInstallerID(), "SN-1", at(0))
-			in := NewInstaller(tenant, "ana@example.com", at(0))
+	expired, cancelExpired := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancelExpired()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"canceled", canceled}, {"past its deadline", expired}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, live := tc.ctx, t.Context()
+			tenant := fleetclaim.Tenant{ID: NewTenantID(), Name: "Acme", Status: fleetclaim.TenantActive}
+			stored := NewClaim(tenant.ID, NewInstallerID(), "SN-1", at(0))
+			in := NewInstaller(tenant.ID, "ana@example.com", at(0))
+			quota := "k#" + randomHex(4)
+			checkErr(t, "PutTenant", s.PutTenant(live, tenant), nil)
+			checkErr(t, "CreateClaim", s.CreateClaim(live, stored), nil)
+			checkErr(t, "CreateInstaller", s.CreateInstaller(live, in), nil)
+			checkErr(t, "TakeQuota", s.TakeQuota(live, quota, at(3600), 2), nil) // one use left
+
+			fresh := NewClaim(tenant.ID, stored.InstallerID, "SN-2", at(1))
+			newcomer := NewInstaller(tenant.ID, "bob@example.com", at(1))
 			calls := map[string]func() error{
-				"CreateClaim":     func() error { return s.CreateClaim(ctx, c) },
-				"CreateInstaller": func() error { return s.CreateInstaller(ctx, in) },
+				"CreateClaim":     func() error { return s.CreateClaim(ctx, fresh) },
+				"CreateInstaller": func() error { return s.CreateInstaller(ctx, newcomer) },
 				"PutTenant": func() error {
-					return s.PutTenant(ctx, fleetclaim.Tenant{ID: tenant, Name: "t", Status: fleetclaim.TenantActive})
+					changed := tenant
+					changed.Status = fleetclaim.TenantSuspended
+					return s.PutTenant(ctx, changed)
 				},
-				"TakeQuota": func() error { return s.TakeQuota(ctx, "k#"+randomHex(4), at(3600), 5) },
+				"TakeQuota": func() error { return s.TakeQuota(ctx, quota, at(3600), 2) },
 				"AppendAudit": func() error {
-					return s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant, ID: "e", At: at(0), Action: "a"})
+					return s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant.ID, ID: "e", At: at(0), Action: "a"})
 				},
-				"GetClaim":     func() error { _, err := s.GetClaim(ctx, c.ID); return err },
-				"GetInstaller": func() error { _, err := s.GetInstaller(ctx, in.ID); return err },
-				"GetTenant":    func() error { _, err := s.GetTenant(ctx, tenant); return err },
-				"GetDevice":    func() error { _, err := s.GetDevice(ctx, tenant, "SN-1"); return err },
 				"UpdateClaim": func() error {
-					_, err := s.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: c.ID, Status: fleetclaim.ClaimRevoked, At: at(1)})
+					u, _ := consume(stored, at(10))
+					_, err := s.UpdateClaim(ctx, u)
 					return err
 				},
 				"SetInstallerStatus": func() error {
-					_, err := s.SetInstallerStatus(ctx, in.ID, []fleetclaim.InstallerStatus{fleetclaim.InstallerPending}, fleetclaim.InstallerApproved, at(1), "")
+					_, err := s.SetInstallerStatus(ctx, in.ID, []fleetclaim.InstallerStatus{fleetclaim.InstallerPending},
+						fleetclaim.InstallerApproved, at(1), "")
 					return err
 				},
-				"ListClaims":     func() error { _, _, err := s.ListClaims(ctx, c.InstallerID, fleetclaim.Page{}); return err },
-				"ListDevices":    func() error { _, _, err := s.ListDevices(ctx, tenant, fleetclaim.Page{}); return err },
-				"ListInstallers": func() error { _, _, err := s.ListInstallers(ctx, tenant, fleetclaim.Page{}); return err },
-				"ListAudit":      func() error { _, _, err := s.ListAudit(ctx, tenant, fleetclaim.Page{}); return err },
+				"GetClaim":       func() error { _, err := s.GetClaim(ctx, stored.ID); return err },
+				"GetInstaller":   func() error { _, err := s.GetInstaller(ctx, in.ID); return err },
+				"GetTenant":      func() error { _, err := s.GetTenant(ctx, tenant.ID); return err },
+				"GetDevice":      func() error { _, err := s.GetDevice(ctx, tenant.ID, "SN-1"); return err },
+				"ListClaims":     func() error { _, _, err := s.ListClaims(ctx, stored.InstallerID, fleetclaim.Page{}); return err },
+				"ListDevices":    func() error { _, _, err := s.ListDevices(ctx, tenant.ID, fleetclaim.Page{}); return err },
+				"ListInstallers": func() error { _, _, err := s.ListInstallers(ctx, tenant.ID, fleetclaim.Page{}); return err },
+				"ListAudit":      func() error { _, _, err := s.ListAudit(ctx, tenant.ID, fleetclaim.Page{}); return err },
 			}
 			for call, f := range calls {
 				if err := f(); err == nil || !errors.Is(err, ctx.Err()) {
 					t.Errorf("%s: got %v, want an error wrapping %v", call, err, ctx.Err())
 				}
 			}
-			_, err := s.GetClaim(t.Context(), c.ID)
-			checkErr(t, "GetClaim with a live context", err, fleetclaim.ErrNotFound)
-			_, err = s.GetInstaller(t.Context(), in.ID)
-			checkErr(t, "GetInstaller with a live context", err, fleetclaim.ErrNotFound)
-			_, err = s.GetTenant(t.Context(), tenant)
-			checkErr(t, "GetTenant with a live context", err, fleetclaim.ErrNotFound)
+
+			_, err := s.GetClaim(live, fresh.ID)
+			checkErr(t, "GetClaim of the claim not created", err, fleetclaim.ErrNotFound)
+			gotClaim, err := s.GetClaim(live, stored.ID)
+			checkErr(t, "GetClaim", err, nil)
+			checkEqual(t, "claim after the refused update", gotClaim, claimInUTC(stored))
+			_, err = s.GetDevice(live, tenant.ID, stored.Serial)
+			checkErr(t, "GetDevice of the claim not consumed", err, fleetclaim.ErrNotFound)
+			_, err = s.GetInstaller(live, newcomer.ID)
+			checkErr(t, "GetInstaller of the installer not created", err, fleetclaim.ErrNotFound)
+			gotInstaller, err := s.GetInstaller(live, in.ID)
+			checkErr(t, "GetInstaller", err, nil)
+			checkEqual(t, "installer after the refused change", gotInstaller, installerInUTC(in))
+			gotTenant, err := s.GetTenant(live, tenant.ID)
+			checkErr(t, "GetTenant", err, nil)
+			checkEqual(t, "tenant after the refused replace", gotTenant, tenant)
+			checkErr(t, "TakeQuota of the use left", s.TakeQuota(live, quota, at(3600), 2), nil)
+			checkErr(t, "TakeQuota past the limit", s.TakeQuota(live, quota, at(3600), 2), fleetclaim.ErrQuotaExhausted)
+			events, _, err := s.ListAudit(live, tenant.ID, fleetclaim.Page{})
+			checkErr(t, "ListAudit", err, nil)
+			checkEqual(t, "audit events after the refused append", len(events), 0)
 		})
 	}
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) fleetclaim.Store) {
 		{"CreateInstallerConflict", testCreateInstallerConflict},
 		{"SetInstallerStatus", testSetInstallerStatus},
 		{"ListInstallers", testListInstallers},
+		{"DirectoryRejectsBadInput", testDirectoryRejectsBadInput},
 		{"Tenants", testTenants},
 		{"TakeQuota", testTakeQuota},
 		{"TakeQuotaRace", testTakeQuotaRace},
