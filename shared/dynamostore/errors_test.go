@@ -191,13 +191,8 @@ func TestConditionFailures(t *testing.T) {
 		{"duplicate installer", "CreateInstaller", failing(errCCF), fleetclaim.ErrConflict},
 		{"duplicate audit event", "AppendAudit", failing(errCCF), fleetclaim.ErrConflict},
 		{"quota used up", "TakeQuota", failing(errCCF), fleetclaim.ErrQuotaExhausted},
-		{
-			name: "claim condition, old item returned", call: "UpdateClaim",
-			api: fakeAPI{updateItem: func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
-				return nil, &types.ConditionalCheckFailedException{Item: stored}
-			}},
-			wantErr: fleetclaim.ErrConflict,
-		},
+		{"claim condition, old item returned", "UpdateClaim", fakeAPI{updateItem: failWithOldItem(stored)}, fleetclaim.ErrConflict},
+		{"installer condition, old item returned", "SetInstallerStatus", fakeAPI{updateItem: failWithOldItem(stored)}, fleetclaim.ErrConflict},
 		{
 			name: "claim condition, claim read back", call: "UpdateClaim",
 			api: fakeAPI{
@@ -252,6 +247,18 @@ func TestConditionFailures(t *testing.T) {
 				t.Fatalf("%s: got %v, want a fault, not a decision", tt.call, err)
 			}
 		})
+	}
+}
+
+// failWithOldItem fails a conditional update as DynamoDB does: the old item
+// comes with the failure only if the request asked for ALL_OLD. With no
+// GetItem in the fake, a store that did not ask fails on the read back.
+func failWithOldItem(item map[string]types.AttributeValue) func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+	return func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+		if in.ReturnValuesOnConditionCheckFailure != types.ReturnValuesOnConditionCheckFailureAllOld {
+			return nil, errCCF
+		}
+		return nil, &types.ConditionalCheckFailedException{Item: item}
 	}
 }
 
