@@ -189,9 +189,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 			r.fail(ctxTenants, "%q: claimsPerHour must not be negative", t.ID)
 		}
 		for j, d := range t.AutoApproveDomains {
-			d = strings.ToLower(strings.TrimSpace(d))
-			if d == "" || strings.ContainsAny(d, "@ /") {
-				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not a domain", t.ID, t.AutoApproveDomains[j])
+			d, err := fleetclaim.ParseDomain(strings.TrimSpace(d))
+			if err != nil {
+				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not an ASCII domain name (write internationalized domains in their xn-- form)", t.ID, t.AutoApproveDomains[j])
 			}
 			t.AutoApproveDomains[j] = d
 		}

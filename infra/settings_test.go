@@ -70,7 +70,12 @@ func TestSettingsFromContext(t *testing.T) {
 			name: "tenant problems are all reported",
 			ctx: map[string]any{ctxTenants: `[{"id":"Acme"},{"id":"ok","status":"gone"},{"id":"ok"},` +
 				`{"id":"d","autoApproveDomains":["a@b.example"]},{"id":"q","claimsPerHour":-1}]`},
-			wantErr: []string{`id "Acme"`, `"ok": status must be`, `id "ok" appears twice`, `"a@b.example" is not a domain`, `"q": claimsPerHour`},
+			wantErr: []string{`id "Acme"`, `"ok": status must be`, `id "ok" appears twice`, `"a@b.example" is not an ASCII domain`, `"q": claimsPerHour`},
+		},
+		{
+			name:    "look-alike auto-approve domain",
+			ctx:     map[string]any{ctxTenants: `[{"id":"b","autoApproveDomains":["b\u0130gcorp.example","xn--bcher-kva.example"]}]`},
+			wantErr: []string{"\"b\u0130gcorp.example\" is not an ASCII domain"},
 		},
 		{name: "unknown tenant field", ctx: map[string]any{ctxTenants: `[{"id":"a","domains":["x"]}]`}, wantErr: []string{`unknown field "domains"`}},
 		{name: "tenants not JSON", ctx: map[string]any{ctxTenants: `acme`}, wantErr: []string{"tenants must be JSON"}},

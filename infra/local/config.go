@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -135,14 +137,19 @@ func (c Config) validate() error {
 	if c.ClaimsPerHour < 1 {
 		errs = append(errs, errors.New("-claims-per-hour must be at least 1"))
 	}
-	if c.DynamoDBEndpoint != "" && !strings.HasPrefix(c.DynamoDBEndpoint, "http://127.") && !strings.HasPrefix(c.DynamoDBEndpoint, "http://localhost") {
+	if u, err := url.Parse(c.DynamoDBEndpoint); c.DynamoDBEndpoint != "" && (err != nil || u.Scheme != "http" || !isLoopback(u.Hostname())) {
 		errs = append(errs, fmt.Errorf("-dynamodb-endpoint %q: must be a loopback http URL", c.DynamoDBEndpoint))
 	}
 	return errors.Join(errs...)
 }
 
+// isLoopback reports whether h is "localhost" or a loopback IP address.
 func isLoopback(h string) bool {
-	return strings.HasPrefix(h, "127.") || h == "::1" || h == "localhost"
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 func parseTenant(s string) (fleetclaim.Tenant, error) {
@@ -157,8 +164,12 @@ func parseTenant(s string) (fleetclaim.Tenant, error) {
 	}
 	if len(parts) > 2 {
 		for _, d := range strings.Split(parts[2], ",") {
-			if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
-				t.AutoApproveDomains = append(t.AutoApproveDomains, d)
+			if d = strings.TrimSpace(d); d != "" {
+				domain, err := fleetclaim.ParseDomain(d)
+				if err != nil {
+					return t, fmt.Errorf("tenant %q: %q is not an ASCII domain name (write internationalized domains in their xn-- form)", s, d)
+				}
+				t.AutoApproveDomains = append(t.AutoApproveDomains, domain)
 			}
 		}
 	}

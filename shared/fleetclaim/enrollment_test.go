@@ -23,6 +23,12 @@ func TestRegister(t *testing.T) {
 		{"auto-approved domain, unverified", "ana@acme.example", false, "acme", fleetclaim.InstallerPending, false},
 		{"other domain", "ana@gmail.example", true, "acme", fleetclaim.InstallerPending, false},
 		{"subdomain is not the domain", "ana@evil.acme.example", true, "acme", fleetclaim.InstallerPending, false},
+		// Unicode case rules fold 'İ' to 'i' and the Kelvin sign to 'k'; a
+		// look-alike domain must not pass for an auto-approve one.
+		{"dotted capital I look-alike", "mallory@b\u0130gcorp.example", true, "bigcorp", fleetclaim.InstallerPending, false},
+		{"Kelvin sign look-alike", "mallory@bigcorp.\u212Aiosk", true, "bigcorp", fleetclaim.InstallerPending, false},
+		{"Cyrillic look-alike", "mallory@bigcorp.ex\u0430mple", true, "bigcorp", fleetclaim.InstallerPending, false},
+		{"auto-approved domain, upper case", "ana@BIGCORP.EXAMPLE", true, "bigcorp", fleetclaim.InstallerApproved, true},
 		{"suspended tenant", "ana@initech.example", true, "initech", fleetclaim.InstallerPending, false},
 		{"unknown tenant", "ana@acme.example", true, "nobody", fleetclaim.InstallerPending, false},
 	}
@@ -30,6 +36,7 @@ func TestRegister(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.addTenant("initech", fleetclaim.TenantSuspended, "initech.example")
+			w.addTenant("bigcorp", fleetclaim.TenantActive, "bigcorp.example", "bigcorp.kiosk")
 			r := fleetclaim.Registration{UserPoolID: "pool", Subject: newSub(), Username: "ana", Email: tt.email,
 				EmailVerified: tt.verified, TenantID: tt.tenant}
 			in, err := w.enr.Register(context.Background(), r)

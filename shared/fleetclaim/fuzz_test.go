@@ -31,6 +31,8 @@ var (
 	thingPattern = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
 	// An address is anything, an "@", then a domain without one.
 	emailPattern = regexp.MustCompile(`(?s)^.+@([^@]+)$`)
+	// A lower-case ASCII DNS name (its length is checked apart).
+	domainPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 )
 
 // hostile are seeds shared by the string validators: valid values, and
@@ -151,14 +153,20 @@ func FuzzThingName(f *testing.F) {
 	})
 }
 
-// FuzzEmailDomain checks EmailDomain against its documentation: the
-// lower-cased text after the last "@", when there is text on both sides, and
-// "" otherwise.
+// FuzzEmailDomain checks EmailDomain against its documentation: the text
+// after the last "@", when there is text before it and that text is an ASCII
+// DNS name once its ASCII letters are lower-cased; "" otherwise. Whatever it
+// returns passes ValidateDomain, so no Unicode case fold (İ to i, the Kelvin
+// sign to k) can make a look-alike match an auto-approve domain.
 func FuzzEmailDomain(f *testing.F) {
 	for _, s := range []string{
 		"ana@acme.example", "ANA@ACME.EXAMPLE", "a@b@c", "@x", "x@", "", "@", "@@", "ana",
 		"evil@acme.example.other", "evil@acme.example@evil.example", `"a@b"@acme.example`, "ana@acme.example\x00.evil",
 		"ana@ａｃｍｅ.example", "ana@асме.example", "ana@acme.example ", "ana@acme.example\n", "ana@\xff.example",
+		"ana@b\u0130gcorp.example", "ana@\u212Aiosk.example", "ana@acme\u200b.example", "ana@acme..example",
+		"ana@-acme.example", "ana@acme-.example", "ana@.acme.example", "ana@acme.example.", "ana@xn--bcher-kva.example",
+		"ana@" + strings.Repeat("a", 63) + ".example", "ana@" + strings.Repeat("a", 64) + ".example",
+		"ana@" + strings.Repeat("a.", 126) + "a", "ana@" + strings.Repeat("a.", 127) + "a",
 		"ana@" + strings.Repeat("a", 1<<12) + ".example",
 	} {
 		f.Add(s)
@@ -166,10 +174,37 @@ func FuzzEmailDomain(f *testing.F) {
 	f.Fuzz(func(t *testing.T, email string) {
 		want := ""
 		if m := emailPattern.FindStringSubmatch(email); m != nil {
-			want = strings.ToLower(m[1])
+			ascii := true
+			for i := 0; i < len(m[1]); i++ {
+				ascii = ascii && m[1][i] < utf8.RuneSelf
+			}
+			if d := strings.ToLower(m[1]); ascii && len(d) <= fleetclaim.MaxDomainLength && domainPattern.MatchString(d) {
+				want = d
+			}
 		}
-		if got := fleetclaim.EmailDomain(email); got != want {
+		got := fleetclaim.EmailDomain(email)
+		if got != want {
 			t.Fatalf("EmailDomain(%q) = %q, want %q", email, got, want)
+		}
+		if got != "" && fleetclaim.ValidateDomain(got) != nil {
+			t.Fatalf("EmailDomain(%q) = %q, which ValidateDomain refuses", email, got)
+		}
+	})
+}
+
+// FuzzValidateDomain holds ValidateDomain to the DNS name pattern.
+func FuzzValidateDomain(f *testing.F) {
+	for _, s := range []string{
+		"acme.example", "ACME.example", "", ".", "a", "a.b", "xn--bcher-kva.example", "b\u0130gcorp.example",
+		"\u212Aiosk.example", "acme..example", "-a.example", "a-.example", "a_b.example", "acme.example.",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("a.", 126) + "a", strings.Repeat("a.", 127) + "a",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, d string) {
+		want := len(d) <= fleetclaim.MaxDomainLength && domainPattern.MatchString(d)
+		if got := fleetclaim.ValidateDomain(d) == nil; got != want {
+			t.Fatalf("ValidateDomain(%q) accepts %v, want %v", d, got, want)
 		}
 	})
 }

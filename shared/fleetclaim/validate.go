@@ -100,13 +100,63 @@ func ThingName(t TenantID, serial string) string {
 	return fmt.Sprintf("%s_%s", t, serial)
 }
 
-// EmailDomain returns the lower-cased domain of an address, or "".
+// MaxDomainLength bounds a DNS name, as RFC 1035 does.
+const MaxDomainLength = 253
+
+// ValidateDomain checks an auto-approve domain: an ASCII DNS name of labels of
+// 1 to 63 of [a-z0-9-], not starting or ending with '-', joined by dots, at
+// most 253 characters, lower case. Internationalized domains are written in
+// their ASCII (punycode, "xn--") form. Only ASCII is accepted so that no
+// Unicode look-alike or case fold can turn one domain into another.
+func ValidateDomain(d string) error {
+	if d == "" || len(d) > MaxDomainLength {
+		return Invalid("domain", "must be 1 to %d characters", MaxDomainLength)
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' || !allOf(label, isDomainByte) {
+			return Invalid("domain", "must be lower-case ASCII labels of a-z, 0-9 and '-', joined by '.'")
+		}
+	}
+	return nil
+}
+
+// ParseDomain folds a domain's ASCII letters to lower case and validates it
+// (see ValidateDomain). It is how configured auto-approve domains are read:
+// strings.ToLower would fold 'İ' to 'i' and so accept a look-alike.
+func ParseDomain(s string) (string, error) {
+	d := lowerASCII(s)
+	if err := ValidateDomain(d); err != nil {
+		return "", err
+	}
+	return d, nil
+}
+
+// EmailDomain returns the domain of an address, lower-cased, or "" when there
+// is none or it is not a valid ASCII domain (see ValidateDomain). Only ASCII
+// letters are folded: Unicode case rules map some non-ASCII letters onto ASCII
+// ones ('İ' to 'i', 'K' (Kelvin) to 'k'), which would let a look-alike domain
+// match an auto-approve domain.
 func EmailDomain(email string) string {
 	at := strings.LastIndexByte(email, '@')
-	if at < 1 || at == len(email)-1 {
+	if at < 1 {
 		return ""
 	}
-	return strings.ToLower(email[at+1:])
+	d, err := ParseDomain(email[at+1:])
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+// lowerASCII folds A-Z to a-z and leaves every other byte as it is.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func allOf(s string, ok func(byte) bool) bool {
@@ -125,3 +175,4 @@ func isSerialByte(c byte) bool   { return isAlnum(c) || c == ':' || c == '_' || 
 func isTemplateByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
 func isTenantByte(c byte) bool   { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
 func isLowerHex(c byte) bool     { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+func isDomainByte(c byte) bool   { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
