@@ -176,6 +176,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		Groups:             fleetclaim.PrivilegedGroups,
 		SignInWithEmail:    true,
 		RequiredAttributes: []string{"email", "custom:tenant_id"},
+		WriteAttributes:    []string{"email", "custom:tenant_id"},
 		PostConfirmation:   app.PostConfirmation(withLog(parts, log, "postconfirm")).Handle,
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		Logger:             log.With("component", "cognito"),

@@ -1,7 +1,10 @@
 package cognito_test
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -240,6 +243,24 @@ func TestSignUpRejects(t *testing.T) {
 		{"self-verified email", "", "a8", testPassword, attrs("email", "a8@acme.example", "email_verified", "true"), func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidParameterException](t, err, "")
 		}},
+		{"a claim name as an attribute", "", "b0", testPassword, attrs("email", "b0@acme.example", "token_use", "x"), func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "A client attempted to write unauthorized attribute")
+		}},
+		{"the scope claim", "", "b1", testPassword, attrs("email", "b1@acme.example", "scope", "x"), func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "A client attempted to write unauthorized attribute")
+		}},
+		{"the issuer claim", "", "b2", testPassword, attrs("email", "b2@acme.example", "iss", "x"), func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "A client attempted to write unauthorized attribute")
+		}},
+		{"the audience claim", "", "b3", testPassword, attrs("email", "b3@acme.example", "aud", "x"), func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "A client attempted to write unauthorized attribute")
+		}},
+		{"a custom attribute outside the schema", "", "b4", testPassword, attrs("email", "b4@acme.example", "custom:role", "x"), func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "A client attempted to write unauthorized attribute")
+		}},
+		{"a standard attribute the client may not write", "", "b5", testPassword, attrs("email", "b5@acme.example", "name", "x"), func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "A client attempted to write unauthorized attribute")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -473,5 +494,57 @@ func TestErrorsCarryRequestID(t *testing.T) {
 	var re interface{ ServiceRequestID() string }
 	if !errors.As(err, &re) || len(re.ServiceRequestID()) != 36 {
 		t.Errorf("got %v, want an error with the response's request ID", err)
+	}
+}
+
+// The claims Cognito sets outrank the user's attributes: even attributes that
+// sign-up would refuse, written into the state file behind the pool's back,
+// cannot forge the token type, issuer, audience, subject or scope.
+func TestIDTokenClaimsOutrankAttributes(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	sub := s.register(t, "ana")
+	s.srv.Close()
+
+	path := filepath.Join(s.opts.DataDir, "state.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state map[string]any
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	forged := map[string]any{"token_use": "access", "iss": "https://evil.example", "aud": "evil", "sub": "evil",
+		"scope": "fleetclaim/claims", "client_id": "evil", "exp": "99999999999", "cognito:groups": "platform-admins",
+		"custom:tenant_id": "acme"}
+	user := state["users"].(map[string]any)[sub].(map[string]any)
+	for k, v := range user["attributes"].(map[string]any) {
+		forged[k] = v
+	}
+	forged["token_use"], forged["iss"] = "access", "https://evil.example" // after the copy, in case the key was there
+	user["attributes"] = forged
+	if raw, err = json.Marshal(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	s = s.restart(t)
+	auth := s.login(t, "ana")
+	id := s.verify(t, aws.ToString(auth.IdToken))
+	for claim, want := range map[string]any{"token_use": "id", "iss": s.pool.Issuer(), "aud": s.pool.ClientID(), "sub": sub,
+		"custom:tenant_id": "acme", "email": "ana@acme.example"} {
+		if id[claim] != want {
+			t.Errorf("ID token %s = %v, want %v", claim, id[claim], want)
+		}
+	}
+	for _, claim := range []string{"scope", "client_id", "cognito:groups"} {
+		if v, ok := id[claim]; ok {
+			t.Errorf("ID token carries %s = %v from an attribute", claim, v)
+		}
+	}
+	if exp, _ := id["exp"].(float64); exp > float64(time.Now().Add(2*time.Hour).Unix()) {
+		t.Errorf("ID token exp = %v, from an attribute", id["exp"])
 	}
 }

@@ -64,7 +64,8 @@ func fuzzMustCall(tb testing.TB, h http.Handler, op string, in, out any) {
 func fuzzOpenPool(tb testing.TB, dir string) *cognito.Pool {
 	tb.Helper()
 	p, err := cognito.New(cognito.Options{DataDir: dir, BaseURL: fuzzBaseURL, Groups: []string{"installers", "admins", "platform-admins"},
-		Logger: slog.New(slog.DiscardHandler)})
+		WriteAttributes: []string{"email", "custom:tenant_id"},
+		Logger:          slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatalf("cognito.New: %v", err)
 	}

@@ -50,6 +50,9 @@ func newStack(t *testing.T, opts cognito.Options) *stack {
 	if opts.Groups == nil {
 		opts.Groups = testGroups
 	}
+	if opts.WriteAttributes == nil {
+		opts.WriteAttributes = []string{"email", "custom:tenant_id"}
+	}
 	logs := &logBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

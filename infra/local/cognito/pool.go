@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,11 @@ type Options struct {
 	SignInWithEmail bool
 	// RequiredAttributes must be given at sign-up; nil means ["email"].
 	RequiredAttributes []string
+	// WriteAttributes are the attributes the app client may write, as its
+	// WriteAttributes setting in the deployed pool (infra/auth.go): a sign-up
+	// naming any other is refused, so no attribute can carry a claim name
+	// (token_use, scope, iss...) into a token. nil means RequiredAttributes.
+	WriteAttributes []string
 	// PasswordPolicy is enforced at sign-up; the zero value means
 	// DefaultPasswordPolicy.
 	PasswordPolicy PasswordPolicy
@@ -96,7 +102,15 @@ type Options struct {
 var (
 	poolIDPattern   = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
 	clientIDPattern = regexp.MustCompile(`^[\w+]{1,128}$`)
+	// Custom attribute names are 1 to 20 characters after "custom:".
+	customAttributePattern = regexp.MustCompile(`^custom:[\w-]{1,20}$`)
 )
+
+// standardAttributes are the OpenID Connect attributes a Cognito user pool
+// can write; email_verified and phone_number_verified are set by Cognito.
+var standardAttributes = []string{"address", "birthdate", "email", "family_name", "gender", "given_name", "locale",
+	"middle_name", "name", "nickname", "phone_number", "picture", "preferred_username", "profile", "updated_at",
+	"website", "zoneinfo"}
 
 // Pool is a local Cognito user pool with a single app client. It is safe for
 // concurrent use.
@@ -104,7 +118,7 @@ type Pool struct {
 	region, poolID, clientID string
 	issuer                   string
 	signInWithEmail          bool
-	required                 []string
+	required, writable       []string
 	policy                   PasswordPolicy
 	tokenLifetime            time.Duration
 	refreshLifetime          time.Duration
@@ -149,6 +163,15 @@ func New(opts Options) (*Pool, error) {
 	}
 	if p.required == nil {
 		p.required = []string{"email"}
+	}
+	p.writable = opts.WriteAttributes
+	if p.writable == nil {
+		p.writable = p.required
+	}
+	for _, name := range p.writable {
+		if !slices.Contains(standardAttributes, name) && !customAttributePattern.MatchString(name) {
+			return nil, fmt.Errorf("cognito: write attribute %q is neither a standard attribute nor custom:<name>", name)
+		}
 	}
 	if p.policy == (PasswordPolicy{}) {
 		p.policy = DefaultPasswordPolicy

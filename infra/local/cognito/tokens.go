@@ -2,6 +2,7 @@ package cognito
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -102,18 +103,26 @@ func (p *Pool) issue(ctx context.Context, u *user, source, originJTI, eventID st
 	}
 	p.apply("access", access, accessAdd, accessDrop)
 
-	id := common()
-	id["token_use"], id["aud"], id["cognito:username"] = "id", p.clientID, u.Username
+	// The ID token carries the user's attributes, then the claims Cognito
+	// sets, so that no attribute can stand for one of those (sign-up only
+	// accepts the client's write attributes; this holds even if state on
+	// disk says otherwise).
+	id := make(map[string]any, len(u.Attributes)+12)
 	for k, v := range u.Attributes {
-		if k == "email_verified" || k == "phone_number_verified" {
-			id[k] = v == "true" // booleans in tokens, strings in the API
+		switch {
+		case reserved(k):
 			continue
+		case k == "email_verified" || k == "phone_number_verified":
+			id[k] = v == "true" // booleans in tokens, strings in the API
+		default:
+			id[k] = v
 		}
-		id[k] = v
 	}
 	if _, ok := id["email_verified"]; !ok && u.Attributes["email"] != "" {
 		id["email_verified"] = false
 	}
+	maps.Copy(id, common())
+	id["token_use"], id["aud"], id["cognito:username"] = "id", p.clientID, u.Username
 	if len(roles) > 0 {
 		id["cognito:roles"] = roles
 	}

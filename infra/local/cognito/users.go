@@ -34,8 +34,13 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 		}
 	}
 	for name := range attrs {
-		if name == "sub" || name == "email_verified" || strings.HasPrefix(name, "cognito:") {
+		switch {
+		case name == "sub" || name == "email_verified" || strings.HasPrefix(name, "cognito:"):
 			return nil, "", newError(codeInvalidParameter, "Cannot modify the non-mutable attribute "+name)
+		case !slices.Contains(p.writable, name):
+			// Cognito's answer to an attribute outside the client's
+			// WriteAttributes, including one the schema does not have.
+			return nil, "", newError(codeNotAuthorized, "A client attempted to write unauthorized attribute")
 		}
 	}
 	if email, ok := attrs["email"]; ok {

@@ -3,6 +3,7 @@ package cognito_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -246,5 +247,20 @@ func TestCreateConfirmedUser(t *testing.T) {
 	}
 	if len(events) != 1 {
 		t.Errorf("got %d post-confirmation events, want 1: failed creations must not run the trigger", len(events))
+	}
+}
+
+// A pool cannot be configured to let the client write an attribute that no
+// Cognito schema has: claim names such as token_use are not attributes.
+func TestWriteAttributesMustBeAttributes(t *testing.T) {
+	for _, name := range []string{"token_use", "scope", "sub", "email_verified", "cognito:groups", "custom:", "custom:" + strings.Repeat("a", 21)} {
+		_, err := cognito.New(cognito.Options{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:9", WriteAttributes: []string{"email", name}})
+		if err == nil || !strings.Contains(err.Error(), "write attribute") {
+			t.Errorf("WriteAttributes %q: got %v, want it refused", name, err)
+		}
+	}
+	if _, err := cognito.New(cognito.Options{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:9",
+		WriteAttributes: []string{"email", "name", "custom:tenant_id"}}); err != nil {
+		t.Errorf("standard and custom attributes: %v", err)
 	}
 }
