@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"reflect"
@@ -260,12 +261,19 @@ func decodeBody(r request, v any) error {
 // even "ſerialNumber" is serialNumber) and keeps the last of duplicate
 // members: without this check the handler could read a body otherwise than
 // the published schema and API Gateway's model validation do. A body that is
-// not an object is left to the decoder to report.
+// not an object, bare null included (which encoding/json would read as an
+// empty object), is refused; malformed JSON inside an object is left to the
+// decoder to report.
 func exactNames(raw []byte, v any) error {
 	known := jsonNames(reflect.TypeOf(v).Elem())
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil
+	switch tok, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Message: "A JSON body is required."}
+	case err != nil:
+		return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Message: "The body is not valid JSON."}
+	case tok != json.Delim('{'):
+		return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Message: "The body must be a JSON object."}
 	}
 	seen := make(map[string]bool, len(known))
 	for dec.More() {
@@ -276,7 +284,7 @@ func exactNames(raw []byte, v any) error {
 		name, _ := tok.(string)
 		switch {
 		case !known[name]:
-			return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Field: name, Message: "is not a known field"}
+			return unknownMember(name, known)
 		case seen[name]:
 			return &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON, Field: name, Message: "is given more than once"}
 		}
@@ -287,6 +295,37 @@ func exactNames(raw []byte, v any) error {
 		}
 	}
 	return nil
+}
+
+// maxEchoedName bounds the unknown member name a refusal repeats.
+const maxEchoedName = 64
+
+// unknownMember refuses a member the schema does not have. It names the
+// member, to help whoever wrote the body, only when the name is short plain
+// ASCII (letters, digits, '_', '-', '.', '$'); a long name, or one with
+// control characters, look-alikes or markup, is not repeated into the
+// answer or the logs, and the refusal lists the members there are instead.
+func unknownMember(name string, known map[string]bool) error {
+	e := &fleetclaim.Error{Kind: fleetclaim.KindInvalid, Code: fleetclaim.CodeInvalidJSON}
+	if plainName(name) {
+		e.Field, e.Message = name, "is not a known field"
+		return e
+	}
+	e.Message = "The body has a member that is not one of: " + strings.Join(slices.Sorted(maps.Keys(known)), ", ") + "."
+	return e
+}
+
+func plainName(s string) bool {
+	if s == "" || len(s) > maxEchoedName {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '$') {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonNames returns the JSON member names of struct type t.
@@ -313,8 +352,9 @@ func jsonError(err error) error {
 			e.Message = "The body must be a JSON object."
 		}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		e.Field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		e.Message = "is not a known field"
+		// exactNames refuses unknown members first; this is a backstop
+		// that, like it, does not repeat the name.
+		e.Message = "The body has a member that is not a known field."
 	case errors.Is(err, io.EOF):
 		e.Message = "A JSON body is required."
 	}
