@@ -1,13 +1,17 @@
 package fleetclaim_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
@@ -282,6 +286,48 @@ func TestPrivateKeyNeverLogged(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%v %+v %#v %s", ic, ic, ic, ic.PrivateKey); strings.Contains(s, "SECRET") {
 		t.Errorf("got the key from fmt: %s", s)
+	}
+}
+
+// Invariant 6: the private key is returned once and never stored. The
+// embedded store's file, read byte for byte after issuing, provisioning and
+// a failed issuance, holds the claims (the control) and none of the keys.
+func TestPrivateKeyNeverStored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fleetclaim.db")
+	st, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldWith(t, st)
+	ic := w.issue("SN-0001")
+	w.issue("SN-0002")
+	w.register(ic.Claim.ID, "SN-0001", template)
+	faulty := &faultyStore{Store: w.store, createClaim: fail}
+	svc := *w.svc
+	svc.Store = faulty
+	_, _ = svc.IssueClaim(context.Background(), w.installerP(), fleetclaim.IssueRequest{Serial: "SN-0003"})
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(ic.Claim.ID)) || !bytes.Contains(data, []byte("SN-0002")) {
+		t.Fatal("the store file does not hold the claims in the clear; the scan would prove nothing")
+	}
+	if len(w.minter.keys) != 3 {
+		t.Fatalf("minted %d keys, want 3", len(w.minter.keys))
+	}
+	for _, key := range w.minter.keys {
+		body := strings.Split(key, "\n")[1]
+		if bytes.Contains(data, []byte(body)) {
+			t.Errorf("the store file holds a private key")
+		}
+	}
+	if bytes.Contains(data, []byte("PRIVATE KEY")) {
+		t.Errorf("the store file holds a PEM private key block")
 	}
 }
 
