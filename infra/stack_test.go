@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
+	"github.com/fleetclaim/fleetclaim/shared/cognitotrigger"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
@@ -552,6 +553,10 @@ func TestFunctions(t *testing.T) {
 				}
 				if p["Timeout"].(float64) <= config.DefaultHookDeadline.Seconds() {
 					t.Errorf("timeout %vs leaves no time after the %s store deadline", p["Timeout"], config.DefaultHookDeadline)
+				}
+			case "PostConfirm", "PreToken":
+				if p["Timeout"].(float64) <= cognitotrigger.DefaultDeadline.Seconds() {
+					t.Errorf("timeout %vs leaves no time after the trigger's %s deadline", p["Timeout"], cognitotrigger.DefaultDeadline)
 				}
 			}
 		})

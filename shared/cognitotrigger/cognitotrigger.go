@@ -5,9 +5,11 @@
 package cognitotrigger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
@@ -28,6 +30,13 @@ const (
 	ClaimInstallerStatus = "installer_status"
 )
 
+// DefaultDeadline bounds the work of one trigger invocation: Cognito waits
+// 5 s, and the deployed functions time out at 4 s (infra/stack.go), so a
+// stalled store or Cognito call is cut off with a second to spare for the
+// answer: a logged error from post confirmation, a token that opens nothing
+// from pre token generation, rather than a Lambda timeout.
+const DefaultDeadline = 3 * time.Second
+
 // Enrollment is the domain service behind the triggers.
 type Enrollment interface {
 	Register(ctx context.Context, r fleetclaim.Registration) (fleetclaim.Installer, error)
@@ -37,7 +46,9 @@ type Enrollment interface {
 // PostConfirmation handles the post-confirmation trigger.
 type PostConfirmation struct {
 	Enrollment Enrollment
-	Log        *slog.Logger
+	// Deadline bounds each invocation's calls; zero means DefaultDeadline.
+	Deadline time.Duration
+	Log      *slog.Logger
 }
 
 // Handle records a newly confirmed user as an installer. A confirmed password
@@ -49,6 +60,8 @@ func (h *PostConfirmation) Handle(ctx context.Context, ev events.CognitoEventUse
 	if ev.TriggerSource != SourceConfirmSignUp {
 		return ev, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Deadline, DefaultDeadline))
+	defer cancel()
 	attrs := ev.Request.UserAttributes
 	_, err := h.Enrollment.Register(ctx, fleetclaim.Registration{
 		UserPoolID:    ev.UserPoolID,
@@ -74,7 +87,9 @@ func (h *PostConfirmation) Handle(ctx context.Context, ev events.CognitoEventUse
 // PreTokenGeneration handles the pre-token-generation trigger, V2_0 event.
 type PreTokenGeneration struct {
 	Enrollment Enrollment
-	Log        *slog.Logger
+	// Deadline bounds each invocation's calls; zero means DefaultDeadline.
+	Deadline time.Duration
+	Log      *slog.Logger
 }
 
 // Handle writes tenant_id and installer_status into the ID and access tokens,
@@ -82,6 +97,8 @@ type PreTokenGeneration struct {
 // groups out of every other user's tokens. It never fails sign-in: a user the
 // rules cannot vouch for gets a token that opens nothing.
 func (h *PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventUserPoolsPreTokenGenV2_0) (events.CognitoEventUserPoolsPreTokenGenV2_0, error) {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Deadline, DefaultDeadline))
+	defer cancel()
 	sub := fleetclaim.InstallerID(ev.Request.UserAttributes["sub"])
 	g := h.Enrollment.Grant(ctx, sub, ev.Request.GroupConfiguration.GroupsToOverride)
 	claims := map[string]any{
