@@ -43,7 +43,7 @@ diff: build ## Show what `make deploy` would change.
 destroy: build ## Delete the stack (a retained stage keeps its data; infra/DEPLOY.md).
 	$(CDK) destroy $(CDK_ARGS)
 
-bench: ## Measure hot paths, cold starts and local throughput; writes BENCHMARKS.md.
+bench: ## Measure hot paths, cold starts and local throughput, price a device; writes BENCHMARKS.md.
 	infra/scripts/bench.sh
 
 fuzz: ## Run every fuzz target for FUZZTIME each (default 5s).
