@@ -69,7 +69,7 @@ func parseConfig(args []string, out io.Writer) (Config, error) {
 		fs.PrintDefaults()
 		fmt.Fprint(out, `
 Example:
-  fleetclaim-local -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Passw0rd!:acme'
+  fleetclaim-local -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme'
 `)
 	}
 	fs.StringVar(&c.DataDir, "data-dir", ".local", "directory for all state (`path`)")
@@ -100,7 +100,8 @@ Example:
 		}
 		return err
 	})
-	fs.Func("admin", "initial admin as `email:password:tenant[:platform]`, created if missing;\n"+
+	fs.Func("admin", "initial admin as `email:password:tenant[:platform]`, created if missing (the password\n"+
+		"needs 12 characters with upper and lower case, a digit and a symbol, as in the deployed pool);\n"+
 		"':platform' makes a platform admin of every tenant", func(s string) error {
 		a, err := parseAdmin(s)
 		c.Admin = a

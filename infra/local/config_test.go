@@ -9,7 +9,7 @@ import (
 
 func TestParseConfig(t *testing.T) {
 	c, err := parseConfig([]string{"-tenant", "acme:Acme Ltd: ACME.example ,xn--bcher-kva.example", "-host", "::1",
-		"-dynamodb-endpoint", "http://127.0.0.1:8000", "-admin", "admin@acme.example:Passw0rd!:acme"}, io.Discard)
+		"-dynamodb-endpoint", "http://127.0.0.1:8000", "-admin", "admin@acme.example:Local-Admin-1:acme"}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseConfig: %v", err)
 	}

@@ -177,6 +177,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		SignInWithEmail:    true,
 		RequiredAttributes: []string{"email", "custom:tenant_id"},
 		WriteAttributes:    []string{"email", "custom:tenant_id"},
+		// The deployed pool's policy (infra/auth.go), so that a password
+		// that works locally works there too.
+		PasswordPolicy: cognito.PasswordPolicy{MinLength: 12, RequireUppercase: true, RequireLowercase: true,
+			RequireNumbers: true, RequireSymbols: true},
 		PostConfirmation:   app.PostConfirmation(withLog(parts, log, "postconfirm")).Handle,
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		Logger:             log.With("component", "cognito"),
