@@ -62,9 +62,21 @@ type Lookup func(name string) (string, bool)
 // Env is the process environment.
 func Env() Lookup { return os.LookupEnv }
 
+// Base is what every function is configured with: its table, its log level,
+// and a DynamoDB endpoint for a local stand-in.
+type Base struct {
+	TableName        string
+	LogLevel         string
+	DynamoDBEndpoint string
+}
+
+// Common returns the part of a function's configuration all functions share;
+// the configurations embed Base, so each of them has this method.
+func (b Base) Common() Base { return b }
+
 // Claims is the configuration of the claims API function.
 type Claims struct {
-	TableName        string
+	Base
 	DefaultTemplate  string
 	AllowedTemplates []string
 	ClaimsPerHour    int
@@ -72,43 +84,35 @@ type Claims struct {
 	IoTDataEndpoint  string
 	UserPoolID       string
 	AllowedOrigin    string
-	LogLevel         string
-	DynamoDBEndpoint string
 	IoTEndpoint      string
 	CognitoEndpoint  string
 }
 
 // Trigger is the configuration of the Cognito trigger functions.
 type Trigger struct {
-	TableName        string
-	LogLevel         string
-	DynamoDBEndpoint string
-	CognitoEndpoint  string
+	Base
+	CognitoEndpoint string
 }
 
 // Hook is the configuration of the pre-provisioning hook function.
 type Hook struct {
-	TableName        string
-	HookDeadline     time.Duration
-	LogLevel         string
-	DynamoDBEndpoint string
+	Base
+	HookDeadline time.Duration
 }
 
 // LoadClaims reads the claims function's configuration.
 func LoadClaims(env Lookup) (Claims, error) {
 	r := reader{env: env}
 	c := Claims{
-		TableName:        r.required(EnvTableName),
-		DefaultTemplate:  r.required(EnvTemplateName),
-		UserPoolID:       r.required(EnvUserPoolID),
-		ClaimsPerHour:    r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
-		ClaimRetention:   r.duration(EnvClaimRetention, DefaultClaimRetention),
-		IoTDataEndpoint:  r.optional(EnvIoTDataEndpoint),
-		AllowedOrigin:    r.optional(EnvAllowedOrigin),
-		LogLevel:         r.optional(EnvLogLevel),
-		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
-		IoTEndpoint:      r.optional(EnvIoTEndpoint),
-		CognitoEndpoint:  r.optional(EnvCognitoEndpoint),
+		Base:            r.base(),
+		DefaultTemplate: r.required(EnvTemplateName),
+		UserPoolID:      r.required(EnvUserPoolID),
+		ClaimsPerHour:   r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
+		ClaimRetention:  r.duration(EnvClaimRetention, DefaultClaimRetention),
+		IoTDataEndpoint: r.optional(EnvIoTDataEndpoint),
+		AllowedOrigin:   r.optional(EnvAllowedOrigin),
+		IoTEndpoint:     r.optional(EnvIoTEndpoint),
+		CognitoEndpoint: r.optional(EnvCognitoEndpoint),
 	}
 	c.AllowedTemplates = templates(c.DefaultTemplate, r.optional(EnvAllowedTemplates))
 	return c, r.err()
@@ -118,10 +122,8 @@ func LoadClaims(env Lookup) (Claims, error) {
 func LoadTrigger(env Lookup) (Trigger, error) {
 	r := reader{env: env}
 	c := Trigger{
-		TableName:        r.required(EnvTableName),
-		LogLevel:         r.optional(EnvLogLevel),
-		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
-		CognitoEndpoint:  r.optional(EnvCognitoEndpoint),
+		Base:            r.base(),
+		CognitoEndpoint: r.optional(EnvCognitoEndpoint),
 	}
 	return c, r.err()
 }
@@ -130,16 +132,23 @@ func LoadTrigger(env Lookup) (Trigger, error) {
 func LoadHook(env Lookup) (Hook, error) {
 	r := reader{env: env}
 	c := Hook{
-		TableName:        r.required(EnvTableName),
-		HookDeadline:     r.duration(EnvHookDeadline, DefaultHookDeadline),
-		LogLevel:         r.optional(EnvLogLevel),
-		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
+		Base:         r.base(),
+		HookDeadline: r.duration(EnvHookDeadline, DefaultHookDeadline),
 	}
 	if c.HookDeadline > maxHookDeadline {
 		// AWS IoT gives the hook 5 s in all; leave room for the answer itself.
 		r.fail(EnvHookDeadline, "must be at most 4s (AWS IoT allows the hook 5s)")
 	}
 	return c, r.err()
+}
+
+// base reads the variables every function has.
+func (r *reader) base() Base {
+	return Base{
+		TableName:        r.required(EnvTableName),
+		LogLevel:         r.optional(EnvLogLevel),
+		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
+	}
 }
 
 func templates(def, list string) []string {

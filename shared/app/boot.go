@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
+	"github.com/fleetclaim/fleetclaim/shared/cognitoadmin"
+	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/logging"
+)
+
+// Config is a function's configuration: config.Claims, config.Trigger or
+// config.Hook.
+type Config interface{ Common() config.Base }
+
+// Boot is how every Lambda main begins. It reads the function's
+// configuration with load, builds the JSON logger at the configured level
+// and loads the AWS SDK configuration that Lambda's environment provides.
+// If any of that fails it logs one line saying why and exits, which Lambda
+// reports as an init error: a function never serves on a guess.
+func Boot[C Config](load func(config.Lookup) (C, error)) (C, aws.Config, *slog.Logger) {
+	cfg, err := load(config.Env())
+	log := logging.New(os.Stdout, cfg.Common().LogLevel)
+	var sdk aws.Config
+	if err == nil {
+		sdk, err = awsenv.Load(context.Background())
+	}
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
+	return cfg, sdk, log
+}
+
+// DynamoStore is the store in the configured table.
+func DynamoStore(sdk aws.Config, b config.Base) *dynamostore.Store {
+	return dynamostore.New(awsenv.DynamoDB(sdk, b.DynamoDBEndpoint), b.TableName)
+}
+
+// CognitoGroups is Parts.GroupsFor over the Cognito user pools API.
+func CognitoGroups(c *cip.Client) func(userPoolID string) fleetclaim.GroupManager {
+	return func(pool string) fleetclaim.GroupManager { return cognitoadmin.New(c, pool) }
+}
