@@ -9,23 +9,7 @@ import (
 
 // ListInstallers lists a tenant's installers for its admins.
 func (s *Service) ListInstallers(ctx context.Context, p Principal, tenant TenantID, pg Page) ([]Installer, string, error) {
-	pg, err := pg.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	a, err := s.admin(ctx, p)
-	if err != nil {
-		return nil, "", err
-	}
-	t, err := a.targetTenant(tenant)
-	if err != nil {
-		return nil, "", err
-	}
-	ins, next, err := s.Store.ListInstallers(ctx, t, pg)
-	if err != nil {
-		return nil, "", listError(err)
-	}
-	return ins, next, nil
+	return listInTenant(ctx, p, s.admin, tenant, pg, s.Store.ListInstallers)
 }
 
 // GetInstaller returns one installer of the admin's tenant.
@@ -136,23 +120,7 @@ func (s *Service) managedInstaller(ctx context.Context, p Principal, id Installe
 
 // ListAudit lists a tenant's audit events, newest first.
 func (s *Service) ListAudit(ctx context.Context, p Principal, tenant TenantID, pg Page) ([]AuditEvent, string, error) {
-	pg, err := pg.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	a, err := s.admin(ctx, p)
-	if err != nil {
-		return nil, "", err
-	}
-	t, err := a.targetTenant(tenant)
-	if err != nil {
-		return nil, "", err
-	}
-	es, next, err := s.Store.ListAudit(ctx, t, pg)
-	if err != nil {
-		return nil, "", listError(err)
-	}
-	return es, next, nil
+	return listInTenant(ctx, p, s.admin, tenant, pg, s.Store.ListAudit)
 }
 
 func (s *Service) admin(ctx context.Context, p Principal) (actor, error) {

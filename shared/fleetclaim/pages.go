@@ -1,6 +1,9 @@
 package fleetclaim
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // normalize checks a page request and applies the default size.
 func (p Page) normalize() (Page, error) {
@@ -22,4 +25,29 @@ func listError(err error) error {
 		return Invalid("cursor", "is not a cursor this API returned")
 	}
 	return Unavailable(err)
+}
+
+// listInTenant is every listing of one tenant's records: the page is
+// checked, the caller resolved by resolve (Service.member or Service.admin),
+// the tenant parameter narrowed to one the caller may see (principal.go),
+// and only then is the store asked.
+func listInTenant[T any](ctx context.Context, p Principal, resolve func(context.Context, Principal) (actor, error),
+	tenant TenantID, pg Page, list func(context.Context, TenantID, Page) ([]T, string, error)) ([]T, string, error) {
+	pg, err := pg.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := resolve(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	t, err := a.targetTenant(tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next, err := list(ctx, t, pg)
+	if err != nil {
+		return nil, "", listError(err)
+	}
+	return items, next, nil
 }

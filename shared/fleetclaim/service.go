@@ -234,23 +234,12 @@ func (s *Service) GetDevice(ctx context.Context, p Principal, serial string) (De
 // ListDevices lists the caller's tenant's devices (any tenant's for a
 // platform admin naming one).
 func (s *Service) ListDevices(ctx context.Context, p Principal, tenant TenantID, pg Page) ([]Device, string, error) {
-	pg, err := pg.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	a, err := resolveActor(ctx, s.Store, p)
-	if err != nil {
-		return nil, "", err
-	}
-	t, err := a.targetTenant(tenant)
-	if err != nil {
-		return nil, "", err
-	}
-	ds, next, err := s.Store.ListDevices(ctx, t, pg)
-	if err != nil {
-		return nil, "", listError(err)
-	}
-	return ds, next, nil
+	return listInTenant(ctx, p, s.member, tenant, pg, s.Store.ListDevices)
+}
+
+// member resolves any caller with a live installer record (principal.go).
+func (s *Service) member(ctx context.Context, p Principal) (actor, error) {
+	return resolveActor(ctx, s.Store, p)
 }
 
 func (s *Service) audit(ctx context.Context, e AuditEvent) {
