@@ -1,16 +1,14 @@
 package cognito
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/statefile"
 )
 
 // User statuses, as AdminGetUser reports them.
@@ -111,15 +109,13 @@ func openStore(dir string, emailAliases bool) (*store, error) {
 		Groups:   map[string]*group{},
 		Sessions: map[string]*session{},
 	}
-	data, err := os.ReadFile(filepath.Join(dir, stateFile)) // #nosec G304 -- the pool's own state file in the operator's data directory
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	root, err := os.OpenRoot(dir)
+	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
-	default:
-		if err := json.Unmarshal(data, s); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, stateFile), err)
-		}
+	}
+	defer root.Close()
+	if err := statefile.Load(root, stateFile, s); err != nil {
+		return nil, err
 	}
 	s.dir, s.emailAliases = dir, emailAliases
 	s.byName, s.byEmail, s.byToken = map[string]string{}, map[string]string{}, map[string]string{}
@@ -205,47 +201,22 @@ func (s *store) signOut(sub string) {
 }
 
 func (s *store) save() error {
-	data, err := json.MarshalIndent(s, "", "  ")
+	root, err := os.OpenRoot(s.dir)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	if err := writeFileAtomic(s.dir, stateFile, data); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	return nil
+	defer root.Close()
+	return statefile.Save(root, stateFile, s)
 }
 
-// writeFileAtomic replaces dir/name so that a crash leaves either the old or
-// the new content, never a torn file: write a temporary file in the same
-// directory, flush it, rename it over the target and flush the directory.
-// The file is private to the owner: it holds password hashes.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+// writeFileAtomic replaces dir/name whole (see statefile.WriteFile). The
+// file is private to the owner: the pool's files hold password hashes and
+// its signing key.
+func writeFileAtomic(dir, name string, data []byte) error {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir) // #nosec G304 -- the data directory itself, opened to sync the rename
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	defer root.Close()
+	return statefile.WriteFile(root, name, data, 0o600)
 }

@@ -1,18 +1,16 @@
 package iot
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/statefile"
 )
 
 // stateFile holds the registry in the data directory.
@@ -128,17 +126,9 @@ type store struct {
 }
 
 func openStore(dir *os.Root, now func() time.Time) (*store, error) {
-	s := &store{dir: dir, now: now, state: newState()}
-	data, err := dir.ReadFile(stateFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return s, nil
-	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", stateFile, err)
-	}
 	loaded := newState()
-	if err := json.Unmarshal(data, loaded); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", stateFile, err)
+	if err := statefile.Load(dir, stateFile, loaded); err != nil {
+		return nil, err
 	}
 	// Unmarshal keeps the empty maps for absent fields, but a "null" in a
 	// hand-edited file would leave a nil map to panic on the first write.
@@ -151,8 +141,7 @@ func openStore(dir *os.Root, now func() time.Time) (*store, error) {
 	if loaded.Tokens == nil {
 		loaded.Tokens = map[string]tokenRecord{}
 	}
-	s.state = loaded
-	return s, nil
+	return &store{dir: dir, now: now, state: loaded}, nil
 }
 
 // view runs fn on the current state; fn must not keep or change it.
@@ -181,37 +170,15 @@ func (s *store) update(fn func(*state) error) error {
 		return err
 	}
 	next.prune(s.now())
-	data, err := json.MarshalIndent(next, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	if err := writeFileAtomic(s.dir, stateFile, data, 0o600); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if err := statefile.Save(s.dir, stateFile, next); err != nil {
+		return err
 	}
 	s.state = next
 	return nil
 }
 
-// writeFileAtomic replaces the file name in dir with data so that a reader,
-// or a restart after a crash, sees either the old content or the new, never
-// a mix.
-func writeFileAtomic(dir *os.Root, name string, data []byte, perm fs.FileMode) (err error) {
-	tmpName := "." + name + "." + rand.Text()
-	tmp, err := dir.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = dir.Remove(tmpName)
-		}
-	}()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if err = errors.Join(err, tmp.Close()); err != nil {
-		return err
-	}
-	return dir.Rename(tmpName, name)
+// writeFileAtomic replaces the file name in dir whole, so that a restart
+// after a crash sees the old content or the new (see statefile.WriteFile).
+func writeFileAtomic(dir *os.Root, name string, data []byte, perm fs.FileMode) error {
+	return statefile.WriteFile(dir, name, data, perm)
 }
