@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetclaim/fleetclaim/infra/bench/benchid"
 	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
@@ -86,7 +87,7 @@ type result struct {
 
 func run(ctx context.Context, n int, dynamo string) ([]result, error) {
 	api := awsenv.DynamoDB(awsenv.Local("us-east-1"), dynamo)
-	table := "coldstart-" + randomHex(4)
+	table := "coldstart-" + benchid.Hex(4)
 	if err := dynamostore.CreateTable(ctx, api, table); err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/infra/bench/benchid"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
@@ -58,7 +57,7 @@ var scenarios = []scenario{
 		function: "postconfirm",
 		event:    "events/postconfirm/confirm-signup-pending.json",
 		prepare: func(_ context.Context, _ fleetclaim.Store, ev map[string]any) error {
-			sub := newSub()
+			sub := benchid.Sub()
 			ev["userName"] = sub
 			return set(ev, sub, "request", "userAttributes", "sub")
 		},
@@ -90,7 +89,7 @@ var scenarios = []scenario{
 		event:    "events/provisionhook/allow.json",
 		prepare: func(ctx context.Context, s fleetclaim.Store, ev map[string]any) error {
 			now := time.Now().UTC()
-			c := fleetclaim.Claim{ID: fleetclaim.ClaimID(randomHex(32)), TenantID: tenant, InstallerID: installer,
+			c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer,
 				Template: template, Serial: "SN-0001", Status: fleetclaim.ClaimIssued, IssuedAt: now,
 				ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(time.Hour)}
 			if err := s.CreateClaim(ctx, c); err != nil {
@@ -161,7 +160,7 @@ func iotStandIn() http.Handler {
 	mux.HandleFunc("POST /provisioning-templates/{name}/provisioning-claim", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"certificateId":  randomHex(32),
+			"certificateId":  benchid.Hex(32),
 			"certificatePem": placeholderPEM("CERTIFICATE"),
 			"keyPair":        map[string]string{"PublicKey": placeholderPEM("PUBLIC KEY"), "PrivateKey": placeholderPEM("RSA PRIVATE KEY")},
 			"expiration":     float64(time.Now().Add(5 * time.Minute).Unix()),
@@ -174,19 +173,4 @@ func iotStandIn() http.Handler {
 // the functions pass what AWS IoT returns through without parsing it.
 func placeholderPEM(kind string) string {
 	return "-----BEGIN " + kind + "-----\nMIIB\n-----END " + kind + "-----\n"
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// newSub returns a random Cognito-style sub (a version 4 UUID).
-func newSub() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/fleetclaim/fleetclaim/infra/bench/benchid"
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
 	"github.com/fleetclaim/fleetclaim/shared/app"
 	"github.com/fleetclaim/fleetclaim/shared/cognitotrigger"
@@ -89,7 +88,7 @@ var flows = []flow{
 		if err := readEvent("events/postconfirm/confirm-signup-pending.json", &ev); err != nil {
 			return nil, err
 		}
-		sub := newSub()
+		sub := benchid.Sub()
 		ev.UserName, ev.Request.UserAttributes["sub"] = sub, sub
 		return func(ctx context.Context, h handlers) error {
 			_, err := h.post.Handle(ctx, ev)
@@ -101,7 +100,7 @@ var flows = []flow{
 		if err := readEvent("events/claims/approve-installer.json", &ev); err != nil {
 			return nil, err
 		}
-		sub := fleetclaim.InstallerID(newSub())
+		sub := fleetclaim.InstallerID(benchid.Sub())
 		now := time.Now().UTC()
 		if err := s.CreateInstaller(ctx, fleetclaim.Installer{ID: sub, Username: string(sub), Email: string(sub[:8]) + "@acme.example",
 			TenantID: tenant, Status: fleetclaim.InstallerPending, CreatedAt: now, UpdatedAt: now}); err != nil {
@@ -196,7 +195,7 @@ func seed(ctx context.Context, s fleetclaim.Store) error {
 // /claims would.
 func seedClaim(ctx context.Context, s fleetclaim.Store) (fleetclaim.Claim, error) {
 	now := time.Now().UTC()
-	c := fleetclaim.Claim{ID: fleetclaim.ClaimID(randomHex(32)), TenantID: tenant, InstallerID: installer, Template: template,
+	c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer, Template: template,
 		Serial: "SN-0001", Site: "Depot 4, bay 2", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		UpdatedAt: now, RetainUntil: now.Add(5*time.Minute + config.DefaultClaimRetention)}
 	return c, s.CreateClaim(ctx, c)
@@ -218,7 +217,7 @@ func readEvent(path string, v any) error {
 type minter struct{}
 
 func (minter) CreateProvisioningClaim(context.Context, string) (fleetclaim.MintedClaim, error) {
-	return fleetclaim.MintedClaim{CertificateID: randomHex(32), CertificatePEM: fakePEM("CERTIFICATE", 1220),
+	return fleetclaim.MintedClaim{CertificateID: benchid.Hex(32), CertificatePEM: fakePEM("CERTIFICATE", 1220),
 		PrivateKey: fleetclaim.NewSecret(fakePEM("RSA PRIVATE KEY", 1675)), Expiration: time.Now().Add(5 * time.Minute)}, nil
 }
 
@@ -259,19 +258,4 @@ func (c *byteCounter) take() int64 {
 	n := c.n
 	c.n = 0
 	return n
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// newSub returns a random Cognito-style sub (a version 4 UUID).
-func newSub() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

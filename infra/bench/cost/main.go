@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/fleetclaim/fleetclaim/infra/bench/benchid"
 	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 )
@@ -104,7 +105,7 @@ type flowMeasure struct {
 
 func measureFlows(ctx context.Context, endpoint string, n int) (measured, error) {
 	api := awsenv.DynamoDB(awsenv.Local("us-east-1"), endpoint)
-	table := "cost-" + randomHex(4)
+	table := "cost-" + benchid.Hex(4)
 	if err := dynamostore.CreateTable(ctx, api, table); err != nil {
 		return measured{}, err
 	}
