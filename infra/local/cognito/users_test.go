@@ -264,3 +264,134 @@ func TestWriteAttributesMustBeAttributes(t *testing.T) {
 		t.Errorf("standard and custom attributes: %v", err)
 	}
 }
+
+// TestAdminCheckOrder holds every admin operation to one order of checks:
+// the pool, then the user, then what the operation itself checks.
+func TestAdminCheckOrder(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	ctx := t.Context()
+	s.register(t, "jane")
+	type call func(pool, username, group string) error
+	ops := map[string]call{
+		"AdminConfirmSignUp": func(pool, username, _ string) error {
+			_, err := s.client.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: &pool, Username: &username})
+			return err
+		},
+		"AdminGetUser": func(pool, username, _ string) error {
+			_, err := s.client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &pool, Username: &username})
+			return err
+		},
+		"AdminAddUserToGroup": func(pool, username, group string) error {
+			_, err := s.client.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &pool, Username: &username, GroupName: &group})
+			return err
+		},
+		"AdminRemoveUserFromGroup": func(pool, username, group string) error {
+			_, err := s.client.AdminRemoveUserFromGroup(ctx, &cip.AdminRemoveUserFromGroupInput{UserPoolId: &pool, Username: &username, GroupName: &group})
+			return err
+		},
+		"AdminListGroupsForUser": func(pool, username, _ string) error {
+			_, err := s.client.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: &pool, Username: &username})
+			return err
+		},
+		"AdminUserGlobalSignOut": func(pool, username, _ string) error {
+			_, err := s.client.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &pool, Username: &username})
+			return err
+		},
+	}
+	tests := []struct {
+		name, op              string
+		pool, username, group string
+		check                 func(*testing.T, error)
+	}{
+		{name: "unknown pool, user and group", pool: "local-1_Other1234", username: "nobody", group: "nope", check: func(t *testing.T, err error) {
+			wantAPIError[*types.ResourceNotFoundException](t, err, "User pool local-1_Other1234 does not exist.")
+		}},
+		{name: "unknown pool, confirmed user", pool: "local-1_Other1234", username: "jane", group: "nope", check: func(t *testing.T, err error) {
+			wantAPIError[*types.ResourceNotFoundException](t, err, "User pool local-1_Other1234 does not exist.")
+		}},
+		{name: "unknown user and group", username: "nobody", group: "nope", check: func(t *testing.T, err error) {
+			wantAPIError[*types.UserNotFoundException](t, err, "User does not exist.")
+		}},
+		{name: "confirmed user", op: "AdminConfirmSignUp", username: "jane", check: func(t *testing.T, err error) {
+			wantAPIError[*types.NotAuthorizedException](t, err, "User cannot be confirmed. Current status is CONFIRMED")
+		}},
+		{name: "unknown group", op: "AdminAddUserToGroup", username: "jane", group: "nope", check: func(t *testing.T, err error) {
+			wantAPIError[*types.ResourceNotFoundException](t, err, "Group not found.")
+		}},
+		{name: "unknown group", op: "AdminRemoveUserFromGroup", username: "jane", group: "nope", check: func(t *testing.T, err error) {
+			wantAPIError[*types.ResourceNotFoundException](t, err, "Group not found.")
+		}},
+	}
+	for _, tt := range tests {
+		for op, call := range ops {
+			if tt.op != "" && tt.op != op {
+				continue
+			}
+			t.Run(op+" "+tt.name, func(t *testing.T) {
+				pool := tt.pool
+				if pool == "" {
+					pool = s.pool.PoolID()
+				}
+				tt.check(t, call(pool, tt.username, tt.group))
+			})
+		}
+	}
+}
+
+// TestAdminChangesSurviveRestart holds each admin operation that changes
+// the pool to saving it: the pool restarts straight after each change.
+func TestAdminChangesSurviveRestart(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	ctx := t.Context()
+	pool := aws.String(s.pool.PoolID())
+	jane := aws.String("jane")
+	s.signUp(t, "jane")
+	groups := func(t *testing.T) []string {
+		t.Helper()
+		list, err := s.client.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: pool, Username: jane})
+		if err != nil {
+			t.Fatalf("AdminListGroupsForUser: %v", err)
+		}
+		var names []string
+		for _, g := range list.Groups {
+			names = append(names, aws.ToString(g.GroupName))
+		}
+		return names
+	}
+
+	if _, err := s.client.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{UserPoolId: pool, Username: jane}); err != nil {
+		t.Fatalf("AdminConfirmSignUp: %v", err)
+	}
+	s = s.restart(t)
+	got, err := s.client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: pool, Username: jane})
+	if err != nil {
+		t.Fatalf("AdminGetUser: %v", err)
+	}
+	if got.UserStatus != types.UserStatusTypeConfirmed {
+		t.Errorf("got status %s after AdminConfirmSignUp and a restart, want CONFIRMED", got.UserStatus)
+	}
+
+	s.addToGroup(t, "jane", "installers")
+	s.addToGroup(t, "jane", "admins")
+	s = s.restart(t)
+	if got, want := groups(t), []string{"admins", "installers"}; !slices.Equal(got, want) {
+		t.Errorf("got groups %v after AdminAddUserToGroup and a restart, want %v", got, want)
+	}
+
+	if _, err := s.client.AdminRemoveUserFromGroup(ctx, &cip.AdminRemoveUserFromGroupInput{
+		UserPoolId: pool, Username: jane, GroupName: aws.String("installers")}); err != nil {
+		t.Fatalf("AdminRemoveUserFromGroup: %v", err)
+	}
+	s = s.restart(t)
+	if got, want := groups(t), []string{"admins"}; !slices.Equal(got, want) {
+		t.Errorf("got groups %v after AdminRemoveUserFromGroup and a restart, want %v", got, want)
+	}
+
+	auth := s.login(t, "jane")
+	if _, err := s.client.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: pool, Username: jane}); err != nil {
+		t.Fatalf("AdminUserGlobalSignOut: %v", err)
+	}
+	s = s.restart(t)
+	_, err = s.refresh(t, aws.ToString(auth.RefreshToken))
+	wantAPIError[*types.NotAuthorizedException](t, err, "Invalid Refresh Token")
+}
