@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/storetest"
 )
 
 func TestInstallerLifecycle(t *testing.T) {
@@ -18,7 +19,7 @@ func TestInstallerLifecycle(t *testing.T) {
 	if err != nil || in.Status != fleetclaim.InstallerApproved || in.UpdatedBy != w.admin.ID {
 		t.Fatalf("got %+v, %v; want approved by the admin", in, err)
 	}
-	if got := w.groups.got(); !slices.Contains(got, "add "+pending.Username+" installers") {
+	if got := w.groups.Calls(); !slices.Contains(got, "add "+pending.Username+" installers") {
 		t.Errorf("got Cognito calls %v, want the user added to installers", got)
 	}
 	if _, err := w.svc.IssueClaim(ctx, principal(pending), fleetclaim.IssueRequest{Serial: "SN-1"}); err != nil {
@@ -29,7 +30,7 @@ func TestInstallerLifecycle(t *testing.T) {
 	if err != nil || in.Status != fleetclaim.InstallerSuspended {
 		t.Fatalf("got %+v, %v; want suspended", in, err)
 	}
-	got := w.groups.got()
+	got := w.groups.Calls()
 	if !slices.Contains(got, "remove "+pending.Username+" installers") || !slices.Contains(got, "signout "+pending.Username) {
 		t.Errorf("got Cognito calls %v, want group removal and global sign-out", got)
 	}
@@ -76,7 +77,7 @@ func TestAdminBoundaries(t *testing.T) {
 	}{
 		{"installer approves", w.installerP(), foreign.ID, fleetclaim.KindForbidden},
 		{"admin approves another tenant's installer", w.adminP(), foreign.ID, fleetclaim.KindNotFound},
-		{"admin approves an unknown installer", w.adminP(), newSub(), fleetclaim.KindNotFound},
+		{"admin approves an unknown installer", w.adminP(), storetest.NewInstallerID(), fleetclaim.KindNotFound},
 		{"admin changes own status", w.adminP(), w.admin.ID, fleetclaim.KindForbidden},
 		{"malformed installer ID", w.adminP(), "../x", fleetclaim.KindInvalid},
 		{"platform admin approves another tenant's installer", principal(platform, fleetclaim.GroupPlatformAdmins), foreign.ID, ""},
@@ -110,7 +111,7 @@ func TestAdminBoundaries(t *testing.T) {
 func TestApproveCognitoFailureChangesNothing(t *testing.T) {
 	w := newWorld(t)
 	pending := w.addInstaller("acme", fleetclaim.InstallerPending)
-	w.groups.err = errors.New("TooManyRequestsException")
+	w.groups.Fail(errors.New("TooManyRequestsException"))
 	_, err := w.svc.ApproveInstaller(context.Background(), w.adminP(), pending.ID)
 	if e := errorOf(t, err); e.Kind != fleetclaim.KindUnavailable {
 		t.Errorf("got %s, want unavailable", e.Kind)
@@ -123,7 +124,7 @@ func TestApproveCognitoFailureChangesNothing(t *testing.T) {
 
 func TestSuspendSucceedsWhenCognitoFails(t *testing.T) {
 	w := newWorld(t)
-	w.groups.err = errors.New("TooManyRequestsException")
+	w.groups.Fail(errors.New("TooManyRequestsException"))
 	in, err := w.svc.SuspendInstaller(context.Background(), w.adminP(), w.installer.ID)
 	if err != nil || in.Status != fleetclaim.InstallerSuspended {
 		t.Fatalf("got %+v, %v; want the suspension in force", in, err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/storetest"
 )
 
 func TestRegister(t *testing.T) {
@@ -37,7 +38,7 @@ func TestRegister(t *testing.T) {
 			w := newWorld(t)
 			w.addTenant("initech", fleetclaim.TenantSuspended, "initech.example")
 			w.addTenant("bigcorp", fleetclaim.TenantActive, "bigcorp.example", "bigcorp.kiosk")
-			r := fleetclaim.Registration{UserPoolID: "pool", Subject: newSub(), Username: "ana", Email: tt.email,
+			r := fleetclaim.Registration{UserPoolID: "pool", Subject: storetest.NewInstallerID(), Username: "ana", Email: tt.email,
 				EmailVerified: tt.verified, TenantID: tt.tenant}
 			in, err := w.enr.Register(context.Background(), r)
 			if err != nil || in.Status != tt.wantStatus {
@@ -47,7 +48,7 @@ func TestRegister(t *testing.T) {
 			if err != nil || stored.Status != tt.wantStatus || stored.TenantID != tt.tenant {
 				t.Errorf("got stored %+v, %v", stored, err)
 			}
-			if got := slices.Contains(w.groups.got(), "add ana installers"); got != tt.wantGroup {
+			if got := slices.Contains(w.groups.Calls(), "add ana installers"); got != tt.wantGroup {
 				t.Errorf("got added to installers %v, want %v", got, tt.wantGroup)
 			}
 		})
@@ -58,7 +59,7 @@ func TestRegister(t *testing.T) {
 // exactly the record the first call made.
 func TestRegisterIsIdempotent(t *testing.T) {
 	w := newWorld(t)
-	r := fleetclaim.Registration{UserPoolID: "pool", Subject: newSub(), Username: "ana", Email: "ana@gmail.example",
+	r := fleetclaim.Registration{UserPoolID: "pool", Subject: storetest.NewInstallerID(), Username: "ana", Email: "ana@gmail.example",
 		EmailVerified: true, TenantID: "acme"}
 	first, err := w.enr.Register(context.Background(), r)
 	if err != nil {
@@ -98,9 +99,9 @@ func TestRegisterRejectsInput(t *testing.T) {
 		name string
 		r    fleetclaim.Registration
 	}{
-		{"no tenant", fleetclaim.Registration{Subject: newSub()}},
-		{"tenant with an underscore", fleetclaim.Registration{Subject: newSub(), TenantID: "a_b"}},
-		{"tenant injection", fleetclaim.Registration{Subject: newSub(), TenantID: "acme#INSTALLER"}},
+		{"no tenant", fleetclaim.Registration{Subject: storetest.NewInstallerID()}},
+		{"tenant with an underscore", fleetclaim.Registration{Subject: storetest.NewInstallerID(), TenantID: "a_b"}},
+		{"tenant injection", fleetclaim.Registration{Subject: storetest.NewInstallerID(), TenantID: "acme#INSTALLER"}},
 		{"no subject", fleetclaim.Registration{TenantID: "acme"}},
 	}
 	for _, tt := range tests {
@@ -137,7 +138,7 @@ func TestGrant(t *testing.T) {
 			nil, []string{"beta-testers"}, []string{fleetclaim.ScopeClaims, fleetclaim.ScopeAdmin}},
 		{"pending", pending.ID, all, nil, fleetclaim.InstallerPending,
 			nil, []string{"beta-testers"}, []string{fleetclaim.ScopeClaims, fleetclaim.ScopeAdmin}},
-		{"no record", newSub(), all, nil, fleetclaim.StatusUnknown,
+		{"no record", storetest.NewInstallerID(), all, nil, fleetclaim.StatusUnknown,
 			nil, []string{"beta-testers"}, []string{fleetclaim.ScopeClaims, fleetclaim.ScopeAdmin}},
 		{"store down", w.admin.ID, all, &faultyStore{Store: w.store, getInstaller: fail}, fleetclaim.StatusUnknown,
 			nil, []string{"beta-testers"}, []string{fleetclaim.ScopeClaims, fleetclaim.ScopeAdmin}},

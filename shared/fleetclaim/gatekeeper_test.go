@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
+	"github.com/fleetclaim/fleetclaim/shared/storetest"
 )
 
 // Invariant 2, rule by rule: each case breaks exactly one condition.
@@ -20,7 +22,7 @@ func TestDecideDeniesEachBrokenRule(t *testing.T) {
 		wantReason fleetclaim.Reason
 		wantStatus fleetclaim.ClaimStatus // stored afterwards; "" to skip
 	}{
-		{name: "no claim record", claimID: fleetclaim.ClaimID(randomHex(32)), wantReason: fleetclaim.ReasonUnknownClaim},
+		{name: "no claim record", claimID: storetest.NewClaimID(), wantReason: fleetclaim.ReasonUnknownClaim},
 		{name: "malformed claim ID", claimID: "not-a-certificate-id", wantReason: fleetclaim.ReasonInvalidRequest},
 		{name: "another serial", serial: "SN-OTHER", wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: fleetclaim.ClaimRejected},
 		{name: "serial differing in case", serial: "sn-0001", wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: fleetclaim.ClaimRejected},
@@ -202,7 +204,7 @@ func TestDecideFailsClosed(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			d := gate.Decide(ctx, fleetclaim.ProvisionRequest{ClaimID: ic.Claim.ID, Template: template, Serial: "SN-0001", DeviceCertificateID: randomHex(32)})
+			d := gate.Decide(ctx, fleetclaim.ProvisionRequest{ClaimID: ic.Claim.ID, Template: template, Serial: "SN-0001", DeviceCertificateID: fleetclaimtest.NewCertificateID()})
 			if d.Allow || d.Reason != tt.wantReason {
 				t.Fatalf("got %+v, want deny %q", d, tt.wantReason)
 			}

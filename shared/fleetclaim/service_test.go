@@ -13,6 +13,8 @@ import (
 
 	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
+	"github.com/fleetclaim/fleetclaim/shared/storetest"
 )
 
 // Invariant 1: the claim is recorded under the certificate ID, bound to the
@@ -79,7 +81,7 @@ func TestIssueClaimRejectsBadInput(t *testing.T) {
 
 func assertNothingIssued(t *testing.T, w *world) {
 	t.Helper()
-	if n := w.minter.callCount(); n != 0 {
+	if n := w.minter.Calls(); n != 0 {
 		t.Errorf("got %d CreateProvisioningClaim calls, want 0", n)
 	}
 	cs, _, err := w.store.ListClaims(context.Background(), w.installer.ID, fleetclaim.Page{Limit: 10})
@@ -105,7 +107,7 @@ func TestIssueClaimRechecksLiveInstaller(t *testing.T) {
 			return principal(w.addInstaller("acme", fleetclaim.InstallerPending))
 		}, wantKind: fleetclaim.KindForbidden, wantCode: fleetclaim.CodeInstallerNotApproved},
 		{name: "no installer record", arrange: func(w *world) fleetclaim.Principal {
-			return fleetclaim.Principal{Subject: newSub(), TenantID: "acme", Scopes: []string{fleetclaim.ScopeClaims}}
+			return fleetclaim.Principal{Subject: storetest.NewInstallerID(), TenantID: "acme", Scopes: []string{fleetclaim.ScopeClaims}}
 		}, wantKind: fleetclaim.KindForbidden, wantCode: fleetclaim.CodeInstallerNotApproved},
 		{name: "tenant suspended", arrange: func(w *world) fleetclaim.Principal {
 			w.addTenant("acme", fleetclaim.TenantSuspended)
@@ -135,7 +137,7 @@ func TestIssueClaimRechecksLiveInstaller(t *testing.T) {
 			if e.Kind != tt.wantKind || e.Code != tt.wantCode {
 				t.Errorf("got %s/%s, want %s/%s", e.Kind, e.Code, tt.wantKind, tt.wantCode)
 			}
-			if n := w.minter.callCount(); n != 0 {
+			if n := w.minter.Calls(); n != 0 {
 				t.Errorf("got %d CreateProvisioningClaim calls, want 0", n)
 			}
 		})
@@ -169,7 +171,7 @@ func TestIssueClaimQuota(t *testing.T) {
 	if e.RetryAfter != 25*time.Minute {
 		t.Errorf("got Retry-After %v, want 25m", e.RetryAfter)
 	}
-	if n := w.minter.callCount(); n != 5 {
+	if n := w.minter.Calls(); n != 5 {
 		t.Errorf("got %d mints, want 5: a refused request must not mint", n)
 	}
 	w.advance(25 * time.Minute)
@@ -220,7 +222,7 @@ func TestIssueClaimConcurrentAtQuotaEdgeNeverExceeds(t *testing.T) {
 func TestIssueClaimFaults(t *testing.T) {
 	t.Run("IoT throttles", func(t *testing.T) {
 		w := newWorld(t)
-		w.minter.err = fmt.Errorf("rate exceeded: %w", fleetclaim.ErrThrottled)
+		w.minter.Fail(fmt.Errorf("rate exceeded: %w", fleetclaim.ErrThrottled))
 		_, err := w.svc.IssueClaim(context.Background(), w.installerP(), fleetclaim.IssueRequest{Serial: "SN-1"})
 		e := errorOf(t, err)
 		if e.Kind != fleetclaim.KindUnavailable || e.Code != fleetclaim.CodeThrottled || e.RetryAfter <= 0 {
@@ -229,7 +231,7 @@ func TestIssueClaimFaults(t *testing.T) {
 	})
 	t.Run("IoT fails", func(t *testing.T) {
 		w := newWorld(t)
-		w.minter.err = errStoreDown
+		w.minter.Fail(errStoreDown)
 		_, err := w.svc.IssueClaim(context.Background(), w.installerP(), fleetclaim.IssueRequest{Serial: "SN-1"})
 		if e := errorOf(t, err); e.Kind != fleetclaim.KindUnavailable || strings.Contains(e.Message, "refused") {
 			t.Errorf("got %s %q, want unavailable without the cause in the message", e.Kind, e.Message)
@@ -253,7 +255,7 @@ func TestIssueClaimFaults(t *testing.T) {
 }
 
 type mintRecorder struct {
-	m  *fakeMinter
+	m  *fleetclaimtest.Minter
 	id *fleetclaim.ClaimID
 }
 
@@ -278,7 +280,7 @@ func TestPrivateKeyNeverLogged(t *testing.T) {
 	if !strings.Contains(logs, "claim issued") || !strings.Contains(logs, "claim minted but not recorded") {
 		t.Fatalf("got logs without the issue lines; the test would prove nothing:\n%s", logs)
 	}
-	for _, key := range w.minter.keys {
+	for _, key := range w.minter.Keys() {
 		body := strings.Split(key, "\n")[1]
 		if strings.Contains(logs, body) {
 			t.Errorf("got the private key in the logs:\n%s", logs)
@@ -317,10 +319,10 @@ func TestPrivateKeyNeverStored(t *testing.T) {
 	if !bytes.Contains(data, []byte(ic.Claim.ID)) || !bytes.Contains(data, []byte("SN-0002")) {
 		t.Fatal("the store file does not hold the claims in the clear; the scan would prove nothing")
 	}
-	if len(w.minter.keys) != 3 {
-		t.Fatalf("minted %d keys, want 3", len(w.minter.keys))
+	if len(w.minter.Keys()) != 3 {
+		t.Fatalf("minted %d keys, want 3", len(w.minter.Keys()))
 	}
-	for _, key := range w.minter.keys {
+	for _, key := range w.minter.Keys() {
 		body := strings.Split(key, "\n")[1]
 		if bytes.Contains(data, []byte(body)) {
 			t.Errorf("the store file holds a private key")

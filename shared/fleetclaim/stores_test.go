@@ -5,6 +5,7 @@ import (
 
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore/dynamotest"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 // storesUnderTest names every store implementation the concurrency tests run
@@ -13,7 +14,7 @@ import (
 func storesUnderTest(t *testing.T) map[string]func(t *testing.T) fleetclaim.Store {
 	t.Helper()
 	return map[string]func(t *testing.T) fleetclaim.Store{
-		"bolt":     openBolt,
+		"bolt":     func(t *testing.T) fleetclaim.Store { return fleetclaimtest.OpenBolt(t) },
 		"dynamodb": func(t *testing.T) fleetclaim.Store { return dynamotest.Open(t) },
 	}
 }

@@ -1,19 +1,16 @@
 package fleetclaim_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 	"github.com/fleetclaim/fleetclaim/shared/logging"
+	"github.com/fleetclaim/fleetclaim/shared/storetest"
 )
 
 // world is a tenant with an approved installer and an admin, over a real
@@ -21,9 +18,9 @@ import (
 type world struct {
 	t      *testing.T
 	store  fleetclaim.Store
-	minter *fakeMinter
-	groups *fakeGroups
-	logs   *syncBuffer
+	minter *fleetclaimtest.Minter
+	groups *fleetclaimtest.Groups
+	logs   *fleetclaimtest.LogBuffer
 	now    time.Time
 	mu     sync.Mutex
 
@@ -41,23 +38,13 @@ const template = "fleetclaim-test"
 var t0 = time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
 
 func newWorld(t *testing.T) *world {
-	return newWorldWith(t, openBolt(t))
-}
-
-func openBolt(t *testing.T) fleetclaim.Store {
-	t.Helper()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "fleetclaim.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return newWorldWith(t, fleetclaimtest.OpenBolt(t))
 }
 
 func newWorldWith(t *testing.T, store fleetclaim.Store) *world {
 	t.Helper()
-	w := &world{t: t, store: store, minter: &fakeMinter{}, groups: &fakeGroups{}, logs: &syncBuffer{}, now: t0}
-	w.minter.now = w.clock
+	w := &world{t: t, store: store, groups: &fleetclaimtest.Groups{}, logs: &fleetclaimtest.LogBuffer{}, now: t0}
+	w.minter = &fleetclaimtest.Minter{Now: w.clock}
 	log := logging.New(w.logs, "debug")
 	w.svc = &fleetclaim.Service{
 		Store: store, Minter: w.minter, Groups: w.groups,
@@ -98,7 +85,7 @@ func (w *world) addTenant(id fleetclaim.TenantID, status fleetclaim.TenantStatus
 
 func (w *world) addInstaller(tenant fleetclaim.TenantID, status fleetclaim.InstallerStatus) fleetclaim.Installer {
 	w.t.Helper()
-	sub := newSub()
+	sub := storetest.NewInstallerID()
 	in := fleetclaim.Installer{ID: sub, Username: "user-" + string(sub[:8]), Email: string(sub[:8]) + "@acme.example",
 		TenantID: tenant, Status: status, CreatedAt: w.clock(), UpdatedAt: w.clock()}
 	if err := w.store.CreateInstaller(context.Background(), in); err != nil {
@@ -135,7 +122,7 @@ func (w *world) issue(serial string) fleetclaim.IssuedClaim {
 // register is a device's RegisterThing through the hook.
 func (w *world) register(c fleetclaim.ClaimID, serial, tmpl string) fleetclaim.Decision {
 	return w.gate.Decide(context.Background(), fleetclaim.ProvisionRequest{
-		ClaimID: c, DeviceCertificateID: randomHex(32), Template: tmpl, Serial: serial, ClientID: "client-" + serial})
+		ClaimID: c, DeviceCertificateID: fleetclaimtest.NewCertificateID(), Template: tmpl, Serial: serial, ClientID: "client-" + serial})
 }
 
 func (w *world) claim(id fleetclaim.ClaimID) fleetclaim.Claim {
@@ -153,66 +140,6 @@ func (w *world) setInstallerStatus(id fleetclaim.InstallerID, to fleetclaim.Inst
 	if _, err := w.store.SetInstallerStatus(context.Background(), id, all, to, w.clock(), ""); err != nil {
 		w.t.Fatalf("set installer status: %v", err)
 	}
-}
-
-// fakeMinter stands in for AWS IoT CreateProvisioningClaim.
-type fakeMinter struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	err   error
-	calls int
-	keys  []string
-}
-
-func (m *fakeMinter) CreateProvisioningClaim(_ context.Context, _ string) (fleetclaim.MintedClaim, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls++
-	if m.err != nil {
-		return fleetclaim.MintedClaim{}, m.err
-	}
-	key := "-----BEGIN RSA PRIVATE KEY-----\nSECRET" + randomHex(24) + "\n-----END RSA PRIVATE KEY-----\n"
-	m.keys = append(m.keys, key)
-	return fleetclaim.MintedClaim{CertificateID: randomHex(32), CertificatePEM: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-		PrivateKey: fleetclaim.NewSecret(key), Expiration: m.now().Add(5 * time.Minute)}, nil
-}
-
-func (m *fakeMinter) callCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.calls
-}
-
-// fakeGroups stands in for the Cognito admin API.
-type fakeGroups struct {
-	mu    sync.Mutex
-	err   error
-	calls []string
-}
-
-func (g *fakeGroups) record(call string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls = append(g.calls, call)
-	return g.err
-}
-
-func (g *fakeGroups) AddUserToGroup(_ context.Context, user, group string) error {
-	return g.record("add " + user + " " + group)
-}
-
-func (g *fakeGroups) RemoveUserFromGroup(_ context.Context, user, group string) error {
-	return g.record("remove " + user + " " + group)
-}
-
-func (g *fakeGroups) SignOutEverywhere(_ context.Context, user string) error {
-	return g.record("signout " + user)
-}
-
-func (g *fakeGroups) got() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.calls...)
 }
 
 // faultyStore fails or stalls chosen calls of a real store.
@@ -269,34 +196,6 @@ func stall(ctx context.Context) error {
 }
 
 func fail(context.Context) error { return errStoreDown }
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func newSub() fleetclaim.InstallerID {
-	h := randomHex(16)
-	return fleetclaim.InstallerID(h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
-}
 
 func errorOf(t *testing.T, err error) *fleetclaim.Error {
 	t.Helper()

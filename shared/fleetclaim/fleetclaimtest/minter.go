@@ -13,7 +13,8 @@ import (
 
 // KeyMarker is in the body of every private key a Minter hands out, once,
 // and in nothing else it returns: a test that finds it in a log line, an
-// answer or a store file has found a key.
+// answer or a store file has found a key. It begins with "SECRET", which
+// tests also look for on its own.
 const KeyMarker = "SECRETKEYMATERIAL"
 
 // certificatePEM is the claim certificate every Minter claim carries.
