@@ -246,30 +246,19 @@ func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {
 
 func (p *Pool) adminConfirmSignUp(ctx context.Context, body []byte) (any, error) {
 	var in struct {
-		UserPoolId, Username string
-		ClientMetadata       map[string]string
+		adminTarget
+		ClientMetadata map[string]string
 	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if err := p.checkPool(in.UserPoolId); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	u := p.store.find(in.Username, true)
-	switch {
-	case u == nil:
-		p.mu.Unlock()
-		return nil, newError(codeUserNotFound, "User does not exist.")
-	case u.Status == statusConfirmed:
-		p.mu.Unlock()
-		return nil, newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
-	}
-	// An administrator's confirmation does not verify the email address.
-	u.confirm(p.now(), false)
-	snap := u.clone()
-	err := p.store.save()
-	p.mu.Unlock()
+	var snap *user
+	err := p.adminUpdate(body, &in, func(u *user) error {
+		if u.Status == statusConfirmed {
+			return newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
+		}
+		// An administrator's confirmation does not verify the email address.
+		u.confirm(p.now(), false)
+		snap = u.clone()
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -441,54 +430,89 @@ func (p *Pool) signOut(sub string) error {
 	return p.store.save()
 }
 
-// adminUser resolves the user of an admin call.
-func (p *Pool) adminUser(body []byte, in any, pool, name func() string) (*user, error) {
+// adminTarget is what every admin operation's input names: the pool, and
+// the user by username, email alias or sub.
+type adminTarget struct{ UserPoolId, Username string }
+
+func (t *adminTarget) target() *adminTarget { return t }
+
+// adminRequest is an admin operation's input: a struct that embeds
+// adminTarget beside the operation's own members.
+type adminRequest interface{ target() *adminTarget }
+
+// adminUser runs an admin operation's own part, act, on the user its input
+// names, after the checks every admin operation makes first, in this order:
+// the body is JSON, the pool exists, the user exists. act runs with the
+// pool locked and gets the stored user, so it must not run a trigger (see
+// Pool.mu); an operation with a trigger runs it after adminUser returns.
+func (p *Pool) adminUser(body []byte, in adminRequest, act func(u *user) error) error {
 	if err := decode(body, in); err != nil {
-		return nil, err
+		return err
 	}
-	if err := p.checkPool(pool()); err != nil {
-		return nil, err
+	t := in.target()
+	if err := p.checkPool(t.UserPoolId); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u := p.store.find(name(), true)
+	u := p.store.find(t.Username, true)
 	if u == nil {
-		return nil, newError(codeUserNotFound, "User does not exist.")
+		return newError(codeUserNotFound, "User does not exist.")
 	}
-	return u.clone(), nil
+	return act(u)
 }
 
-type adminInput struct{ UserPoolId, Username, GroupName string }
+// adminView answers an admin operation that only reads the user.
+func (p *Pool) adminView(body []byte, in adminRequest, view func(u *user) any) (any, error) {
+	var out any
+	err := p.adminUser(body, in, func(u *user) error {
+		out = view(u)
+		return nil
+	})
+	return out, err
+}
+
+// adminUpdate runs an admin operation that changes the pool and saves it,
+// still locked, unless update refuses.
+func (p *Pool) adminUpdate(body []byte, in adminRequest, update func(u *user) error) error {
+	return p.adminUser(body, in, func(u *user) error {
+		if err := update(u); err != nil {
+			return err
+		}
+		return p.store.save()
+	})
+}
+
+// adminInput is the input of the admin operations other than
+// AdminConfirmSignUp. Those that take no group still decode GroupName, as
+// they always have: a GroupName that is not a string is refused.
+type adminInput struct {
+	adminTarget
+	GroupName string
+}
 
 func (p *Pool) adminGetUser(_ context.Context, body []byte) (any, error) {
 	var in adminInput
-	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"Username": u.Username, "UserAttributes": attributeList(u.allAttributes()), "UserStatus": u.Status,
-		"Enabled": true, "UserCreateDate": u.Created.Unix(), "UserLastModifiedDate": u.Modified.Unix()}, nil
+	return p.adminView(body, &in, func(u *user) any {
+		return map[string]any{"Username": u.Username, "UserAttributes": attributeList(u.allAttributes()), "UserStatus": u.Status,
+			"Enabled": true, "UserCreateDate": u.Created.Unix(), "UserLastModifiedDate": u.Modified.Unix()}
+	})
 }
 
 func (p *Pool) changeGroup(body []byte, add bool) (any, error) {
 	var in adminInput
-	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.store.Groups[in.GroupName]; !ok {
-		return nil, newError(codeResourceNotFound, "Group not found.")
-	}
-	stored := p.store.Users[u.Sub]
-	if add {
-		stored.Groups = sortedUnion(stored.Groups, []string{in.GroupName})
-	} else {
-		stored.Groups = slices.DeleteFunc(stored.Groups, func(g string) bool { return g == in.GroupName })
-	}
-	stored.Modified = p.now()
-	return struct{}{}, p.store.save()
+	return struct{}{}, p.adminUpdate(body, &in, func(u *user) error {
+		if _, ok := p.store.Groups[in.GroupName]; !ok {
+			return newError(codeResourceNotFound, "Group not found.")
+		}
+		if add {
+			u.Groups = sortedUnion(u.Groups, []string{in.GroupName})
+		} else {
+			u.Groups = slices.DeleteFunc(u.Groups, func(g string) bool { return g == in.GroupName })
+		}
+		u.Modified = p.now()
+		return nil
+	})
 }
 
 func (p *Pool) adminAddUserToGroup(_ context.Context, body []byte) (any, error) {
@@ -501,27 +525,22 @@ func (p *Pool) adminRemoveUserFromGroup(_ context.Context, body []byte) (any, er
 
 func (p *Pool) adminListGroupsForUser(_ context.Context, body []byte) (any, error) {
 	var in adminInput
-	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	groups := []map[string]any{}
-	for _, name := range u.Groups {
-		if g := p.store.Groups[name]; g != nil {
-			groups = append(groups, map[string]any{"GroupName": g.Name, "UserPoolId": p.poolID,
-				"CreationDate": g.Created.Unix(), "LastModifiedDate": g.Modified.Unix()})
+	return p.adminView(body, &in, func(u *user) any {
+		groups := []map[string]any{}
+		for _, name := range u.Groups {
+			if g := p.store.Groups[name]; g != nil {
+				groups = append(groups, map[string]any{"GroupName": g.Name, "UserPoolId": p.poolID,
+					"CreationDate": g.Created.Unix(), "LastModifiedDate": g.Modified.Unix()})
+			}
 		}
-	}
-	return map[string]any{"Groups": groups}, nil
+		return map[string]any{"Groups": groups}
+	})
 }
 
 func (p *Pool) adminUserGlobalSignOut(_ context.Context, body []byte) (any, error) {
 	var in adminInput
-	u, err := p.adminUser(body, &in, func() string { return in.UserPoolId }, func() string { return in.Username })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, p.signOut(u.Sub)
+	return struct{}{}, p.adminUpdate(body, &in, func(u *user) error {
+		p.store.signOut(u.Sub)
+		return nil
+	})
 }
