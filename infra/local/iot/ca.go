@@ -19,6 +19,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/statefile"
 )
 
 // Files the authority keeps in the data directory.
@@ -121,11 +123,11 @@ func createAuthority(dir *os.Root, now time.Time) (*authority, error) {
 	}
 	// The key goes first: a lone key file is replaced on the next start,
 	// while a certificate without its key would be refused.
-	if err := writeFileAtomic(dir, caKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := statefile.WriteFile(dir, caKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return nil, fmt.Errorf("save CA key: %w", err)
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(dir, caCertFile, certPEM, 0o644); err != nil {
+	if err := statefile.WriteFile(dir, caCertFile, certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("save CA certificate: %w", err)
 	}
 	return &authority{cert: cert, key: key, certPEM: certPEM}, nil

@@ -3,7 +3,6 @@ package iot
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -177,8 +176,3 @@ func (s *store) update(fn func(*state) error) error {
 	return nil
 }
 
-// writeFileAtomic replaces the file name in dir whole, so that a restart
-// after a crash sees the old content or the new (see statefile.WriteFile).
-func writeFileAtomic(dir *os.Root, name string, data []byte, perm fs.FileMode) error {
-	return statefile.WriteFile(dir, name, data, perm)
-}
