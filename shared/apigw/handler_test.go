@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 	"github.com/fleetclaim/fleetclaim/shared/logging"
 )
 
@@ -83,7 +84,7 @@ func TestProblemForEveryErrorKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &fleetclaimtest.LogBuffer{}
 			h := &apigw.Handler{Service: &fakeService{err: tt.err}, Log: logging.New(logs, "debug")}
 			resp, err := h.Handle(t.Context(), request("GET", "/claims/{id}", map[string]string{"id": issuedClaim}, asInstaller()))
 			if err != nil {
@@ -192,8 +193,8 @@ func TestIssueClaimBody(t *testing.T) {
 			if got, _ := p["field"].(string); p["code"] != tt.wantCode || got != tt.wantField {
 				t.Errorf("got code %v field %q, want %s %q", p["code"], got, tt.wantCode, tt.wantField)
 			}
-			if w.minter.n != 0 || len(claims) != 3 {
-				t.Errorf("got %d claims minted and %d recorded, want none minted and the 3 seeded", w.minter.n, len(claims))
+			if w.minter.Calls() != 0 || len(claims) != 3 {
+				t.Errorf("got %d claims minted and %d recorded, want none minted and the 3 seeded", w.minter.Calls(), len(claims))
 			}
 		})
 	}
@@ -401,7 +402,7 @@ func TestPrivateKeyReturnedOnceNeverLogged(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("got %d %s, want 201", resp.StatusCode, resp.Body)
 	}
-	key := w.minter.keys[0]
+	key := w.minter.Keys()[0]
 	var issued struct{ ClaimID, PrivateKey string }
 	if err := json.Unmarshal([]byte(resp.Body), &issued); err != nil {
 		t.Fatal(err)
@@ -421,7 +422,7 @@ func TestPrivateKeyReturnedOnceNeverLogged(t *testing.T) {
 		request("DELETE", "/claims/{id}", map[string]string{"id": issued.ClaimID}, asInstaller()),
 		request("GET", "/audit", nil, asAdmin()),
 	} {
-		if resp := w.handle(req); resp.StatusCode != http.StatusOK || strings.Contains(resp.Body, "PRIVATEKEYMATERIAL") || strings.Contains(resp.Body, "privateKey") {
+		if resp := w.handle(req); resp.StatusCode != http.StatusOK || strings.Contains(resp.Body, fleetclaimtest.KeyMarker) || strings.Contains(resp.Body, "privateKey") {
 			t.Errorf("%s %s: got %d %s, want 200 without the key", req.HTTPMethod, req.Resource, resp.StatusCode, resp.Body)
 		}
 	}
@@ -429,23 +430,23 @@ func TestPrivateKeyReturnedOnceNeverLogged(t *testing.T) {
 	// A claim minted but not recorded is refused, and its key goes nowhere.
 	w.store.fail("CreateClaim")
 	resp = w.handle(issueRequest(`{"serialNumber":"SN-0101"}`, asInstaller()))
-	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(resp.Body, "PRIVATEKEYMATERIAL") {
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(resp.Body, fleetclaimtest.KeyMarker) {
 		t.Errorf("got %d %s, want 503 without the key", resp.StatusCode, resp.Body)
 	}
-	if len(w.minter.keys) != 2 {
-		t.Fatalf("got %d claims minted, want 2", len(w.minter.keys))
+	if len(w.minter.Keys()) != 2 {
+		t.Fatalf("got %d claims minted, want 2", len(w.minter.Keys()))
 	}
 
 	logs := w.logs.String()
 	if !strings.Contains(logs, "claim issued") || !strings.Contains(logs, "claim minted but not recorded") {
 		t.Fatalf("got logs without the issue and the failure; the test is not looking at them: %s", logs)
 	}
-	for _, k := range w.minter.keys {
+	for _, k := range w.minter.Keys() {
 		if strings.Contains(logs, k) || strings.Contains(logs, strings.Split(k, "\n")[1]) {
 			t.Errorf("got a private key in the logs: %s", logs)
 		}
 	}
-	if strings.Contains(logs, "PRIVATEKEYMATERIAL") || strings.Contains(logs, "PRIVATE KEY") {
+	if strings.Contains(logs, fleetclaimtest.KeyMarker) || strings.Contains(logs, "PRIVATE KEY") {
 		t.Errorf("got key material in the logs: %s", logs)
 	}
 }

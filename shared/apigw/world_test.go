@@ -2,10 +2,7 @@ package apigw_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 	"github.com/fleetclaim/fleetclaim/shared/logging"
 )
 
@@ -57,9 +55,9 @@ type world struct {
 	t       *testing.T
 	store   *faultyStore
 	handler *apigw.Handler
-	minter  *fakeMinter
-	groups  *fakeGroups
-	logs    *syncBuffer
+	minter  *fleetclaimtest.Minter
+	groups  *fleetclaimtest.Groups
+	logs    *fleetclaimtest.LogBuffer
 }
 
 // option changes the configuration a world's handler is built with.
@@ -70,12 +68,8 @@ func withQuota(perHour int) option    { return func(c *config.Claims) { c.Claims
 
 func newWorld(t *testing.T, opts ...option) *world {
 	t.Helper()
-	bolt, err := boltstore.Open(filepath.Join(t.TempDir(), "fleetclaim.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = bolt.Close() })
-	w := &world{t: t, store: &faultyStore{Store: bolt}, minter: &fakeMinter{}, groups: &fakeGroups{}, logs: &syncBuffer{}}
+	w := &world{t: t, store: &faultyStore{Store: fleetclaimtest.OpenBolt(t)}, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }},
+		groups: &fleetclaimtest.Groups{}, logs: &fleetclaimtest.LogBuffer{}}
 	w.seed()
 
 	cfg := config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template, "fleetclaim-lab"},
@@ -262,67 +256,4 @@ func (s *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error
 		return err
 	}
 	return s.Store.CreateClaim(ctx, c)
-}
-
-// fakeMinter stands in for AWS IoT CreateProvisioningClaim: each claim gets
-// a distinct certificate ID and a private key that is easy to find.
-type fakeMinter struct {
-	mu   sync.Mutex
-	n    int
-	keys []string
-}
-
-func (m *fakeMinter) CreateProvisioningClaim(_ context.Context, tpl string) (fleetclaim.MintedClaim, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.n++
-	id := sha256.Sum256(fmt.Appendf(nil, "claim %d of %s", m.n, tpl))
-	key := fmt.Sprintf("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAPRIVATEKEYMATERIAL%04d\n-----END RSA PRIVATE KEY-----\n", m.n)
-	m.keys = append(m.keys, key)
-	return fleetclaim.MintedClaim{CertificateID: hex.EncodeToString(id[:]),
-		CertificatePEM: "-----BEGIN CERTIFICATE-----\nMIIDWTCCAkGgAwIBAgIUEAI8\n-----END CERTIFICATE-----\n",
-		PrivateKey:     fleetclaim.NewSecret(key), Expiration: now.Add(5 * time.Minute)}, nil
-}
-
-// fakeGroups stands in for Cognito's group and sign-out administration.
-type fakeGroups struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (g *fakeGroups) record(call string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls = append(g.calls, call)
-	return nil
-}
-
-func (g *fakeGroups) AddUserToGroup(_ context.Context, user, group string) error {
-	return g.record("add " + user + " " + group)
-}
-
-func (g *fakeGroups) RemoveUserFromGroup(_ context.Context, user, group string) error {
-	return g.record("remove " + user + " " + group)
-}
-
-func (g *fakeGroups) SignOutEverywhere(_ context.Context, user string) error {
-	return g.record("signout " + user)
-}
-
-// syncBuffer collects log lines from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
