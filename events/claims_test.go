@@ -12,6 +12,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/app"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 // present stands for any value of a member the answer must have.
@@ -69,7 +70,7 @@ var claimsCases = map[string]claimsCase{
 		// The window is the clock hour: at 10:00:00 the next starts in an hour.
 		status: 429, code: "quota_exceeded", retryAfter: "3600",
 		after: func(t *testing.T, w *world, _ map[string]any) {
-			if n := w.minter.count(); n != 1 {
+			if n := w.minter.Calls(); n != 1 {
 				t.Errorf("got %d claims minted, want only the first", n)
 			}
 		}},
@@ -103,19 +104,19 @@ var claimsCases = map[string]claimsCase{
 	"approve-installer": {status: 200, body: map[string]any{"installerId": pending, "status": "approved", "updatedBy": admin},
 		after: func(t *testing.T, w *world, _ map[string]any) {
 			wantInstaller(t, w, pending, fleetclaim.InstallerApproved)
-			wantGroupCalls(t, w, userPoolID+": add "+pending+" to installers")
+			wantGroupCalls(t, w, userPoolID+": add "+pending+" installers")
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerApproved, pending)
 		}},
 	"suspend-installer": {status: 200, body: map[string]any{"installerId": installer, "status": "suspended", "updatedBy": admin},
 		after: func(t *testing.T, w *world, _ map[string]any) {
 			wantInstaller(t, w, installer, fleetclaim.InstallerSuspended)
-			wantGroupCalls(t, w, userPoolID+": remove "+installer+" from installers", userPoolID+": sign out "+installer)
+			wantGroupCalls(t, w, userPoolID+": remove "+installer+" installers", userPoolID+": signout "+installer)
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerSuspended, installer)
 		}},
 	"reinstate-installer": {status: 200, body: map[string]any{"installerId": suspended, "status": "approved"},
 		after: func(t *testing.T, w *world, _ map[string]any) {
 			wantInstaller(t, w, suspended, fleetclaim.InstallerApproved)
-			wantGroupCalls(t, w, userPoolID+": add "+suspended+" to installers")
+			wantGroupCalls(t, w, userPoolID+": add "+suspended+" installers")
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerReinstated, suspended)
 		}},
 	"list-audit": {status: 200, listed: 1},
@@ -178,10 +179,10 @@ func TestClaimsEvents(t *testing.T) {
 					t.Errorf("got items %v, want %d of them", body["items"], want.listed)
 				}
 			}
-			if got, want := strings.Count(resp.Body, mintedKey), map[bool]int{true: 1}[want.status == 201]; got != want {
+			if got, want := strings.Count(resp.Body, fleetclaimtest.KeyMarker), map[bool]int{true: 1}[want.status == 201]; got != want {
 				t.Errorf("got the private key %d times in the answer, want %d", got, want)
 			}
-			if strings.Contains(w.logs.String(), mintedKey) {
+			if strings.Contains(w.logs.String(), fleetclaimtest.KeyMarker) {
 				t.Errorf("got the private key in the logs")
 			}
 			if want.after != nil {
@@ -195,7 +196,7 @@ func TestClaimsEvents(t *testing.T) {
 // and recorded nothing (bad input changes nothing).
 func nothingMinted(t *testing.T, w *world, _ map[string]any) {
 	t.Helper()
-	if n := w.minter.count(); n != 0 {
+	if n := w.minter.Calls(); n != 0 {
 		t.Errorf("got %d claims minted, want none", n)
 	}
 	for _, sub := range []string{installer, suspended} {
@@ -218,7 +219,7 @@ func wantInstaller(t *testing.T, w *world, sub string, status fleetclaim.Install
 
 func wantGroupCalls(t *testing.T, w *world, calls ...string) {
 	t.Helper()
-	if got := w.groups.called(); !slices.Equal(got, calls) {
+	if got := w.groups.Calls(); !slices.Equal(got, calls) {
 		t.Errorf("got Cognito calls %q, want %q", got, calls)
 	}
 }

@@ -9,8 +9,6 @@ package events_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -19,7 +17,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 	"github.com/fleetclaim/fleetclaim/shared/logging"
 )
 
@@ -67,18 +65,14 @@ var (
 type world struct {
 	store  *boltstore.Store
 	parts  app.Parts
-	minter *minter
-	groups *groups
-	logs   *syncBuffer
+	minter *fleetclaimtest.Minter
+	groups *fleetclaimtest.Groups
+	logs   *fleetclaimtest.LogBuffer
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "fleetclaim.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := fleetclaimtest.OpenBolt(t)
 	ctx := context.Background()
 	must := func(err error) {
 		t.Helper()
@@ -128,10 +122,11 @@ func newWorld(t *testing.T) *world {
 		Actor: installer, Action: fleetclaim.ActionProvisioningDenied, Subject: string(rejectedClaim),
 		Reason: fleetclaim.ReasonSerialMismatch, Detail: `serial presented "SN-9999"`}))
 
-	w := &world{store: s, minter: &minter{}, groups: &groups{}, logs: &syncBuffer{}}
+	w := &world{store: s, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }}, groups: &fleetclaimtest.Groups{},
+		logs: &fleetclaimtest.LogBuffer{}}
 	w.parts = app.Parts{Store: s, Minter: w.minter, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
 		Endpoint:  func(context.Context) (string, error) { return endpoint, nil },
-		GroupsFor: func(pool string) fleetclaim.GroupManager { return w.groups.of(pool) }}
+		GroupsFor: func(pool string) fleetclaim.GroupManager { return w.groups.In(pool) }}
 	return w
 }
 
@@ -150,90 +145,6 @@ func (w *world) audit(t *testing.T, tenant fleetclaim.TenantID) []fleetclaim.Aud
 		t.Fatal(err)
 	}
 	return es
-}
-
-// minter stands in for AWS IoT CreateProvisioningClaim.
-type minter struct {
-	mu sync.Mutex
-	n  int
-}
-
-// mintedKey marks the private key of every minted claim; it must appear in
-// the issuing answer only.
-const mintedKey = "MIIEowIBAAKCAQEAsecretkeymaterial"
-
-func (m *minter) CreateProvisioningClaim(_ context.Context, tpl string) (fleetclaim.MintedClaim, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.n++
-	id := sha256.Sum256(fmt.Appendf(nil, "claim %d of %s", m.n, tpl))
-	return fleetclaim.MintedClaim{CertificateID: hex.EncodeToString(id[:]),
-		CertificatePEM: "-----BEGIN CERTIFICATE-----\nMIIDWTCCAkGgAwIBAgIUEAI8\n-----END CERTIFICATE-----\n",
-		PrivateKey:     fleetclaim.NewSecret("-----BEGIN RSA PRIVATE KEY-----\n" + mintedKey + "\n-----END RSA PRIVATE KEY-----\n"),
-		Expiration:     now.Add(5 * time.Minute)}, nil
-}
-
-func (m *minter) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.n
-}
-
-// groups stands in for Cognito's group administration and records each
-// call with the user pool it was made in.
-type groups struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-type poolGroups struct {
-	g    *groups
-	pool string
-}
-
-func (g *groups) of(pool string) fleetclaim.GroupManager { return poolGroups{g, pool} }
-
-func (g *groups) record(call string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls = append(g.calls, call)
-	return nil
-}
-
-func (g *groups) called() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return slices.Clone(g.calls)
-}
-
-func (p poolGroups) AddUserToGroup(_ context.Context, user, group string) error {
-	return p.g.record(p.pool + ": add " + user + " to " + group)
-}
-
-func (p poolGroups) RemoveUserFromGroup(_ context.Context, user, group string) error {
-	return p.g.record(p.pool + ": remove " + user + " from " + group)
-}
-
-func (p poolGroups) SignOutEverywhere(_ context.Context, user string) error {
-	return p.g.record(p.pool + ": sign out " + user)
-}
-
-// syncBuffer collects log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // eventType is the type of the event a handler takes: the second parameter

@@ -26,7 +26,7 @@ type postConfirmationCase struct {
 
 var postConfirmationCases = map[string]postConfirmationCase{
 	"confirm-signup-pending":       {sub: newUser, status: fleetclaim.InstallerPending, registered: 1},
-	"confirm-signup-auto-approved": {sub: newUser, status: fleetclaim.InstallerApproved, registered: 1, groupCall: userPoolID + ": add " + newUser + " to installers"},
+	"confirm-signup-auto-approved": {sub: newUser, status: fleetclaim.InstallerApproved, registered: 1, groupCall: userPoolID + ": add " + newUser + " installers"},
 	// Cognito's retry after the record was written: nothing changes.
 	"confirm-signup-retry": {sub: pending, status: fleetclaim.InstallerPending},
 	// A password reset leaves the record alone (invariant 8): still suspended.
@@ -74,7 +74,7 @@ func TestPostConfirmationEvents(t *testing.T) {
 				// Once per delivery: adding a member twice is harmless.
 				wantCalls = []string{want.groupCall, want.groupCall}
 			}
-			if got := w.groups.called(); !slices.Equal(got, wantCalls) {
+			if got := w.groups.Calls(); !slices.Equal(got, wantCalls) {
 				t.Errorf("got Cognito calls %q, want %q", got, wantCalls)
 			}
 			registered := 0
