@@ -38,24 +38,12 @@ func (m *MemStore) PutClaim(c fleetclaim.Claim) {
 
 // CreateClaim stores c; ErrConflict if a claim has its ID.
 func (m *MemStore) CreateClaim(_ context.Context, c fleetclaim.Claim) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.claims[c.ID]; ok {
-		return fleetclaim.ErrConflict
-	}
-	m.claims[c.ID] = c
-	return nil
+	return create(&m.mu, m.claims, c.ID, c)
 }
 
 // GetClaim returns the claim id; ErrNotFound if there is none.
 func (m *MemStore) GetClaim(_ context.Context, id fleetclaim.ClaimID) (fleetclaim.Claim, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.claims[id]
-	if !ok {
-		return fleetclaim.Claim{}, fleetclaim.ErrNotFound
-	}
-	return c, nil
+	return get(&m.mu, m.claims, id)
 }
 
 // UpdateClaim applies u under its conditions, as the real stores do:
@@ -93,24 +81,12 @@ func (m *MemStore) GetDevice(context.Context, fleetclaim.TenantID, string) (flee
 
 // CreateInstaller stores in; ErrConflict if an installer has its ID.
 func (m *MemStore) CreateInstaller(_ context.Context, in fleetclaim.Installer) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.installers[in.ID]; ok {
-		return fleetclaim.ErrConflict
-	}
-	m.installers[in.ID] = in
-	return nil
+	return create(&m.mu, m.installers, in.ID, in)
 }
 
 // GetInstaller returns the installer id; ErrNotFound if there is none.
 func (m *MemStore) GetInstaller(_ context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	in, ok := m.installers[id]
-	if !ok {
-		return fleetclaim.Installer{}, fleetclaim.ErrNotFound
-	}
-	return in, nil
+	return get(&m.mu, m.installers, id)
 }
 
 // PutTenant stores t, replacing the tenant with its ID.
@@ -123,13 +99,7 @@ func (m *MemStore) PutTenant(_ context.Context, t fleetclaim.Tenant) error {
 
 // GetTenant returns the tenant id; ErrNotFound if there is none.
 func (m *MemStore) GetTenant(_ context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.tenants[id]
-	if !ok {
-		return fleetclaim.Tenant{}, fleetclaim.ErrNotFound
-	}
-	return t, nil
+	return get(&m.mu, m.tenants, id)
 }
 
 // TakeQuota always grants the quota.
@@ -137,3 +107,26 @@ func (m *MemStore) TakeQuota(context.Context, string, time.Time, int) error { re
 
 // AppendAudit drops e.
 func (m *MemStore) AppendAudit(context.Context, fleetclaim.AuditEvent) error { return nil }
+
+// create puts v under k in table, under mu; ErrConflict if k is taken.
+func create[K comparable, V any](mu *sync.Mutex, table map[K]V, k K, v V) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := table[k]; ok {
+		return fleetclaim.ErrConflict
+	}
+	table[k] = v
+	return nil
+}
+
+// get reads k from table, under mu; ErrNotFound if it is not there.
+func get[K comparable, V any](mu *sync.Mutex, table map[K]V, k K) (V, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := table[k]
+	if !ok {
+		var zero V
+		return zero, fleetclaim.ErrNotFound
+	}
+	return v, nil
+}

@@ -1,0 +1,110 @@
+package fleetclaimtest_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
+	"github.com/fleetclaim/fleetclaim/shared/storetest"
+)
+
+// The key checks of other packages hold only if every key carries the
+// marker once, nothing else carries it, and Keys lists what was handed out.
+func TestMinterKeys(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	m := &fleetclaimtest.Minter{Now: func() time.Time { return now }}
+	var handed []string
+	ids := map[string]bool{}
+	for range 3 {
+		mc, err := m.CreateProvisioningClaim(t.Context(), "tpl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := mc.PrivateKey.Reveal()
+		if n := strings.Count(key, fleetclaimtest.KeyMarker); n != 1 {
+			t.Errorf("got the marker %d times in key %q, want once", n, key)
+		}
+		if strings.Contains(mc.CertificatePEM+mc.CertificateID, fleetclaimtest.KeyMarker) {
+			t.Errorf("got the marker outside the key: %+v", mc)
+		}
+		if got, want := mc.Expiration, now.Add(5*time.Minute); !got.Equal(want) {
+			t.Errorf("got expiration %v, want %v", got, want)
+		}
+		handed = append(handed, key)
+		ids[mc.CertificateID] = true
+	}
+	m.Fail(fleetclaim.ErrThrottled)
+	if _, err := m.CreateProvisioningClaim(t.Context(), "tpl"); !errors.Is(err, fleetclaim.ErrThrottled) {
+		t.Errorf("got %v, want the error given to Fail", err)
+	}
+	if got := m.Keys(); !slices.Equal(got, handed) {
+		t.Errorf("got keys %q, want %q", got, handed)
+	}
+	if got := len(slices.Compact(slices.Sorted(slices.Values(handed)))); got != 3 || len(ids) != 3 {
+		t.Errorf("got %d distinct keys and %d distinct IDs, want 3 of each", got, len(ids))
+	}
+	if got := m.Calls(); got != 4 {
+		t.Errorf("got %d calls, want 4 (the failed one included)", got)
+	}
+}
+
+func TestGroupsCalls(t *testing.T) {
+	g := &fleetclaimtest.Groups{}
+	ctx := context.Background()
+	_ = g.AddUserToGroup(ctx, "ana", "installers")
+	_ = g.In("pool").RemoveUserFromGroup(ctx, "ana", "installers")
+	g.Fail(errors.New("TooManyRequestsException"))
+	if err := g.In("pool").SignOutEverywhere(ctx, "ana"); err == nil {
+		t.Error("got no error, want the one given to Fail")
+	}
+	want := []string{"add ana installers", "pool: remove ana installers", "pool: signout ana"}
+	if got := g.Calls(); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The benchmarks rely on MemStore's conditional updates being those of the
+// real stores.
+func TestMemStoreUpdateClaim(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	c := storetest.NewClaim("acme", storetest.NewInstallerID(), "SN-1", t0)
+	tests := []struct {
+		name string
+		u    fleetclaim.ClaimUpdate
+		want error
+	}{
+		{name: "unknown claim", u: fleetclaim.ClaimUpdate{ID: storetest.NewClaimID(), At: t0}, want: fleetclaim.ErrNotFound},
+		{name: "status holds", u: fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued, Status: fleetclaim.ClaimRevoked, At: t0}},
+		{name: "status does not hold", u: fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimConsumed, Status: fleetclaim.ClaimRevoked, At: t0},
+			want: fleetclaim.ErrConflict},
+		{name: "expired", u: fleetclaim.ClaimUpdate{ID: c.ID, IfUnexpiredAt: c.ExpiresAt, Status: fleetclaim.ClaimRevoked, At: t0},
+			want: fleetclaim.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fleetclaimtest.NewMemStore()
+			if err := s.CreateClaim(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateClaim(t.Context(), c); !errors.Is(err, fleetclaim.ErrConflict) {
+				t.Errorf("got %v creating the claim twice, want ErrConflict", err)
+			}
+			got, err := s.UpdateClaim(t.Context(), tt.u)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			stored, _ := s.GetClaim(t.Context(), c.ID)
+			if tt.want == nil && (got.Status != tt.u.Status || stored != got) {
+				t.Errorf("got %+v stored as %+v, want status %s", got, stored, tt.u.Status)
+			}
+			if tt.want != nil && stored != c {
+				t.Errorf("got %+v stored, want the claim untouched", stored)
+			}
+		})
+	}
+}
