@@ -375,36 +375,37 @@ func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
 		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
 }
 
-// userByAccessToken checks an access token the way Cognito's user APIs do:
-// signature, expiry, token use, and that its sign-in was not revoked.
-func (p *Pool) userByAccessToken(token string) (*user, string, error) {
-	claims, err := p.keys.verify(token, p.now)
+// accessTokenUser resolves the user of a call that carries an access token
+// (GetUser, GlobalSignOut), checking the token the way Cognito's user APIs
+// do: signature, expiry, token use, and that its sign-in was not revoked.
+func (p *Pool) accessTokenUser(body []byte) (*user, error) {
+	var in struct{ AccessToken string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	claims, err := p.keys.verify(in.AccessToken, p.now)
 	if errors.Is(err, jwt.ErrTokenExpired) {
-		return nil, "", newError(codeNotAuthorized, "Access Token has expired")
+		return nil, newError(codeNotAuthorized, "Access Token has expired")
 	}
 	if err != nil || claims["token_use"] != "access" || claims["iss"] != p.issuer || claims["client_id"] != p.clientID {
-		return nil, "", newError(codeNotAuthorized, "Invalid Access Token")
+		return nil, newError(codeNotAuthorized, "Invalid Access Token")
 	}
 	jti, _ := claims["origin_jti"].(string)
 	sub, _ := claims["sub"].(string)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.store.Sessions[jti]; !ok {
-		return nil, "", newError(codeNotAuthorized, "Access Token has been revoked")
+		return nil, newError(codeNotAuthorized, "Access Token has been revoked")
 	}
 	u := p.store.Users[sub]
 	if u == nil {
-		return nil, "", newError(codeUserNotFound, "User does not exist.")
+		return nil, newError(codeUserNotFound, "User does not exist.")
 	}
-	return u.clone(), jti, nil
+	return u.clone(), nil
 }
 
 func (p *Pool) getUser(_ context.Context, body []byte) (any, error) {
-	var in struct{ AccessToken string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	u, _, err := p.userByAccessToken(in.AccessToken)
+	u, err := p.accessTokenUser(body)
 	if err != nil {
 		return nil, err
 	}
@@ -412,11 +413,7 @@ func (p *Pool) getUser(_ context.Context, body []byte) (any, error) {
 }
 
 func (p *Pool) globalSignOut(_ context.Context, body []byte) (any, error) {
-	var in struct{ AccessToken string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	u, _, err := p.userByAccessToken(in.AccessToken)
+	u, err := p.accessTokenUser(body)
 	if err != nil {
 		return nil, err
 	}
