@@ -175,4 +175,3 @@ func (s *store) update(fn func(*state) error) error {
 	s.state = next
 	return nil
 }
-
