@@ -247,7 +247,7 @@ func (c *Core) Start(ctx context.Context) error {
 	// AWS IoT keeps a persistent session for an hour by default; mochi's
 	// default would keep it for 136 years.
 	caps.MaximumSessionExpiryInterval = uint32(time.Hour.Seconds())
-	server := mqtt.New(&mqtt.Options{Logger: c.log.With("component", "mqtt"), Capabilities: caps})
+	server := mqtt.New(&mqtt.Options{Logger: c.log.With("broker", "mqtt"), Capabilities: caps})
 	if err := server.AddHook(&brokerHook{core: c}, nil); err != nil {
 		return fmt.Errorf("iot: %w", err)
 	}
