@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,14 +59,9 @@ func runDemo(args []string) int {
 		}
 		return 2
 	}
-	b, err := os.ReadFile(c.endpoints)
+	e, err := readEndpoints(c.endpoints)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "demo: %v (is the stack running? make local)\n", err)
-		return 1
-	}
-	var e Endpoints
-	if err := json.Unmarshal(b, &e); err != nil {
-		fmt.Fprintf(os.Stderr, "demo: %s: %v\n", c.endpoints, err)
+		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)

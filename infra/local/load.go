@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -96,14 +95,9 @@ func runLoad(args []string) int {
 	}
 	c.window, c.warmup = min(c.window, time.Minute), min(c.warmup, 30*time.Second)
 
-	b, err := os.ReadFile(c.endpoints)
+	e, err := readEndpoints(c.endpoints)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "load: %v (is the stack running?)\n", err)
-		return 1
-	}
-	var e Endpoints
-	if err := json.Unmarshal(b, &e); err != nil {
-		fmt.Fprintf(os.Stderr, "load: %s: %v\n", c.endpoints, err)
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
 		return 1
 	}
 	// A bound on the whole run: setting up, then every window with its

@@ -49,6 +49,20 @@ type Endpoints struct {
 	DataDir         string `json:"dataDir"`
 }
 
+// readEndpoints reads the endpoints.json a running stack wrote, for the
+// commands that drive it (demo, load).
+func readEndpoints(path string) (Endpoints, error) {
+	var e Endpoints
+	b, err := os.ReadFile(path) // #nosec G304 -- the operator names the stack's own endpoints file
+	if err != nil {
+		return e, fmt.Errorf("%w (is the stack running? make local)", err)
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("%s: %w", path, err)
+	}
+	return e, nil
+}
+
 // Stack is a running local fleetclaim.
 type Stack struct {
 	Endpoints Endpoints
