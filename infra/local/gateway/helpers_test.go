@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 const (
@@ -249,31 +249,13 @@ type fixture struct {
 	rec   *recorder
 	pool  *testPool
 	clock *testClock
-	logs  *syncBuffer
-}
-
-// syncBuffer collects log output from concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *fleetclaimtest.LogBuffer
 }
 
 // newFixture builds a gateway for apigw.Routes; change adjusts its options.
 func newFixture(t *testing.T, change func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{rec: &recorder{}, pool: newTestPool(t), clock: newTestClock(), logs: &syncBuffer{}}
+	f := &fixture{rec: &recorder{}, pool: newTestPool(t), clock: newTestClock(), logs: &fleetclaimtest.LogBuffer{}}
 	opts := Options{
 		Routes:    apigw.Routes,
 		Handler:   f.rec.handle,

@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 // verifyIssued checks that certPEM is a client certificate issued by the
@@ -203,7 +205,7 @@ func TestRegisterThingHookRefusal(t *testing.T) {
 			return events.IoTPreProvisionHookResponse{AllowProvisioning: true}, nil
 		}},
 	}
-	e := &env{dataDir: t.TempDir(), clock: &fakeClock{now: time.Now()}, hook: &hookSpy{}, logs: &lockedBuffer{}}
+	e := &env{dataDir: t.TempDir(), clock: &fakeClock{now: time.Now()}, hook: &hookSpy{}, logs: &fleetclaimtest.LogBuffer{}}
 	// A short deadline keeps the timeout case fast; the 5 s default is
 	// checked in TestFleetProvisioningWithKeys.
 	e.start(t, func(c *Core) { c.hookDeadline = 200 * time.Millisecond })

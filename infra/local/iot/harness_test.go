@@ -1,7 +1,6 @@
 package iot
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -20,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	iotsdk "github.com/aws/aws-sdk-go-v2/service/iot"
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 // waitFor bounds every wait for something that should happen; quietFor is
@@ -102,24 +103,6 @@ func allowSerial(_ context.Context, req events.IoTPreProvisionHookRequest) (even
 	return resp, nil
 }
 
-// lockedBuffer collects logs written from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testTemplates: widget names things by the ThingName parameter (which the
 // hook overrides) and sets attributes; gadget names them by SerialNumber.
 var testTemplates = []Template{
@@ -137,7 +120,7 @@ type env struct {
 	dataDir string
 	clock   *fakeClock
 	hook    *hookSpy
-	logs    *lockedBuffer
+	logs    *fleetclaimtest.LogBuffer
 	sdk     *iotsdk.Client
 	caPool  *x509.CertPool
 }
@@ -150,7 +133,7 @@ func newEnv(t *testing.T) *env {
 		dataDir: t.TempDir(),
 		clock:   &fakeClock{now: time.Now()},
 		hook:    &hookSpy{decide: allowSerial},
-		logs:    &lockedBuffer{},
+		logs:    &fleetclaimtest.LogBuffer{},
 	}
 	e.start(t, nil)
 	return e
