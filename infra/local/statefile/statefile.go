@@ -47,7 +47,9 @@ func Save(dir *os.Root, name string, v any) error {
 // restart after a crash, sees either the old content or the new, never a
 // mix: it writes a temporary file in the same directory, flushes it, renames
 // it over the target and flushes the directory, which makes the rename
-// itself durable. perm applies when the file is created.
+// itself durable. The file gets perm, whatever the old one had. An error
+// from the last step, flushing the directory, comes after the rename: the
+// new content is in place, but may not survive a power cut.
 func WriteFile(dir *os.Root, name string, data []byte, perm fs.FileMode) (err error) {
 	tmpName := "." + name + "." + rand.Text() + ".tmp"
 	tmp, err := dir.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)

@@ -129,28 +129,28 @@ func TestWriteFile(t *testing.T) {
 	}
 }
 
-// A write that fails keeps the old content and leaves no temporary file.
+// A write that fails leaves what was there, and no temporary file. The
+// target is a non-empty directory, which a file cannot be renamed over, so
+// the last step fails after the temporary file was written.
 func TestWriteFileFailureKeepsOldContent(t *testing.T) {
 	dir, root := openRoot(t)
-	if err := statefile.WriteFile(root, "f", []byte("old"), 0o600); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "state"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// A directory cannot be renamed over, so the last step fails.
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "state", "x"), []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "sub", "x"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := statefile.WriteFile(root, "sub", []byte("new"), 0o600); err == nil {
+	if err := statefile.WriteFile(root, "state", []byte("new"), 0o600); err == nil {
 		t.Fatal("got no error renaming over a non-empty directory, want one")
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "f"))
-	if err != nil || string(got) != "old" {
+	if info, err := os.Stat(filepath.Join(dir, "state")); err != nil || !info.IsDir() {
+		t.Fatalf("the target is no longer the directory it was: %v, %v", info, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "state", "x")); err != nil || string(got) != "old" {
 		t.Errorf("got %q, %v; want %q", got, err, "old")
 	}
-	if got := entries(t, dir); len(got) != 2 {
-		t.Errorf("got files %v, want only f and sub", got)
+	if got := entries(t, dir); len(got) != 1 {
+		t.Errorf("got files %v, want only the target", got)
 	}
 }
 
