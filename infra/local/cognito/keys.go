@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/statefile"
 )
 
 const keyFile = "signing-key.pem"
@@ -30,8 +32,13 @@ type keySet struct {
 }
 
 func loadOrCreateKeys(dir string) (keySet, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return keySet{}, err
+	}
+	defer root.Close()
 	path := filepath.Join(dir, keyFile)
-	data, err := os.ReadFile(path) // #nosec G304 -- the pool's own key file in the operator's data directory
+	data, err := root.ReadFile(keyFile)
 	var key *rsa.PrivateKey
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -42,7 +49,7 @@ func loadOrCreateKeys(dir string) (keySet, error) {
 		if err != nil {
 			return keySet{}, err
 		}
-		if err := writeFileAtomic(dir, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		if err := statefile.WriteFile(root, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return keySet{}, err
 		}
 	case err != nil:

@@ -208,15 +208,3 @@ func (s *store) save() error {
 	defer root.Close()
 	return statefile.Save(root, stateFile, s)
 }
-
-// writeFileAtomic replaces dir/name whole (see statefile.WriteFile). The
-// file is private to the owner: the pool's files hold password hashes and
-// its signing key.
-func writeFileAtomic(dir, name string, data []byte) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return statefile.WriteFile(root, name, data, 0o600)
-}
