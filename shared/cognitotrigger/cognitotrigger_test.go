@@ -20,7 +20,7 @@ const (
 	sub = "0b6f3a52-9d4e-4c1a-8f27-5e0d2c9b7a61"
 	// deadline is the handlers' own. The stalled calls below never answer
 	// on their own, so these tests end only because it cuts them short.
-	deadline = 200 * time.Millisecond
+	deadline = 300 * time.Millisecond
 	// hang is how long a test waits before calling a handler stuck.
 	hang = 10 * time.Second
 )
