@@ -188,10 +188,10 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 		if t.ClaimsPerHour < 0 {
 			r.fail(ctxTenants, "%q: claimsPerHour must not be negative", t.ID)
 		}
-		for j, d := range t.AutoApproveDomains {
-			d, err := fleetclaim.ParseDomain(strings.TrimSpace(d))
+		for j, given := range t.AutoApproveDomains {
+			d, err := fleetclaim.ParseDomain(strings.TrimSpace(given))
 			if err != nil {
-				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not an ASCII domain name (write internationalized domains in their xn-- form)", t.ID, t.AutoApproveDomains[j])
+				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not an ASCII domain name (write internationalized domains in their xn-- form)", t.ID, given)
 			}
 			t.AutoApproveDomains[j] = d
 		}

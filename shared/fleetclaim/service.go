@@ -237,7 +237,8 @@ func (s *Service) ListDevices(ctx context.Context, p Principal, tenant TenantID,
 	return listInTenant(ctx, p, s.member, tenant, pg, s.Store.ListDevices)
 }
 
-// member resolves any caller with a live installer record (principal.go).
+// member resolves a caller who is an approved installer of an active tenant,
+// as their live records say now (resolveActor, principal.go).
 func (s *Service) member(ctx context.Context, p Principal) (actor, error) {
 	return resolveActor(ctx, s.Store, p)
 }

@@ -98,8 +98,8 @@ func TestCreateProvisioningClaim(t *testing.T) {
 }
 
 // AWS IoT's throttling is reported as fleetclaim.ErrThrottled, which the
-// API answers with 429 and Retry-After; any other failure, or an answer
-// missing a part, is an error that is not throttling (503).
+// API answers with 503 "throttled" and Retry-After; any other failure, or an
+// answer missing a part, is an error that is not throttling.
 func TestCreateProvisioningClaimFailures(t *testing.T) {
 	for _, tt := range []struct {
 		name          string
