@@ -105,9 +105,12 @@ func (c *clock) reset() {
 // Start brings the stack up and returns once every endpoint answers.
 func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error) {
 	s = &Stack{clock: &clock{}}
+	// A failed start stops what it started. Failures return a nil stack, so
+	// the deferred call keeps its own reference.
+	started := s
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 	dir, err := filepath.Abs(c.DataDir)
