@@ -130,15 +130,15 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	}
 
 	// Listen first, so that each part knows the others' addresses.
-	apiL, err := s.listen(c.Host, c.APIPort)
+	apiL, err := s.listen("api-port", c.Host, c.APIPort)
 	if err != nil {
 		return nil, err
 	}
-	cognitoL, err := s.listen(c.Host, c.CognitoPort)
+	cognitoL, err := s.listen("cognito-port", c.Host, c.CognitoPort)
 	if err != nil {
 		return nil, err
 	}
-	iotL, err := s.listen(c.Host, c.IoTPort)
+	iotL, err := s.listen("iot-port", c.Host, c.IoTPort)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		return nil, err
 	}
 	if err := s.IoT.Start(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start local AWS IoT (MQTT on -mqtt-port): %w", err)
 	}
 	s.closers = append(s.closers, s.IoT.Close)
 	s.serve(iotL, s.IoT.ControlPlane())
@@ -306,10 +306,11 @@ func (s *Stack) ensureAdmin(ctx context.Context, a AdminUser, log *slog.Logger) 
 	return nil
 }
 
-func (s *Stack) listen(host string, port int) (net.Listener, error) {
+// listen opens the port a flag names; an error names the flag to change.
+func (s *Stack) listen(flag, host string, port int) (net.Listener, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("-%s: %w (choose another port, or 0 for any free one)", flag, err)
 	}
 	s.closers = append(s.closers, func() error { _ = l.Close(); return nil })
 	return l, nil
