@@ -24,7 +24,7 @@ type brokerHook struct {
 func (h *brokerHook) ID() string { return "fleetclaim-local-iot" }
 
 func (h *brokerHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, b) >= 0
+	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill}, b) >= 0
 }
 
 // identify returns the ID and the record of the client's certificate.
@@ -48,8 +48,11 @@ func (c *Core) identify(cl *mqtt.Client) (string, certRecord, bool) {
 // OnConnectAuthenticate admits an active claim certificate with any client
 // ID, and an active device certificate only with its thing's name as client
 // ID. The TLS handshake has already verified the chain and the validity
-// period (by the Core's clock), so an expired claim never gets here.
-func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
+// period (by the Core's clock), so an expired claim never gets here. A last
+// will is a publish the broker makes for the client later, so its topic
+// must be one the certificate may publish to now: otherwise a client could
+// reach any topic by connecting with a will and dropping the connection.
+func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	id, rec, ok := h.core.identify(cl)
 	var reason string
 	switch {
@@ -59,6 +62,8 @@ func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bo
 		reason = "certificate is " + rec.Status
 	case rec.Kind == kindDevice && cl.ID != rec.ThingName:
 		reason = "client ID is not the certificate's thing name"
+	case pk.Connect.WillFlag && !h.core.may(rec, pk.Connect.WillTopic, true):
+		reason = "the will's topic is not one the certificate may publish to"
 	default:
 		h.core.log.Info("MQTT client connected", "clientId", cl.ID, "certificateId", id, "kind", rec.Kind)
 		return true
@@ -71,19 +76,39 @@ func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bo
 // (write), a subscription filter or a delivery (read).
 func (h *brokerHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	id, rec, ok := h.core.identify(cl)
-	allowed := false
-	if ok && rec.Status == statusActive {
-		switch rec.Kind {
-		case kindClaim:
-			allowed = h.core.claimMay(topic, write)
-		case kindDevice:
-			allowed = deviceMay(rec.ThingName, topic, write)
-		}
-	}
+	allowed := ok && h.core.may(rec, topic, write)
 	if !allowed {
 		h.core.log.Warn("MQTT operation denied", "clientId", cl.ID, "certificateId", id, "topic", topic, "publish", write)
 	}
 	return allowed
+}
+
+// OnWill checks the last will again as the broker is about to publish it,
+// since the certificate may have been revoked since it connected. The broker
+// cannot be told to drop a will, so a will that may no longer be published
+// is emptied: no topic, no payload, no retain, which reaches nobody.
+func (h *brokerHook) OnWill(cl *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
+	id, rec, ok := h.core.identify(cl)
+	if ok && h.core.may(rec, will.TopicName, true) {
+		return will, nil
+	}
+	h.core.log.Warn("MQTT will dropped", "clientId", cl.ID, "certificateId", id, "topic", will.TopicName)
+	return mqtt.Will{}, nil
+}
+
+// may applies the policy of an active certificate to a publish (write), a
+// subscription filter or a delivery (read).
+func (c *Core) may(rec certRecord, topic string, write bool) bool {
+	if rec.Status != statusActive {
+		return false
+	}
+	switch rec.Kind {
+	case kindClaim:
+		return c.claimMay(topic, write)
+	case kindDevice:
+		return deviceMay(rec.ThingName, topic, write)
+	}
+	return false
 }
 
 // claimMay is the policy of a claim certificate: publish the fleet

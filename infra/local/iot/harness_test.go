@@ -250,7 +250,7 @@ type mqttConn struct {
 
 // dial connects to the broker over TLS with a client certificate, sending a
 // username like the AWS IoT Device SDKs do.
-func (e *env) dial(t *testing.T, certPEM, keyPEM, clientID string) (*mqttConn, error) {
+func (e *env) dial(t *testing.T, certPEM, keyPEM, clientID string, options ...func(*paho.ClientOptions)) (*mqttConn, error) {
 	t.Helper()
 	cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {
@@ -271,6 +271,9 @@ func (e *env) dial(t *testing.T, certPEM, keyPEM, clientID string) (*mqttConn, e
 			default:
 			}
 		})
+	for _, o := range options {
+		o(opts)
+	}
 	client := paho.NewClient(opts)
 	tok := client.Connect()
 	if !tok.WaitTimeout(2 * waitFor) {
