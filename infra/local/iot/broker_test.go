@@ -1,6 +1,7 @@
 package iot
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // refused is the SUBACK code of a refused MQTT 3.1.1 subscription.
@@ -209,6 +211,64 @@ func TestConnectRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWillPolicy: a last will is a publish the broker makes later for the
+// client, so a connection whose will names a topic its certificate may not
+// publish to is refused; otherwise dropping the connection would deliver
+// (and, retained, keep) a message on another thing's topics or a forged
+// provisioning reply.
+func TestWillPolicy(t *testing.T) {
+	e := newEnv(t)
+	claimConn, claim := e.claimConn(t, "widget", "installer")
+	a := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "A"})
+	e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "B"})
+	claimCert, claimKey := aws.ToString(claim.CertificatePem), aws.ToString(claim.KeyPair.PrivateKey)
+
+	tests := []struct {
+		name            string
+		certPEM, keyPEM string
+		clientID        string
+		topic           string
+		wantConnect     bool
+	}{
+		{"device, will on its own telemetry", a.certPEM, a.keyPEM, a.thingName, "dt/widget-A/status", true},
+		{"device, will on another thing's commands", a.certPEM, a.keyPEM, a.thingName, "cmd/widget-B/unlock", false},
+		{"device, will on another thing's shadow", a.certPEM, a.keyPEM, a.thingName, "$aws/things/widget-B/shadow/update", false},
+		{"device, will on its own commands (receive only)", a.certPEM, a.keyPEM, a.thingName, "cmd/widget-A/unlock", false},
+		{"claim, will on a provisioning reply", claimCert, claimKey, "attacker", "$aws/certificates/create/json/accepted", false},
+		{"claim, will on a device's commands", claimCert, claimKey, "attacker", "cmd/widget-A/unlock", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.dial(t, tt.certPEM, tt.keyPEM, tt.clientID, func(o *paho.ClientOptions) {
+				o.SetBinaryWill(tt.topic, []byte(`{"forged":true}`), 1, true)
+			})
+			if got := err == nil; got != tt.wantConnect {
+				t.Errorf("connected = %v (err %v), want %v", got, err, tt.wantConnect)
+			}
+		})
+	}
+}
+
+// TestPacketSizeLimit: a message within AWS IoT's 128 KB is delivered; a
+// larger packet ends the connection before it is read into memory.
+func TestPacketSizeLimit(t *testing.T) {
+	e := newEnv(t)
+	claimConn, _ := e.claimConn(t, "widget", "installer")
+	a := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "A"})
+	conn, err := e.dial(t, a.certPEM, a.keyPEM, a.thingName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.subscribe(t, "$aws/things/widget-A/shadow/#")
+	big := bytes.Repeat([]byte("x"), 128*1024)
+	conn.publish(t, "$aws/things/widget-A/shadow/update", 1, big)
+	if got := conn.await(t, "$aws/things/widget-A/shadow/#"); len(got) != len(big) {
+		t.Fatalf("got %d bytes, want %d", len(got), len(big))
+	}
+	conn.Publish("$aws/things/widget-A/shadow/update", 1, false, append(big, make([]byte, 2048)...))
+	conn.awaitLost(t)
 }
 
 // selfSigned returns a client certificate and key that no local CA signed.

@@ -247,6 +247,9 @@ func (c *Core) Start(ctx context.Context) error {
 	// AWS IoT keeps a persistent session for an hour by default; mochi's
 	// default would keep it for 136 years.
 	caps.MaximumSessionExpiryInterval = uint32(time.Hour.Seconds())
+	// AWS IoT refuses messages over 128 KB; mochi's default has no bound, so
+	// one large publish could hold the whole stack's memory.
+	caps.MaximumPacketSize = MaxPacketSize
 	server := mqtt.New(&mqtt.Options{Logger: c.log.With("broker", "mqtt"), Capabilities: caps})
 	if err := server.AddHook(&brokerHook{core: c}, nil); err != nil {
 		return fmt.Errorf("iot: %w", err)
@@ -267,6 +270,10 @@ func (c *Core) Start(ctx context.Context) error {
 	c.log.Info("local IoT listening", "mqtt", c.addr, "caFile", c.CAFile())
 	return nil
 }
+
+// MaxPacketSize bounds an MQTT packet: AWS IoT's 128 KB message size, and a
+// kilobyte for the topic and the packet's headers.
+const MaxPacketSize = 128*1024 + 1024
 
 // Close stops the broker, waits for provisioning requests in progress to be
 // answered or abandoned, and releases the listener and the data directory.
