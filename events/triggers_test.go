@@ -179,7 +179,7 @@ var hookCases = map[string]hookCase{
 	"wrong-template":      {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonTemplateMismatch},
 	"reused-claim":        {claim: consumedClaim, status: fleetclaim.ClaimConsumed, reason: fleetclaim.ReasonAlreadyUsed},
 	"expired-claim":       {claim: expiredClaim, status: fleetclaim.ClaimExpired, reason: fleetclaim.ReasonExpired},
-	"revoked-claim":       {claim: revokedClaim, status: fleetclaim.ClaimRevoked, reason: fleetclaim.ReasonRevoked},
+	"revoked-claim":       {claim: revokedClaim, status: fleetclaim.ClaimRevoked, reason: fleetclaim.ReasonRevokedByInstaller}, // who revoked it stays
 	"installer-suspended": {claim: suspendedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonInstallerNotApproved},
 	"unknown-claim":       {claim: unknownClaim},
 }

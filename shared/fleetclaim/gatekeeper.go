@@ -56,7 +56,10 @@ const (
 // registrations exactly one can win.
 func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
 	now := g.Now().UTC()
-	log := g.Log.With("claimId", r.ClaimID, "serial", r.Serial, "template", r.Template, "clientId", r.ClientID)
+	// The request is the device's, not yet validated: each field is logged
+	// no longer than a valid one can be.
+	log := g.Log.With("claimId", truncate(string(r.ClaimID), MaxClaimIDLength), "serial", truncate(r.Serial, MaxSerialLength),
+		"template", truncate(r.Template, MaxTemplateLength), "clientId", truncate(r.ClientID, maxClientIDLength))
 
 	if err := ValidateClaimID(r.ClaimID); err != nil {
 		return g.deny(ctx, log, r, Claim{}, ReasonInvalidRequest, now, err)
@@ -85,10 +88,11 @@ func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
 	})
 	switch {
 	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		// Another registration consumed it (or it was revoked) since the read.
-		return g.deny(ctx, log, r, Claim{}, ReasonAlreadyUsed, now, nil)
+		// Another registration consumed it (or it was revoked) since the
+		// read. The denial is audited; the winner's record is left alone.
+		return g.deny(ctx, log, r, c, ReasonAlreadyUsed, now, nil)
 	case err != nil:
-		return g.deny(ctx, log, r, Claim{}, ReasonStoreUnavailable, now, err)
+		return g.deny(ctx, log, r, c, ReasonStoreUnavailable, now, err)
 	}
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
 		Action: ActionDeviceProvisioned, Subject: c.Serial, Detail: "thing " + thing + ", claim " + string(c.ID)})
@@ -161,15 +165,23 @@ func (g *Gatekeeper) deny(ctx context.Context, log *slog.Logger, r ProvisionRequ
 	if c.ID == "" {
 		return Decision{Reason: reason}
 	}
-	u := ClaimUpdate{ID: c.ID, Reason: reason, At: now}
+	// The claim's reason says why it stopped being usable, or, for one that
+	// is still usable, why its first attempt failed. It is written only
+	// while the claim is as it was read, and a reason already there is kept
+	// unless this denial burns the claim: otherwise any holder of a revoked
+	// or rejected claim could overwrite why (and whose decision) it was
+	// stopped. Every denial is in the audit trail either way.
+	u := ClaimUpdate{ID: c.ID, Reason: reason, At: now, IfStatus: c.Status}
 	switch reason {
 	case ReasonSerialMismatch, ReasonTemplateMismatch, ReasonInstallerNotApproved, ReasonTenantInactive:
 		u.IfStatus, u.Status = ClaimIssued, ClaimRejected
 	case ReasonExpired:
 		u.IfStatus, u.Status = ClaimIssued, ClaimExpired
 	}
-	if _, err := g.Claims.UpdateClaim(ctx, u); err != nil && !errors.Is(err, ErrConflict) {
-		log.ErrorContext(ctx, "denial reason not recorded", "reason", reason, "error", err)
+	if u.Status != "" || c.Reason == "" {
+		if _, err := g.Claims.UpdateClaim(ctx, u); err != nil && !errors.Is(err, ErrConflict) {
+			log.ErrorContext(ctx, "denial reason not recorded", "reason", reason, "error", err)
+		}
 	}
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
 		Action: ActionProvisioningDenied, Subject: string(c.ID), Reason: reason,
@@ -183,6 +195,9 @@ func (g *Gatekeeper) record(ctx context.Context, log *slog.Logger, e AuditEvent)
 		log.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "error", err)
 	}
 }
+
+// maxClientIDLength is AWS IoT's bound on an MQTT client ID.
+const maxClientIDLength = 128
 
 func truncate(s string, n int) string {
 	if len(s) > n {

@@ -1,7 +1,9 @@
 package fleetclaim_test
 
 import (
+	"cmp"
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ func TestDecideDeniesEachBrokenRule(t *testing.T) {
 		claimID    fleetclaim.ClaimID
 		wantReason fleetclaim.Reason
 		wantStatus fleetclaim.ClaimStatus // stored afterwards; "" to skip
+		wantStored fleetclaim.Reason      // stored afterwards, when not wantReason
 	}{
 		{name: "no claim record", claimID: storetest.NewClaimID(), wantReason: fleetclaim.ReasonUnknownClaim},
 		{name: "malformed claim ID", claimID: "not-a-certificate-id", wantReason: fleetclaim.ReasonInvalidRequest},
@@ -43,7 +46,9 @@ func TestDecideDeniesEachBrokenRule(t *testing.T) {
 					w.t.Fatalf("revoke: %v", err)
 				}
 			},
-			wantReason: fleetclaim.ReasonRevoked, wantStatus: fleetclaim.ClaimRevoked},
+			// The device is told the claim is revoked; the claim keeps who
+			// revoked it.
+			wantReason: fleetclaim.ReasonRevoked, wantStatus: fleetclaim.ClaimRevoked, wantStored: fleetclaim.ReasonRevokedByInstaller},
 		{name: "installer suspended after issue",
 			arrange: func(w *world, _ fleetclaim.ClaimID) {
 				w.setInstallerStatus(w.installer.ID, fleetclaim.InstallerSuspended)
@@ -87,8 +92,9 @@ func TestDecideDeniesEachBrokenRule(t *testing.T) {
 			}
 			// Invariant 4: the reason is recorded on the claim for the installer.
 			c := w.claim(ic.Claim.ID)
-			if c.Status != tt.wantStatus || c.Reason != tt.wantReason {
-				t.Errorf("got stored status %q reason %q, want %q %q", c.Status, c.Reason, tt.wantStatus, tt.wantReason)
+			wantStored := cmp.Or(tt.wantStored, tt.wantReason)
+			if c.Status != tt.wantStatus || c.Reason != wantStored {
+				t.Errorf("got stored status %q reason %q, want %q %q", c.Status, c.Reason, tt.wantStatus, wantStored)
 			}
 			if _, err := w.store.GetDevice(context.Background(), "acme", "SN-0001"); err == nil {
 				t.Errorf("got a device record after a denial, want none")
@@ -140,6 +146,14 @@ func TestDecideRejectedClaimStaysRejected(t *testing.T) {
 	if d := w.register(ic.Claim.ID, "SN-0001", template); d.Allow || d.Reason != fleetclaim.ReasonRejected {
 		t.Errorf("got %+v, want deny %q", d, fleetclaim.ReasonRejected)
 	}
+	// Invariant 4: the installer still sees why it was burnt; later attempts
+	// are in the audit trail, not over the reason.
+	if c := w.claim(ic.Claim.ID); c.Status != fleetclaim.ClaimRejected || c.Reason != fleetclaim.ReasonSerialMismatch {
+		t.Errorf("got stored %q %q, want %q %q", c.Status, c.Reason, fleetclaim.ClaimRejected, fleetclaim.ReasonSerialMismatch)
+	}
+	if n := w.deniedInAudit(ic.Claim.ID); n != 2 {
+		t.Errorf("got %d denials in the audit trail, want 2", n)
+	}
 }
 
 // Invariant 2, last rule: of concurrent registrations with one claim exactly
@@ -173,6 +187,14 @@ func TestDecideConcurrentRegistrationsExactlyOneWins(t *testing.T) {
 			}
 			if allowed != 1 {
 				t.Fatalf("got %d allowed of %d concurrent registrations, want exactly 1", allowed, n)
+			}
+			// Every loser is audited, including those that lost the
+			// conditional write, and none undoes the winner's record.
+			if got := w.deniedInAudit(ic.Claim.ID); got != n-1 {
+				t.Errorf("got %d denials in the audit trail, want %d", got, n-1)
+			}
+			if c := w.claim(ic.Claim.ID); c.Status != fleetclaim.ClaimConsumed || c.Device == nil {
+				t.Errorf("got claim %q with device %v, want consumed with the winner's device", c.Status, c.Device)
 			}
 		})
 	}
@@ -212,5 +234,27 @@ func TestDecideFailsClosed(t *testing.T) {
 				t.Errorf("got allow=%v once the fault cleared, want %v", got.Allow, tt.wantUsable)
 			}
 		})
+	}
+}
+
+// The device's request is logged before it is validated, so each field is
+// cut to the longest valid value: a huge serial, claim ID, template or
+// client ID cannot flood the logs.
+func TestDecideLogsBoundedRequest(t *testing.T) {
+	w := newWorld(t)
+	ic := w.issue("SN-0001")
+	huge := strings.Repeat("A", 1<<20)
+	before := len(w.logs.String())
+	for _, r := range []fleetclaim.ProvisionRequest{
+		{ClaimID: ic.Claim.ID, Serial: huge, Template: template, ClientID: "c"},
+		{ClaimID: fleetclaim.ClaimID(huge), Serial: "SN-0001", Template: template, ClientID: "c"},
+		{ClaimID: ic.Claim.ID, Serial: "SN-0001", Template: huge, ClientID: huge},
+	} {
+		if d := w.gate.Decide(context.Background(), r); d.Allow {
+			t.Fatalf("got allow for %.40s…", r.Serial)
+		}
+	}
+	if grown := len(w.logs.String()) - before; grown > 16<<10 {
+		t.Errorf("three denials logged %d bytes, want the request cut to valid lengths", grown)
 	}
 }

@@ -205,3 +205,19 @@ func errorOf(t *testing.T, err error) *fleetclaim.Error {
 	}
 	return e
 }
+
+// deniedInAudit counts the provisioning denials of claim id in the audit trail.
+func (w *world) deniedInAudit(id fleetclaim.ClaimID) int {
+	w.t.Helper()
+	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+	if err != nil {
+		w.t.Fatalf("list audit: %v", err)
+	}
+	n := 0
+	for _, e := range events {
+		if e.Action == fleetclaim.ActionProvisioningDenied && e.Subject == string(id) {
+			n++
+		}
+	}
+	return n
+}
