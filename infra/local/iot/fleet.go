@@ -303,7 +303,7 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 		return nil, errEmptyToken
 	}
 	key := tokenKey(in.CertificateOwnershipToken)
-	cert, err := c.ownedCertificate(key, req.claim.Template)
+	cert, err := c.ownedCertificate(key, req.claim)
 	if err != nil {
 		c.logRejected(req, errInvalidToken, err)
 		return nil, errInvalidToken
@@ -397,8 +397,12 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 var errTokenSpent = errors.New("ownership token already used or expired")
 
 // ownedCertificate returns the pending certificate an ownership token
-// proves, provided the token is live and was issued under template.
-func (c *Core) ownedCertificate(key, template string) (certRecord, error) {
+// proves, provided the token is live and was issued to this claim (and so
+// under its template). A token is bound to the claim that asked for the
+// certificate: used under another claim, it would let one claim's
+// pre-provisioning decision consume a second claim for the first one's
+// certificate.
+func (c *Core) ownedCertificate(key string, claim certRecord) (certRecord, error) {
 	var (
 		cert certRecord
 		err  error
@@ -411,7 +415,9 @@ func (c *Core) ownedCertificate(key, template string) (certRecord, error) {
 			err = errors.New("unknown ownership token")
 		case !now.Before(tok.ExpiresAt):
 			err = errors.New("ownership token expired")
-		case tok.Template != template:
+		case tok.ClaimID != claim.ID:
+			err = errors.New("ownership token was issued to another claim")
+		case tok.Template != claim.Template:
 			err = fmt.Errorf("ownership token was issued under template %q", tok.Template)
 		default:
 			var found bool

@@ -246,6 +246,9 @@ func TestRegisterThingRejections(t *testing.T) {
 
 	var gadgetKeys createKeysAndCertificateResponse
 	gadget.mustCall(t, topicCreateKeysAndCertificate, nil, &gadgetKeys)
+	otherWidget, _ := e.claimConn(t, "widget", "other-widget-installer")
+	var otherClaimKeys createKeysAndCertificateResponse
+	otherWidget.mustCall(t, topicCreateKeysAndCertificate, nil, &otherClaimKeys)
 
 	var usedKeys createKeysAndCertificateResponse
 	widget.mustCall(t, topicCreateKeysAndCertificate, nil, &usedKeys)
@@ -292,6 +295,10 @@ func TestRegisterThingRejections(t *testing.T) {
 			func() []byte {
 				return register(gadgetKeys.CertificateOwnershipToken, map[string]string{"SerialNumber": "SN-2"})
 			}, ErrorCodeInvalidCertificateOwnershipToken, 400},
+		{"RegisterThing with another claim's token, same template", registerThingTopic("widget"),
+			func() []byte {
+				return register(otherClaimKeys.CertificateOwnershipToken, map[string]string{"SerialNumber": "SN-3"})
+			}, ErrorCodeInvalidCertificateOwnershipToken, 400},
 		{"RegisterThing without a thing name", registerThingTopic("widget"),
 			func() []byte { return register(fresh(), map[string]string{"Site": "lab"}) }, ErrorCodeInvalidParameters, 400},
 		{"RegisterThing with a thing name holding a wildcard", registerThingTopic("widget"),
@@ -299,9 +306,18 @@ func TestRegisterThingRejections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e.hook.mu.Lock()
+			hookCalls := len(e.hook.calls)
+			e.hook.mu.Unlock()
 			accepted, reply := widget.call(t, tt.topic, tt.payload())
 			if accepted {
 				t.Fatalf("accepted: %s", reply)
+			}
+			e.hook.mu.Lock()
+			asked := len(e.hook.calls) > hookCalls
+			e.hook.mu.Unlock()
+			if asked && tt.wantCode == ErrorCodeInvalidCertificateOwnershipToken {
+				t.Errorf("the pre-provisioning hook was asked about a request with a bad token")
 			}
 			var got errorResponse
 			if err := json.Unmarshal(reply, &got); err != nil {
