@@ -179,7 +179,7 @@ func TestEndToEndRejections(t *testing.T) {
 			if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
 				t.Fatalf("revoke: %v", err)
 			}
-		}, wantReason: fleetclaim.ReasonRevoked, wantStatus: "revoked"},
+		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked"}, // the device's attempt does not hide who revoked it
 		{name: "claim for another template", template: "other-template",
 			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected"},
 		{name: "expired claim still in the table", prepare: func(c claimJSON) {
