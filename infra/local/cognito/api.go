@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/sigv4"
 )
 
 const targetPrefix = "AWSCognitoIdentityProviderService."
@@ -78,6 +80,14 @@ func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request, ops map[string]o
 		writeError(w, newError(codeInvalidParameter, "Unreadable request body."))
 		return
 	}
+	if strings.HasPrefix(name, "Admin") {
+		// Admin operations are for IAM principals, as in AWS.
+		if err := p.iam.Verify(r, body); err != nil {
+			p.log.Warn("cognito admin call refused", "operation", name, "requestId", requestID, "reason", err.Error())
+			writeError(w, authError(err))
+			return
+		}
+	}
 	out, err := op(r.Context(), body)
 	if err != nil {
 		var e *Error
@@ -92,6 +102,15 @@ func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request, ops map[string]o
 	p.log.Debug("cognito call", "operation", name, "requestId", requestID)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// authError is AWS's answer to a call without, or with a bad, signature.
+func authError(err error) *Error {
+	if errors.Is(err, sigv4.ErrUnsigned) {
+		return &Error{Code: codeMissingAuthentication, Message: "Missing Authentication Token", status: http.StatusForbidden}
+	}
+	return &Error{Code: codeInvalidSignature, Message: "The request signature we calculated does not match the signature you provided.",
+		status: http.StatusBadRequest}
 }
 
 func writeError(w http.ResponseWriter, e *Error) {

@@ -3,6 +3,8 @@ package cognito_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,6 +14,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
 )
@@ -40,11 +45,18 @@ var fuzzExceptions = []string{"InvalidParameterException", "InvalidPasswordExcep
 	"UserNotFoundException", "UserNotConfirmedException", "NotAuthorizedException", "CodeMismatchException",
 	"ExpiredCodeException", "ResourceNotFoundException", "UnknownOperationException"}
 
-// fuzzCall sends one JSON API request to h.
+// fuzzCall sends one JSON API request to h, signed with the pool's admin
+// credentials as an operator's tooling would sign it, so that the input,
+// not the signature, decides the answer.
 func fuzzCall(h http.Handler, op string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), testCredentials, req, hex.EncodeToString(sum[:]), "cognito-idp",
+		cognito.DefaultRegion, time.Now()); err != nil {
+		panic(err) // static credentials always sign
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return w
@@ -64,8 +76,8 @@ func fuzzMustCall(tb testing.TB, h http.Handler, op string, in, out any) {
 func fuzzOpenPool(tb testing.TB, dir string) *cognito.Pool {
 	tb.Helper()
 	p, err := cognito.New(cognito.Options{DataDir: dir, BaseURL: fuzzBaseURL, Groups: []string{"installers", "admins", "platform-admins"},
-		WriteAttributes: []string{"email", "custom:tenant_id"},
-		Logger:          slog.New(slog.DiscardHandler)})
+		WriteAttributes: []string{"email", "custom:tenant_id"}, AdminCredentials: testCredentials,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatalf("cognito.New: %v", err)
 	}

@@ -30,6 +30,10 @@ import (
 
 const testPassword = "Passw0rdLocal"
 
+// testCredentials sign the test clients' calls; the pool takes them as its
+// admin credentials unless a test says otherwise.
+var testCredentials = aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "local-secret"}
+
 var testGroups = []string{"installers", "admins", "platform-admins"}
 
 type stack struct {
@@ -53,6 +57,9 @@ func newStack(t *testing.T, opts cognito.Options) *stack {
 	if opts.WriteAttributes == nil {
 		opts.WriteAttributes = []string{"email", "custom:tenant_id"}
 	}
+	if opts.AdminCredentials == (aws.Credentials{}) {
+		opts.AdminCredentials = testCredentials
+	}
 	logs := &logBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -69,7 +76,7 @@ func newStack(t *testing.T, opts cognito.Options) *stack {
 	client := cip.New(cip.Options{
 		Region:           pool.Region(),
 		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", ""),
+		Credentials:      credentials.StaticCredentialsProvider{Value: opts.AdminCredentials},
 		HTTPClient:       srv.Client(),
 		RetryMaxAttempts: 1,
 	})

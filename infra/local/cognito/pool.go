@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/sigv4"
 )
 
 // Defaults applied by New to zero Options fields.
@@ -88,6 +91,10 @@ type Options struct {
 	// TokenLifetime applies to ID and access tokens.
 	TokenLifetime        time.Duration
 	RefreshTokenLifetime time.Duration
+	// AdminCredentials are the IAM credentials Admin* calls must be signed
+	// with (Signature Version 4, service "cognito-idp", the pool's region).
+	// With none, every Admin* call is refused.
+	AdminCredentials aws.Credentials
 	// TriggerTimeout bounds each trigger invocation.
 	TriggerTimeout     time.Duration
 	PostConfirmation   PostConfirmationFunc
@@ -128,6 +135,7 @@ type Pool struct {
 	log                      *slog.Logger
 	now                      func() time.Time
 	keys                     keySet
+	iam                      sigv4.Verifier
 
 	// mu guards store. It is never held while a trigger runs: triggers call
 	// back into the pool over HTTP (the post-confirmation handler adds users
@@ -164,6 +172,9 @@ func New(opts Options) (*Pool, error) {
 	if p.required == nil {
 		p.required = []string{"email"}
 	}
+	// Signatures are judged by the wall clock the signer used, not by a
+	// test's clock.
+	p.iam = sigv4.Verifier{Credentials: opts.AdminCredentials, Region: p.region, Service: "cognito-idp"}
 	p.writable = opts.WriteAttributes
 	if p.writable == nil {
 		p.writable = p.required

@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
 )
@@ -394,4 +396,36 @@ func TestAdminChangesSurviveRestart(t *testing.T) {
 	s = s.restart(t)
 	_, err = s.refresh(t, aws.ToString(auth.RefreshToken))
 	wantAPIError[*types.NotAuthorizedException](t, err, "Invalid Refresh Token")
+}
+
+// Admin operations are for IAM principals, as in AWS: a call signed with
+// other credentials, or not signed, is refused and changes nothing, so a
+// user of the pool cannot put themselves in a privileged group.
+func TestAdminCallsNeedTheAdminCredentials(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	s.register(t, "ana")
+	add := func(c *cip.Client) error {
+		_, err := c.AdminAddUserToGroup(t.Context(), &cip.AdminAddUserToGroupInput{
+			UserPoolId: aws.String(s.pool.PoolID()), Username: aws.String("ana"), GroupName: aws.String("platform-admins")})
+		return err
+	}
+	other := cip.New(cip.Options{Region: s.pool.Region(), BaseEndpoint: aws.String(s.srv.URL), HTTPClient: s.srv.Client(),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "guessed-secret", ""), RetryMaxAttempts: 1})
+	var apiErr smithy.APIError
+	if err := add(other); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidSignatureException" {
+		t.Errorf("other credentials: got %v, want InvalidSignatureException", err)
+	}
+	anonymous := cip.New(cip.Options{Region: s.pool.Region(), BaseEndpoint: aws.String(s.srv.URL), HTTPClient: s.srv.Client(),
+		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
+	if err := add(anonymous); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "MissingAuthenticationTokenException" {
+		t.Errorf("no signature: got %v, want MissingAuthenticationTokenException", err)
+	}
+	out, err := s.client.AdminListGroupsForUser(t.Context(), &cip.AdminListGroupsForUserInput{
+		UserPoolId: aws.String(s.pool.PoolID()), Username: aws.String("ana")})
+	if err != nil || len(out.Groups) != 0 {
+		t.Fatalf("got groups %v, %v; want none", out, err)
+	}
+	if err := add(s.client); err != nil {
+		t.Errorf("the admin credentials: %v", err)
+	}
 }
