@@ -1,9 +1,13 @@
 package iot
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/sigv4"
 )
 
 // AWS IoT REST JSON error types the control plane answers with. The SDK
@@ -15,6 +19,10 @@ const (
 	errTypeInternalFailure    = "InternalFailureException"
 	errTypeServiceUnavailable = "ServiceUnavailableException"
 	errTypeUnknownOperation   = "UnknownOperationException"
+	// The answers to a call that is unsigned, or not signed with the
+	// control plane's credentials.
+	errTypeMissingAuthentication = "MissingAuthenticationTokenException"
+	errTypeInvalidSignature      = "InvalidSignatureException"
 )
 
 // ControlPlane returns the AWS IoT control-plane endpoint as an
@@ -24,7 +32,8 @@ const (
 //	POST /provisioning-templates/{templateName}/provisioning-claim  CreateProvisioningClaim
 //	GET  /endpoint?endpointType=iot:Data-ATS                         DescribeEndpoint
 //
-// Request signatures are not checked: the local stack has no IAM.
+// Every call must be signed with Options.Credentials, as AWS IoT's control
+// plane is for IAM principals: no one else on the machine can mint claims.
 func (c *Core) ControlPlane() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /provisioning-templates/{templateName}/provisioning-claim", c.serveCreateProvisioningClaim)
@@ -32,8 +41,34 @@ func (c *Core) ControlPlane() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, http.StatusNotFound, errTypeUnknownOperation, "The local AWS IoT does not serve "+r.Method+" "+r.URL.Path+".")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body []byte
+		var err error
+		if r.Body != nil {
+			body, err = io.ReadAll(io.LimitReader(r.Body, maxControlPlaneBody))
+		}
+		if err != nil {
+			writeAWSError(w, http.StatusBadRequest, errTypeInvalidRequest, "Unreadable request body.")
+			return
+		}
+		if err := c.iam.Verify(r, body); err != nil {
+			c.log.Warn("AWS IoT control-plane call refused", "method", r.Method, "path", r.URL.Path, "reason", err.Error())
+			if errors.Is(err, sigv4.ErrUnsigned) {
+				writeAWSError(w, http.StatusForbidden, errTypeMissingAuthentication, "Missing Authentication Token")
+			} else {
+				writeAWSError(w, http.StatusForbidden, errTypeInvalidSignature,
+					"The request signature we calculated does not match the signature you provided.")
+			}
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mux.ServeHTTP(w, r)
+	})
 }
+
+// maxControlPlaneBody bounds a control-plane request body; the operations
+// served take none.
+const maxControlPlaneBody = 64 << 10
 
 // createProvisioningClaimOutput is the CreateProvisioningClaim response.
 // Expiration is in epoch seconds, the REST JSON encoding of timestamps.

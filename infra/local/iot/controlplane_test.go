@@ -2,6 +2,8 @@ package iot
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	iotsdk "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/smithy-go"
@@ -107,10 +110,7 @@ func TestDescribeEndpoint(t *testing.T) {
 
 func TestUnknownOperation(t *testing.T) {
 	e := newEnv(t)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/things", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := signedRequest(t, http.MethodGet, "/things", testCredentials)
 	rec := httptest.NewRecorder()
 	e.core.ControlPlane().ServeHTTP(rec, req)
 	if got, want := rec.Code, http.StatusNotFound; got != want {
@@ -178,5 +178,62 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	if bytes.Contains(state, []byte("PRIVATE KEY")) || bytes.Contains(state, []byte(pending.CertificateOwnershipToken)) {
 		t.Error("state file holds a private key or a usable ownership token")
+	}
+}
+
+// signedRequest is a control-plane request signed as an SDK signs one.
+func signedRequest(t *testing.T, method, path string, creds aws.Credentials) *http.Request {
+	t.Helper()
+	req := httptest.NewRequest(method, "http://127.0.0.1:8443"+path, nil)
+	sum := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "iot", DefaultRegion, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// The control plane is for IAM principals, as in AWS: a call that is not
+// signed, or signed with other credentials, mints nothing.
+func TestControlPlaneNeedsTheCredentials(t *testing.T) {
+	e := newEnv(t)
+	claims := func() int {
+		n := 0
+		e.core.store.view(func(s *state) {
+			for _, c := range s.Certificates {
+				if c.Kind == kindClaim {
+					n++
+				}
+			}
+		})
+		return n
+	}
+	before := claims()
+	for _, tt := range []struct {
+		name     string
+		req      *http.Request
+		wantType string
+	}{
+		{"unsigned", httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8443/provisioning-templates/widget/provisioning-claim", nil),
+			"MissingAuthenticationTokenException"},
+		{"other credentials", signedRequest(t, http.MethodPost, "/provisioning-templates/widget/provisioning-claim",
+			aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "guessed"}), "InvalidSignatureException"},
+		{"another access key", signedRequest(t, http.MethodPost, "/provisioning-templates/widget/provisioning-claim",
+			aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "local-secret"}), "InvalidSignatureException"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			e.core.ControlPlane().ServeHTTP(rec, tt.req)
+			if rec.Code != http.StatusForbidden || rec.Header().Get("X-Amzn-ErrorType") != tt.wantType {
+				t.Errorf("got %d %s, want 403 %s", rec.Code, rec.Header().Get("X-Amzn-ErrorType"), tt.wantType)
+			}
+		})
+	}
+	if after := claims(); after != before {
+		t.Errorf("%d claims minted by refused calls", after-before)
+	}
+	rec := httptest.NewRecorder()
+	e.core.ControlPlane().ServeHTTP(rec, signedRequest(t, http.MethodPost, "/provisioning-templates/widget/provisioning-claim", testCredentials))
+	if rec.Code != http.StatusOK || claims() != before+1 {
+		t.Errorf("signed with the credentials: got %d %s and %d claims, want 200 and one more", rec.Code, rec.Body, claims()-before)
 	}
 }

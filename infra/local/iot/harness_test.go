@@ -141,14 +141,19 @@ func newEnv(t *testing.T) *env {
 
 // start (re)starts the Core on e's data directory; configure, when not nil,
 // adjusts the Core before it starts serving.
+// testCredentials sign the tests' control-plane calls, and are the ones the
+// Core accepts.
+var testCredentials = aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "local-secret"}
+
 func (e *env) start(t *testing.T, configure func(*Core)) {
 	t.Helper()
 	core, err := New(Options{
-		DataDir:   e.dataDir,
-		Templates: testTemplates,
-		Hook:      e.hook.hook,
-		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:       e.clock.Now,
+		DataDir:     e.dataDir,
+		Templates:   testTemplates,
+		Hook:        e.hook.hook,
+		Credentials: testCredentials,
+		Logger:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:         e.clock.Now,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -167,7 +172,7 @@ func (e *env) start(t *testing.T, configure func(*Core)) {
 	e.sdk = iotsdk.New(iotsdk.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", ""),
+		Credentials:  credentials.StaticCredentialsProvider{Value: testCredentials},
 		HTTPClient:   srv.Client(),
 	})
 

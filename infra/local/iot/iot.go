@@ -38,7 +38,10 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/sigv4"
 )
 
 // Defaults, as AWS IoT behaves.
@@ -114,6 +117,10 @@ type Options struct {
 	// RegisterThing is allowed without one, as for an AWS template that has
 	// no hook.
 	Hook HookFunc
+	// Credentials are the IAM credentials control-plane calls must be signed
+	// with (Signature Version 4, service "iot", Region). With none, every
+	// control-plane call is refused.
+	Credentials aws.Credentials
 	// Logger receives structured logs; nothing is logged when nil. Private
 	// keys and ownership tokens are never logged.
 	Logger *slog.Logger
@@ -133,6 +140,7 @@ type Core struct {
 	accountID     string
 	hook          HookFunc
 	hookDeadline  time.Duration
+	iam           sigv4.Verifier
 	log           *slog.Logger
 	now           func() time.Time
 
@@ -173,6 +181,9 @@ func New(opts Options) (*Core, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 	}
+	// Signatures are judged by the wall clock the signer used, not by a
+	// test's clock.
+	c.iam = sigv4.Verifier{Credentials: opts.Credentials, Region: c.region, Service: "iot"}
 	if c.claimLifetime == 0 {
 		c.claimLifetime = DefaultClaimLifetime
 	}
