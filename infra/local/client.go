@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/fleetclaim/fleetclaim/shared/awsenv"
@@ -42,7 +43,14 @@ func (in *installer) signUp(ctx context.Context, tenant string) error {
 	if err := in.register(ctx, tenant); err != nil {
 		return err
 	}
-	_, err := in.cognito.AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{
+	// AdminConfirmSignUp is for IAM principals: the operator's credentials.
+	operator, err := readCredentials(in.e.CredentialsFile)
+	if err != nil {
+		return err
+	}
+	sdk := awsenv.Local(in.e.Region)
+	sdk.Credentials = credentials.StaticCredentialsProvider{Value: operator}
+	_, err = awsenv.Cognito(sdk, in.e.CognitoEndpoint).AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{
 		UserPoolId: aws.String(in.e.UserPoolID), Username: aws.String(in.email)})
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)

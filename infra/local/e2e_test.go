@@ -6,13 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	iotsdk "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/fleetclaim/fleetclaim/infra/local/device"
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
@@ -372,5 +375,42 @@ func TestEndToEndRestartKeepsState(t *testing.T) {
 	var d deviceJSON
 	if err := in.call(t.Context(), "GET", "/devices/"+serial, nil, &d); err != nil || d.ThingName != "acme_"+serial {
 		t.Errorf("got %+v (%v) after restart, want the device", d, err)
+	}
+}
+
+// The calls AWS reserves for IAM principals need this run's operator
+// credentials: anyone else on the machine (here, with the SDK's local
+// defaults) can neither put a user in a privileged group nor mint a claim
+// without an installer's token. The credentials file is the owner's alone.
+func TestEndToEndIAMCallsNeedTheOperator(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	ctx := t.Context()
+	in := x.approvedInstaller("acme")
+
+	outsider := awsenv.Local(x.e.Region)
+	_, err := awsenv.Cognito(outsider, x.e.CognitoEndpoint).AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{
+		UserPoolId: aws.String(x.e.UserPoolID), Username: aws.String(in.email), GroupName: aws.String(fleetclaim.GroupPlatformAdmins)})
+	if err == nil {
+		t.Error("AdminAddUserToGroup without the operator's credentials succeeded")
+	}
+	if _, err := awsenv.IoT(outsider, x.e.IoTEndpoint).CreateProvisioningClaim(ctx, &iotsdk.CreateProvisioningClaimInput{
+		TemplateName: aws.String(x.e.TemplateName)}); err == nil {
+		t.Error("CreateProvisioningClaim without the operator's credentials succeeded")
+	}
+	if err := in.signIn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scope, _ := in.tokenClaims()["scope"].(string)
+	groups := fmt.Sprint(in.tokenClaims()["cognito:groups"])
+	if strings.Contains(scope, fleetclaim.ScopeAdmin) || strings.Contains(groups, fleetclaim.GroupPlatformAdmins) {
+		t.Errorf("the installer's token has scope %q and groups %s", scope, groups)
+	}
+
+	info, err := os.Stat(x.e.CredentialsFile)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("credentials file: %v, %v; want mode 0600", info, err)
+	}
+	if _, err := readCredentials(x.e.CredentialsFile); err != nil {
+		t.Error(err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
 	"github.com/fleetclaim/fleetclaim/infra/local/gateway"
 	"github.com/fleetclaim/fleetclaim/infra/local/iot"
@@ -46,7 +49,41 @@ type Endpoints struct {
 	MQTTEndpoint    string `json:"mqttEndpoint"`
 	CAFile          string `json:"caFile"`
 	TemplateName    string `json:"templateName"`
+	// CredentialsFile holds the IAM credentials of this run (credentialsJSON),
+	// which Cognito's Admin* calls and the AWS IoT control plane require.
+	CredentialsFile string `json:"credentialsFile"`
 	DataDir         string `json:"dataDir"`
+}
+
+// credentialsFile is the name of the operator's credentials in the data
+// directory. They are made anew at every start.
+const credentialsFile = "credentials.json"
+
+// credentialsJSON is the credentials file, in the names AWS uses.
+type credentialsJSON struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+}
+
+// newOperatorCredentials makes IAM credentials for one run of the stack.
+func newOperatorCredentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: "AKIA" + rand.Text()[:16], SecretAccessKey: rand.Text() + rand.Text()}
+}
+
+// readCredentials reads the operator's credentials a running stack wrote.
+func readCredentials(path string) (aws.Credentials, error) {
+	var c credentialsJSON
+	b, err := os.ReadFile(path) // #nosec G304 -- the stack's own credentials file, named in its endpoints.json
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err == nil && (c.AccessKeyID == "" || c.SecretAccessKey == "") {
+		err = errors.New("incomplete")
+	}
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("operator credentials %s: %w", path, err)
+	}
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, nil
 }
 
 // readEndpoints reads the endpoints.json a running stack wrote, for the
@@ -146,7 +183,12 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 
 	// The handlers reach Cognito and AWS IoT through the same SDK adapters
 	// as in AWS, pointed at the stand-ins.
+	// They sign with IAM credentials made for this run, which the stand-ins
+	// require for the calls AWS reserves for IAM principals (Cognito's
+	// Admin* calls, the AWS IoT control plane).
+	operator := newOperatorCredentials()
 	sdk := awsenv.Local(region)
+	sdk.Credentials = credentials.StaticCredentialsProvider{Value: operator}
 	cognitoClient := awsenv.Cognito(sdk, cognitoURL)
 	iotClient := awsenv.IoT(sdk, iotURL)
 	parts := app.Parts{
@@ -175,6 +217,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		ClaimLifetime: c.ClaimLifetime,
 		Region:        region,
 		Hook:          hook.Handle,
+		Credentials:   operator,
 		Logger:        log.With("component", "iot"),
 	})
 	if err != nil {
@@ -200,6 +243,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 			RequireNumbers: true, RequireSymbols: true},
 		PostConfirmation:   app.PostConfirmation(withLog(parts, log, "postconfirm")).Handle,
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
+		AdminCredentials:   operator,
 		Logger:             log.With("component", "cognito"),
 	})
 	if err != nil {
@@ -252,9 +296,16 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		MQTTEndpoint:    s.IoT.MQTTAddr(),
 		CAFile:          s.IoT.CAFile(),
 		TemplateName:    c.Template,
+		CredentialsFile: filepath.Join(dir, credentialsFile),
 		DataDir:         dir,
 	}
-	b, _ := json.MarshalIndent(s.Endpoints, "", "  ")
+	// The operator's tooling (demo, load, scripts) reads the credentials
+	// from a file only the owner can read; they are never printed.
+	b, _ := json.MarshalIndent(credentialsJSON{AccessKeyID: operator.AccessKeyID, SecretAccessKey: operator.SecretAccessKey}, "", "  ")
+	if err := os.WriteFile(s.Endpoints.CredentialsFile, append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", credentialsFile, err)
+	}
+	b, _ = json.MarshalIndent(s.Endpoints, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "endpoints.json"), append(b, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("write endpoints.json: %w", err)
 	}
