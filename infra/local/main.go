@@ -59,9 +59,10 @@ func run(args []string) int {
   provisioning template %s
 
 The same, for scripts: %s/endpoints.json
+IAM credentials for Admin* and control-plane calls: %s (yours alone, new at every start)
 Try it: make demo (in another terminal). Stop with Ctrl-C.
 `, e.DataDir, e.APIURL, e.OpenAPIURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
-		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir)
+		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir, e.CredentialsFile)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "fleetclaim-local: stopping")
 	return 0
