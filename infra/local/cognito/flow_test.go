@@ -240,6 +240,11 @@ func TestSignUpRejects(t *testing.T) {
 		{"malformed email", "", "a7", testPassword, attrs("email", "not-an-address"), func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidParameterException](t, err, "Invalid email address format.")
 		}},
+		{"attribute longer than Cognito allows", "", "a10", testPassword, attrs("email", "a10@acme.example", "custom:tenant_id", strings.Repeat("a", 2049)),
+			func(t *testing.T, err error) {
+				wantAPIError[*types.InvalidParameterException](t, err,
+					"Attributes did not conform to the schema: custom:tenant_id: String must be no longer than 2048 characters")
+			}},
 		{"self-verified email", "", "a8", testPassword, attrs("email", "a8@acme.example", "email_verified", "true"), func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidParameterException](t, err, "")
 		}},

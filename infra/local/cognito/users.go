@@ -19,6 +19,9 @@ const (
 	sdkVersionUnknown = "aws-sdk-unknown-unknown"
 )
 
+// maxAttributeLength is Cognito's bound on a string attribute's value.
+const maxAttributeLength = 2048
+
 // register adds an unconfirmed user with a fresh confirmation code and
 // returns a copy of it and the code.
 func (p *Pool) register(username, password string, attrs map[string]string) (*user, string, error) {
@@ -33,7 +36,7 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 			return nil, "", newError(codeInvalidParameter, "Attributes did not conform to the schema: "+name+": The attribute is required")
 		}
 	}
-	for name := range attrs {
+	for name, value := range attrs {
 		switch {
 		case name == "sub" || name == "email_verified" || strings.HasPrefix(name, "cognito:"):
 			return nil, "", newError(codeInvalidParameter, "Cannot modify the non-mutable attribute "+name)
@@ -41,6 +44,9 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 			// Cognito's answer to an attribute outside the client's
 			// WriteAttributes, including one the schema does not have.
 			return nil, "", newError(codeNotAuthorized, "A client attempted to write unauthorized attribute")
+		case len(value) > maxAttributeLength:
+			return nil, "", newError(codeInvalidParameter,
+				fmt.Sprintf("Attributes did not conform to the schema: %s: String must be no longer than %d characters", name, maxAttributeLength))
 		}
 	}
 	if email, ok := attrs["email"]; ok {
