@@ -14,6 +14,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/cognitotrigger"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 const (
@@ -25,54 +26,16 @@ const (
 	hang = 10 * time.Second
 )
 
-// stalled blocks until its context is done, as a dependency that accepted
-// the call and never answered would, and records each call's deadline.
-type stalled struct {
-	mu        sync.Mutex
-	deadlines []time.Time
-}
-
-func (s *stalled) wait(ctx context.Context) error {
-	d, ok := ctx.Deadline()
-	s.mu.Lock()
-	s.deadlines = append(s.deadlines, d) // the zero time when there is none
-	s.mu.Unlock()
-	if !ok {
-		return context.DeadlineExceeded // fail check below rather than hang here
-	}
-	<-ctx.Done()
-	return ctx.Err()
-}
-
-// check fails t unless exactly one call stalled, with the handler's own
-// deadline: set a moment after start, so a second deadline of slack covers
-// that moment and tells it from any longer one.
-func (s *stalled) check(t *testing.T, start time.Time) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.deadlines) != 1 {
-		t.Fatalf("the stalled call ran %d times, want once (no retries inside)", len(s.deadlines))
-	}
-	d := s.deadlines[0]
-	if d.IsZero() {
-		t.Fatal("the stalled call had no deadline")
-	}
-	if d.Before(start.Add(deadline)) || d.After(start.Add(2*deadline)) {
-		t.Fatalf("the stalled call had a deadline %v after the start, want the handler's %v", d.Sub(start), deadline)
-	}
-}
-
 // groups is the Cognito admin API: stalled, or answering and recording.
 type groups struct {
-	stall *stalled
+	stall *fleetclaimtest.Stall
 	mu    sync.Mutex
 	added []string
 }
 
 func (g *groups) AddUserToGroup(ctx context.Context, username, group string) error {
 	if g.stall != nil {
-		return g.stall.wait(ctx)
+		return g.stall.Wait(ctx)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -85,11 +48,11 @@ func (g *groups) SignOutEverywhere(context.Context, string) error           { re
 // stalledInstallers is a store whose installer reads never answer.
 type stalledInstallers struct {
 	*boltstore.Store
-	stall *stalled
+	stall *fleetclaimtest.Stall
 }
 
 func (s stalledInstallers) GetInstaller(ctx context.Context, _ fleetclaim.InstallerID) (fleetclaim.Installer, error) {
-	return fleetclaim.Installer{}, s.stall.wait(ctx)
+	return fleetclaim.Installer{}, s.stall.Wait(ctx)
 }
 
 func openStore(t *testing.T) *boltstore.Store {
@@ -112,36 +75,13 @@ func enrollment(installers fleetclaim.InstallerStore, st *boltstore.Store, g fle
 		Now:       time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
-// within runs f from a context with no deadline of its own and fails the
-// test if it has not returned before hang.
-func within[T any](t *testing.T, f func(context.Context) (T, error)) (T, error) {
-	t.Helper()
-	type answer struct {
-		v   T
-		err error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		v, err := f(context.Background())
-		done <- answer{v, err}
-	}()
-	select {
-	case a := <-done:
-		return a.v, a.err
-	case <-time.After(hang):
-		t.Fatalf("the trigger did not answer within %v of a stalled call; its own deadline is %v", hang, deadline)
-		var zero T
-		return zero, nil
-	}
-}
-
 // Invariant 8: a trigger finishes within Cognito's 5 s. A Cognito call that
 // stalls during post confirmation is cut off by the handler's own deadline
 // and reported as an error (Cognito retries); the record it made stands, and
 // the retry, with Cognito answering, finishes the job without a second one.
 func TestPostConfirmationDeadline(t *testing.T) {
 	st := openStore(t)
-	stall := &stalled{}
+	stall := &fleetclaimtest.Stall{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ev := events.CognitoEventUserPoolsPostConfirmation{
 		CognitoEventUserPoolsHeader: events.CognitoEventUserPoolsHeader{TriggerSource: cognitotrigger.SourceConfirmSignUp,
@@ -152,16 +92,16 @@ func TestPostConfirmationDeadline(t *testing.T) {
 
 	h := &cognitotrigger.PostConfirmation{Enrollment: enrollment(st, st, &groups{stall: stall}), Deadline: deadline, Log: log}
 	start := time.Now()
-	if _, err := within(t, func(ctx context.Context) (events.CognitoEventUserPoolsPostConfirmation, error) {
+	if _, err := fleetclaimtest.Within(t, hang, func(ctx context.Context) (events.CognitoEventUserPoolsPostConfirmation, error) {
 		return h.Handle(ctx, ev)
 	}); err == nil {
 		t.Fatal("a stalled group call gave no error; Cognito would not retry")
 	}
-	stall.check(t, start)
+	stall.CheckDeadline(t, start, deadline)
 
 	g := &groups{}
 	h = &cognitotrigger.PostConfirmation{Enrollment: enrollment(st, st, g), Deadline: deadline, Log: log}
-	if _, err := within(t, func(ctx context.Context) (events.CognitoEventUserPoolsPostConfirmation, error) {
+	if _, err := fleetclaimtest.Within(t, hang, func(ctx context.Context) (events.CognitoEventUserPoolsPostConfirmation, error) {
 		return h.Handle(ctx, ev)
 	}); err != nil {
 		t.Fatalf("retry: %v", err)
@@ -184,7 +124,7 @@ func TestPostConfirmationDeadline(t *testing.T) {
 // nothing: no API scope, no privileged group.
 func TestPreTokenGenerationDeadline(t *testing.T) {
 	st := openStore(t)
-	stall := &stalled{}
+	stall := &fleetclaimtest.Stall{}
 	h := &cognitotrigger.PreTokenGeneration{Enrollment: enrollment(stalledInstallers{st, stall}, st, &groups{}),
 		Deadline: deadline, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ev := events.CognitoEventUserPoolsPreTokenGenV2_0{
@@ -196,13 +136,13 @@ func TestPreTokenGenerationDeadline(t *testing.T) {
 		},
 	}
 	start := time.Now()
-	out, err := within(t, func(ctx context.Context) (events.CognitoEventUserPoolsPreTokenGenV2_0, error) {
+	out, err := fleetclaimtest.Within(t, hang, func(ctx context.Context) (events.CognitoEventUserPoolsPreTokenGenV2_0, error) {
 		return h.Handle(ctx, ev)
 	})
 	if err != nil {
 		t.Fatalf("sign-in failed: %v; want a token that opens nothing", err)
 	}
-	stall.check(t, start)
+	stall.CheckDeadline(t, start, deadline)
 	d := out.Response.ClaimsAndScopeOverrideDetails
 	if len(d.AccessTokenGeneration.ScopesToAdd) != 0 ||
 		!slices.Contains(d.AccessTokenGeneration.ScopesToSuppress, fleetclaim.ScopeClaims) ||

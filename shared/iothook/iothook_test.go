@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 const (
@@ -31,40 +31,23 @@ const (
 )
 
 // stall makes chosen store calls block until their context is done, as a
-// store that accepted the connection and never answered would. It records
-// the deadline each stalled call was given.
+// store that accepted the connection and never answered would.
 type stall struct {
 	*boltstore.Store
 	claims, installers bool
-
-	mu        sync.Mutex
-	deadlines []time.Time
-}
-
-func (s *stall) wait(ctx context.Context) error {
-	d, ok := ctx.Deadline() // the zero time when there is none
-	s.mu.Lock()
-	s.deadlines = append(s.deadlines, d)
-	s.mu.Unlock()
-	if !ok {
-		// A call without a deadline would stall AWS IoT's 5 s here; the
-		// test fails on the recorded zero time instead of hanging.
-		return context.DeadlineExceeded
-	}
-	<-ctx.Done()
-	return ctx.Err()
+	fleetclaimtest.Stall
 }
 
 func (s *stall) GetClaim(ctx context.Context, id fleetclaim.ClaimID) (fleetclaim.Claim, error) {
 	if s.claims {
-		return fleetclaim.Claim{}, s.wait(ctx)
+		return fleetclaim.Claim{}, s.Wait(ctx)
 	}
 	return s.Store.GetClaim(ctx, id)
 }
 
 func (s *stall) GetInstaller(ctx context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {
 	if s.installers {
-		return fleetclaim.Installer{}, s.wait(ctx)
+		return fleetclaim.Installer{}, s.Wait(ctx)
 	}
 	return s.Store.GetInstaller(ctx, id)
 }
@@ -117,25 +100,13 @@ func handler(st fleetclaim.ClaimStore, in fleetclaim.InstallerStore, store *bolt
 // answer comes before hang.
 func handleWithin(t *testing.T, h *Handler, ev events.IoTPreProvisionHookRequest) events.IoTPreProvisionHookResponse {
 	t.Helper()
-	type answer struct {
-		resp events.IoTPreProvisionHookResponse
-		err  error
+	resp, err := fleetclaimtest.Within(t, hang, func(ctx context.Context) (events.IoTPreProvisionHookResponse, error) {
+		return h.Handle(ctx, ev)
+	})
+	if err != nil {
+		t.Fatalf("Handle returned an error, want an explicit denial: %v", err)
 	}
-	done := make(chan answer, 1)
-	go func() {
-		resp, err := h.Handle(context.Background(), ev)
-		done <- answer{resp, err}
-	}()
-	select {
-	case a := <-done:
-		if a.err != nil {
-			t.Fatalf("Handle returned an error, want an explicit denial: %v", a.err)
-		}
-		return a.resp
-	case <-time.After(hang):
-		t.Fatalf("Handle did not answer within %v of a stalled store; its own deadline is %v", hang, testDeadline)
-		return events.IoTPreProvisionHookResponse{}
-	}
+	return resp
 }
 
 // Invariant 3: the Handler bounds each decision by its own Deadline, even
@@ -160,21 +131,7 @@ func TestHandlerDeadlineDeniesStalledStore(t *testing.T) {
 			if resp.AllowProvisioning || len(resp.ParameterOverrides) != 0 {
 				t.Fatalf("got %+v from a stalled store, want a denial with no overrides", resp)
 			}
-			st.mu.Lock()
-			deadlines := st.deadlines
-			st.mu.Unlock()
-			if len(deadlines) != 1 {
-				t.Fatalf("the stalled call ran %d times, want once (no retries)", len(deadlines))
-			}
-			// Handle sets its deadline a moment after start; a second
-			// testDeadline of slack covers that moment and tells the
-			// Handler's deadline from any longer one.
-			if deadlines[0].IsZero() {
-				t.Fatal("the stalled call had no deadline")
-			}
-			if d := deadlines[0]; d.Before(start.Add(testDeadline)) || d.After(start.Add(2*testDeadline)) {
-				t.Fatalf("the stalled call had a deadline %v after the start, want the Handler's %v", d.Sub(start), testDeadline)
-			}
+			st.CheckDeadline(t, start, testDeadline)
 
 			c, err := store.GetClaim(context.Background(), testClaimID)
 			if err != nil || c.Status != fleetclaim.ClaimIssued {

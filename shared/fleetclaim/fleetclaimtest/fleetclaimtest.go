@@ -9,7 +9,9 @@
 //     each call;
 //   - LogBuffer collects log lines from concurrent writers;
 //   - MemStore keeps the few records a benchmark touches in maps;
-//   - OpenBolt opens a fresh embedded store.
+//   - OpenBolt opens a fresh embedded store;
+//   - Stall stands for a dependency that never answers, and Within runs
+//     the code under test against it with a bound on the wait.
 //
 // Valid random IDs come from storetest (NewClaimID, NewInstallerID), which
 // builds the store fixtures; NewCertificateID is here for the device

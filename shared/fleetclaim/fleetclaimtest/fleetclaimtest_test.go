@@ -108,3 +108,25 @@ func TestMemStoreUpdateClaim(t *testing.T) {
 		})
 	}
 }
+
+// Stall answers only when the call's context is done, and records the
+// deadline it was given; a call without one returns at once.
+func TestStall(t *testing.T) {
+	var s fleetclaimtest.Stall
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := s.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the context's deadline", err)
+	}
+	if time.Since(start) < 20*time.Millisecond {
+		t.Error("Wait returned before the deadline")
+	}
+	s.CheckDeadline(t, start, 20*time.Millisecond)
+
+	var none fleetclaimtest.Stall
+	got, err := fleetclaimtest.Within(t, time.Minute, func(ctx context.Context) (int, error) { return 7, none.Wait(ctx) })
+	if got != 7 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %d, %v; want Wait to return at once without a deadline", got, err)
+	}
+}
