@@ -3,8 +3,6 @@ package cognito_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -16,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
+	"github.com/fleetclaim/fleetclaim/infra/local/sigv4"
 )
 
 // fuzzPool is a pool's data directory as FuzzAPI starts every input from:
@@ -52,9 +49,7 @@ func fuzzCall(h http.Handler, op string, body []byte) *httptest.ResponseRecorder
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), testCredentials, req, hex.EncodeToString(sum[:]), "cognito-idp",
-		cognito.DefaultRegion, time.Now()); err != nil {
+	if err := sigv4.Sign(req, body, testCredentials, cognito.DefaultRegion, "cognito-idp", time.Now()); err != nil {
 		panic(err) // static credentials always sign
 	}
 	w := httptest.NewRecorder()

@@ -2,8 +2,6 @@ package iot
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -14,10 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	iotsdk "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/fleetclaim/fleetclaim/infra/local/sigv4"
 )
 
 // TestCreateProvisioningClaim checks the claim an unmodified SDK client gets.
@@ -185,8 +184,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 func signedRequest(t *testing.T, method, path string, creds aws.Credentials) *http.Request {
 	t.Helper()
 	req := httptest.NewRequest(method, "http://127.0.0.1:8443"+path, nil)
-	sum := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "iot", DefaultRegion, time.Now()); err != nil {
+	if err := sigv4.Sign(req, nil, creds, DefaultRegion, "iot", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return req

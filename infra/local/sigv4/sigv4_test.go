@@ -2,8 +2,6 @@ package sigv4_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
@@ -104,15 +101,10 @@ func signed(t *testing.T, body string, at time.Time, service string) *http.Reque
 	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	r.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminAddUserToGroup")
 	r.ContentLength = int64(len(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hash(body), service, "local-1", at); err != nil {
+	if err := sigv4.Sign(r, []byte(body), creds, "local-1", service, at); err != nil {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func hash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
 
 func TestVerifyRefuses(t *testing.T) {
