@@ -44,13 +44,9 @@ func (in *installer) signUp(ctx context.Context, tenant string) error {
 		return err
 	}
 	// AdminConfirmSignUp is for IAM principals: the operator's credentials.
-	operator, err := readCredentials(in.e.CredentialsFile)
-	if err != nil {
-		return err
-	}
 	sdk := awsenv.Local(in.e.Region)
-	sdk.Credentials = credentials.StaticCredentialsProvider{Value: operator}
-	_, err = awsenv.Cognito(sdk, in.e.CognitoEndpoint).AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{
+	sdk.Credentials = credentials.StaticCredentialsProvider{Value: in.e.operator}
+	_, err := awsenv.Cognito(sdk, in.e.CognitoEndpoint).AdminConfirmSignUp(ctx, &cip.AdminConfirmSignUpInput{
 		UserPoolId: aws.String(in.e.UserPoolID), Username: aws.String(in.email)})
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)

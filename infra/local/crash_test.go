@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -162,13 +161,9 @@ func runStack(t *testing.T, bin, dir string) (*exec.Cmd, Endpoints) {
 	case <-ctx.Done():
 		t.Fatal("the stack did not start within 60s")
 	}
-	b, err := os.ReadFile(endpoints)
+	e, err := readEndpoints(endpoints)
 	if err != nil {
-		t.Fatalf("endpoints.json: %v", err)
-	}
-	var e Endpoints
-	if err := json.Unmarshal(b, &e); err != nil {
-		t.Fatalf("endpoints.json: %v", err)
+		t.Fatal(err)
 	}
 	return cmd, e
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -394,7 +395,8 @@ func TestEndToEndIAMCallsNeedTheOperator(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file: %v, %v; want mode 0600", info, err)
 	}
-	if _, err := readCredentials(x.e.CredentialsFile); err != nil {
-		t.Error(err)
+	e, err := readEndpoints(filepath.Join(x.e.DataDir, "endpoints.json"))
+	if err != nil || e.operator != x.e.operator {
+		t.Errorf("the credentials written are not the ones the stack signs with: %v", err)
 	}
 }

@@ -53,6 +53,10 @@ type Endpoints struct {
 	// which Cognito's Admin* calls and the AWS IoT control plane require.
 	CredentialsFile string `json:"credentialsFile"`
 	DataDir         string `json:"dataDir"`
+
+	// operator are the credentials in CredentialsFile, as Start made them
+	// or readEndpoints read them; never in endpoints.json.
+	operator aws.Credentials
 }
 
 // credentialsFile is the name of the operator's credentials in the data
@@ -70,34 +74,48 @@ func newOperatorCredentials() aws.Credentials {
 	return aws.Credentials{AccessKeyID: "AKIA" + rand.Text()[:16], SecretAccessKey: rand.Text() + rand.Text()}
 }
 
-// readCredentials reads the operator's credentials a running stack wrote.
-func readCredentials(path string) (aws.Credentials, error) {
-	var c credentialsJSON
-	b, err := os.ReadFile(path) // #nosec G304 -- the stack's own credentials file, named in its endpoints.json
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err == nil && (c.AccessKeyID == "" || c.SecretAccessKey == "") {
-		err = errors.New("incomplete")
-	}
-	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("operator credentials %s: %w", path, err)
-	}
-	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, nil
-}
-
-// readEndpoints reads the endpoints.json a running stack wrote, for the
-// commands that drive it (demo, load).
+// readEndpoints reads the endpoints.json a running stack wrote, and the
+// operator's credentials it names, for the commands that drive the stack
+// (demo, load).
 func readEndpoints(path string) (Endpoints, error) {
 	var e Endpoints
-	b, err := os.ReadFile(path) // #nosec G304 -- the operator names the stack's own endpoints file
-	if err != nil {
+	if err := readJSON(path, &e); err != nil {
 		return e, fmt.Errorf("%w (is the stack running? make local)", err)
 	}
-	if err := json.Unmarshal(b, &e); err != nil {
-		return e, fmt.Errorf("%s: %w", path, err)
+	var c credentialsJSON
+	err := readJSON(e.CredentialsFile, &c)
+	if err == nil && (c.AccessKeyID == "" || c.SecretAccessKey == "") {
+		err = fmt.Errorf("%s: incomplete", e.CredentialsFile)
 	}
+	if err != nil {
+		return e, fmt.Errorf("operator credentials: %w", err)
+	}
+	e.operator = aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
 	return e, nil
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path) // #nosec G304 -- the stack's own files, in the data directory the operator names
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// writeJSON writes v, indented, to path, readable by the owner alone.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err == nil {
+		err = os.WriteFile(path, append(b, '\n'), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
 }
 
 // Stack is a running local fleetclaim.
@@ -298,16 +316,16 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		TemplateName:    c.Template,
 		CredentialsFile: filepath.Join(dir, credentialsFile),
 		DataDir:         dir,
+		operator:        operator,
 	}
 	// The operator's tooling (demo, load, scripts) reads the credentials
 	// from a file only the owner can read; they are never printed.
-	b, _ := json.MarshalIndent(credentialsJSON{AccessKeyID: operator.AccessKeyID, SecretAccessKey: operator.SecretAccessKey}, "", "  ")
-	if err := os.WriteFile(s.Endpoints.CredentialsFile, append(b, '\n'), 0o600); err != nil {
-		return nil, fmt.Errorf("write %s: %w", credentialsFile, err)
+	if err := writeJSON(s.Endpoints.CredentialsFile,
+		credentialsJSON{AccessKeyID: operator.AccessKeyID, SecretAccessKey: operator.SecretAccessKey}); err != nil {
+		return nil, err
 	}
-	b, _ = json.MarshalIndent(s.Endpoints, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "endpoints.json"), append(b, '\n'), 0o600); err != nil {
-		return nil, fmt.Errorf("write endpoints.json: %w", err)
+	if err := writeJSON(filepath.Join(dir, "endpoints.json"), s.Endpoints); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
