@@ -104,13 +104,15 @@ func (p *Pool) serveAPI(w http.ResponseWriter, r *http.Request, ops map[string]o
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// authError is AWS's answer to a call without, or with a bad, signature.
+// authError is AWS's answer to an Admin* call without, or with a bad,
+// signature.
 func authError(err error) *Error {
+	code, message := sigv4.Refusal(err)
+	status := http.StatusBadRequest
 	if errors.Is(err, sigv4.ErrUnsigned) {
-		return &Error{Code: codeMissingAuthentication, Message: "Missing Authentication Token", status: http.StatusForbidden}
+		status = http.StatusForbidden
 	}
-	return &Error{Code: codeInvalidSignature, Message: "The request signature we calculated does not match the signature you provided.",
-		status: http.StatusBadRequest}
+	return &Error{Code: code, Message: message, status: status}
 }
 
 func writeError(w http.ResponseWriter, e *Error) {

@@ -27,10 +27,6 @@ const (
 	codeUnexpectedLambda     = "UnexpectedLambdaException"
 	codeUnknownOperation     = "UnknownOperationException"
 	codeInternal             = "InternalErrorException"
-	// The answers to Admin calls that are unsigned, or not signed with the
-	// pool's admin credentials.
-	codeMissingAuthentication = "MissingAuthenticationTokenException"
-	codeInvalidSignature      = "InvalidSignatureException"
 )
 
 func newError(code, message string) *Error {

@@ -19,10 +19,6 @@ const (
 	errTypeInternalFailure    = "InternalFailureException"
 	errTypeServiceUnavailable = "ServiceUnavailableException"
 	errTypeUnknownOperation   = "UnknownOperationException"
-	// The answers to a call that is unsigned, or not signed with the
-	// control plane's credentials.
-	errTypeMissingAuthentication = "MissingAuthenticationTokenException"
-	errTypeInvalidSignature      = "InvalidSignatureException"
 )
 
 // ControlPlane returns the AWS IoT control-plane endpoint as an
@@ -53,12 +49,8 @@ func (c *Core) ControlPlane() http.Handler {
 		}
 		if err := c.iam.Verify(r, body); err != nil {
 			c.log.Warn("AWS IoT control-plane call refused", "method", r.Method, "path", r.URL.Path, "reason", err.Error())
-			if errors.Is(err, sigv4.ErrUnsigned) {
-				writeAWSError(w, http.StatusForbidden, errTypeMissingAuthentication, "Missing Authentication Token")
-			} else {
-				writeAWSError(w, http.StatusForbidden, errTypeInvalidSignature,
-					"The request signature we calculated does not match the signature you provided.")
-			}
+			errType, message := sigv4.Refusal(err)
+			writeAWSError(w, http.StatusForbidden, errType, message)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

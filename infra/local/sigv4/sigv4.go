@@ -39,6 +39,15 @@ type Verifier struct {
 	Now func() time.Time
 }
 
+// Refusal is AWS's answer to a request Verify refused: the error type
+// (exception name) and message, with unsigned told apart from badly signed.
+func Refusal(err error) (errType, message string) {
+	if errors.Is(err, ErrUnsigned) {
+		return "MissingAuthenticationTokenException", "Missing Authentication Token"
+	}
+	return "InvalidSignatureException", "The request signature we calculated does not match the signature you provided."
+}
+
 // ErrUnsigned is returned for a request with no signature at all.
 var ErrUnsigned = errors.New("the request is not signed")
 
