@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/fleetclaim/fleetclaim/infra/local/iot"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
 
 const (
@@ -39,24 +40,6 @@ const (
 
 // deviceConfiguration is the template's, as RegisterThing returns it.
 var deviceConfiguration = map[string]string{"telemetryTopic": "dt"}
-
-// clock is a settable clock for the local IoT.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // hook allows provisioning only okSerial and names the thing after the
 // serial. It keeps slowSerial waiting until it gives up or the local IoT
@@ -79,13 +62,13 @@ func hook(ctx context.Context, req events.IoTPreProvisionHookRequest) (events.Io
 // directory and clock.
 type stand struct {
 	core  *iot.Core
-	clock *clock
+	clock *fleetclaimtest.Clock
 	cfg   Config
 }
 
 func newStand(t *testing.T) *stand {
 	t.Helper()
-	clk := &clock{now: time.Now()}
+	clk := fleetclaimtest.NewClock(time.Now())
 	core, err := iot.New(iot.Options{
 		DataDir:   t.TempDir(),
 		MQTTAddr:  "127.0.0.1:0",

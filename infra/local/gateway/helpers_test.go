@@ -47,26 +47,6 @@ var (
 	otherKey = sync.OnceValue(mustRSAKey)
 )
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: testNow} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // testPool is a user pool's JWKS endpoint on 127.0.0.1.
 type testPool struct {
 	issuer  string
@@ -248,14 +228,14 @@ type fixture struct {
 	gw    *Gateway
 	rec   *recorder
 	pool  *testPool
-	clock *testClock
+	clock *fleetclaimtest.Clock
 	logs  *fleetclaimtest.LogBuffer
 }
 
 // newFixture builds a gateway for apigw.Routes; change adjusts its options.
 func newFixture(t *testing.T, change func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{rec: &recorder{}, pool: newTestPool(t), clock: newTestClock(), logs: &fleetclaimtest.LogBuffer{}}
+	f := &fixture{rec: &recorder{}, pool: newTestPool(t), clock: fleetclaimtest.NewClock(testNow), logs: &fleetclaimtest.LogBuffer{}}
 	opts := Options{
 		Routes:    apigw.Routes,
 		Handler:   f.rec.handle,

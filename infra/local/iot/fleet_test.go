@@ -205,7 +205,7 @@ func TestRegisterThingHookRefusal(t *testing.T) {
 			return events.IoTPreProvisionHookResponse{AllowProvisioning: true}, nil
 		}},
 	}
-	e := &env{dataDir: t.TempDir(), clock: &fakeClock{now: time.Now()}, hook: &hookSpy{}, logs: &fleetclaimtest.LogBuffer{}}
+	e := &env{dataDir: t.TempDir(), clock: fleetclaimtest.NewClock(time.Now()), hook: &hookSpy{}, logs: &fleetclaimtest.LogBuffer{}}
 	// A short deadline keeps the timeout case fast; the 5 s default is
 	// checked in TestFleetProvisioningWithKeys.
 	e.start(t, func(c *Core) { c.hookDeadline = 200 * time.Millisecond })

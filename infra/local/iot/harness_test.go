@@ -30,24 +30,6 @@ const (
 	quietFor = 400 * time.Millisecond
 )
 
-// fakeClock is a settable clock for the Core.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // hookCall is one invocation seen by hookSpy.
 type hookCall struct {
 	req       events.IoTPreProvisionHookRequest
@@ -118,7 +100,7 @@ var testTemplates = []Template{
 type env struct {
 	core    *Core
 	dataDir string
-	clock   *fakeClock
+	clock   *fleetclaimtest.Clock
 	hook    *hookSpy
 	logs    *fleetclaimtest.LogBuffer
 	sdk     *iotsdk.Client
@@ -131,7 +113,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{
 		dataDir: t.TempDir(),
-		clock:   &fakeClock{now: time.Now()},
+		clock:   fleetclaimtest.NewClock(time.Now()),
 		hook:    &hookSpy{decide: allowSerial},
 		logs:    &fleetclaimtest.LogBuffer{},
 	}

@@ -10,6 +10,7 @@
 //   - LogBuffer collects log lines from concurrent writers;
 //   - MemStore keeps the few records a benchmark touches in maps;
 //   - OpenBolt opens a fresh embedded store;
+//   - Clock is a settable clock;
 //   - Stall stands for a dependency that never answers, and Within runs
 //     the code under test against it with a bound on the wait.
 //
