@@ -11,10 +11,12 @@ import (
 
 func main() {
 	cfg, sdk, log := app.Boot(config.LoadTrigger)
+	m := app.Metrics(cfg.Base)
 	h := app.PostConfirmation(app.Parts{
-		Store:     app.DynamoStore(sdk, cfg.Base),
+		Store:     app.DynamoStore(sdk, cfg.Base, m),
 		GroupsFor: app.CognitoGroups(awsenv.Cognito(sdk, cfg.CognitoEndpoint)),
 		Log:       log,
+		Metrics:   m,
 	})
 	lambda.Start(h.Handle)
 }

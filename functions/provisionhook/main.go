@@ -14,6 +14,7 @@ func main() {
 	// The SDK's retries would outlive the hook's deadline; the deadline,
 	// not a retry, decides (invariant 3).
 	sdk.RetryMaxAttempts = 1
-	h := app.ProvisioningHook(cfg, app.Parts{Store: app.DynamoStore(sdk, cfg.Base), Log: log})
+	m := app.Metrics(cfg.Base)
+	h := app.ProvisioningHook(cfg, app.Parts{Store: app.DynamoStore(sdk, cfg.Base, m), Log: log, Metrics: m})
 	lambda.Start(h.Handle)
 }

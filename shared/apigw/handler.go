@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // MaxBodyBytes bounds request bodies. The largest valid body is a few hundred
@@ -47,6 +48,8 @@ type Handler struct {
 	Log     *slog.Logger
 	// AllowedOrigin is echoed in Access-Control-Allow-Origin; empty for none.
 	AllowedOrigin string
+	// Metrics records the outcomes listed in metrics.go; nil records none.
+	Metrics metrics.Recorder
 }
 
 // request is one decoded API call.
@@ -92,6 +95,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 			"The access token lacks the "+route.Scope+" scope.")), nil
 	}
 	status, body, err := operations[route.Operation](h, ctx, request{req, p})
+	h.record(ctx, body, err)
 	if err != nil {
 		return h.problem(ctx, req, err), nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iothook"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // Parts are the adapters a handler is built from.
@@ -24,6 +25,8 @@ type Parts struct {
 	// GroupsFor returns the group manager of a user pool.
 	GroupsFor func(userPoolID string) fleetclaim.GroupManager
 	Log       *slog.Logger
+	// Metrics records what the handlers see (shared/metrics); nil for none.
+	Metrics metrics.Recorder
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -48,7 +51,7 @@ func Claims(cfg config.Claims, p Parts) *apigw.Handler {
 		Now:           p.now(),
 		Log:           p.Log,
 	}
-	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin}
+	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin, Metrics: p.Metrics}
 }
 
 // Enrollment builds the domain service behind both Cognito triggers.
@@ -83,5 +86,5 @@ func ProvisioningHook(cfg config.Hook, p Parts) *iothook.Handler {
 		Now:        p.now(),
 		Log:        p.Log,
 	}
-	return &iothook.Handler{Decider: g, Deadline: cfg.HookDeadline, Log: p.Log}
+	return &iothook.Handler{Decider: g, Deadline: cfg.HookDeadline, Log: p.Log, Metrics: p.Metrics, Now: p.now()}
 }

@@ -44,6 +44,9 @@ const (
 	// EnvAllowedOrigin is the installer app's web origin for CORS; empty
 	// for native apps that need none.
 	EnvAllowedOrigin = "FLEETCLAIM_ALLOWED_ORIGIN"
+	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
+	// metrics (shared/metrics); empty for metrics.DefaultNamespace.
+	EnvMetricsNamespace = "FLEETCLAIM_METRICS_NAMESPACE"
 )
 
 // Defaults used when an optional variable is unset.
@@ -63,11 +66,12 @@ type Lookup func(name string) (string, bool)
 func Env() Lookup { return os.LookupEnv }
 
 // Base is what every function is configured with: its table, its log level,
-// and a DynamoDB endpoint for a local stand-in.
+// a DynamoDB endpoint for a local stand-in and its metrics' namespace.
 type Base struct {
 	TableName        string
 	LogLevel         string
 	DynamoDBEndpoint string
+	MetricsNamespace string
 }
 
 // Common returns the part of a function's configuration all functions share;
@@ -148,6 +152,7 @@ func (r *reader) base() Base {
 		TableName:        r.required(EnvTableName),
 		LogLevel:         r.optional(EnvLogLevel),
 		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
+		MetricsNamespace: r.optional(EnvMetricsNamespace),
 	}
 }
 

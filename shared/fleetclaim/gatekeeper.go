@@ -36,6 +36,9 @@ type Decision struct {
 	Reason Reason
 	// Overrides are template parameters to set when allowed.
 	Overrides map[string]string
+	// ClaimIssuedAt is when the claim that was allowed had been issued, so
+	// the hook can publish how long claims take to be used; zero on denial.
+	ClaimIssuedAt time.Time
 }
 
 // Template parameters the hook sets for the provisioning template.
@@ -97,7 +100,7 @@ func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
 		Action: ActionDeviceProvisioned, Subject: c.Serial, Detail: "thing " + thing + ", claim " + string(c.ID)})
 	log.InfoContext(ctx, "provisioning allowed", "thingName", thing, "tenantId", c.TenantID, "installerId", c.InstallerID)
-	return Decision{Allow: true, Overrides: map[string]string{
+	return Decision{Allow: true, ClaimIssuedAt: c.IssuedAt, Overrides: map[string]string{
 		ParamThingName:    thing,
 		ParamSerialNumber: c.Serial,
 		ParamTenantID:     string(c.TenantID),
