@@ -29,7 +29,12 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
+
+// metricsNamespace labels the local stack's metrics page, as a stage's
+// namespace labels a deployment's metrics in CloudWatch.
+const metricsNamespace = metrics.DefaultNamespace + "/local"
 
 // region labels the local pool and ARNs. Clients must use it as their SDK
 // region; nothing is sent to AWS, whatever it says.
@@ -40,6 +45,7 @@ const region = "us-east-1"
 type Endpoints struct {
 	APIURL          string `json:"apiUrl"`
 	OpenAPIURL      string `json:"openApiUrl"`
+	MetricsURL      string `json:"metricsUrl"` // metrics.Page: what the functions would publish, since this start
 	CognitoEndpoint string `json:"cognitoEndpoint"`
 	Region          string `json:"region"`
 	UserPoolID      string `json:"userPoolId"`
@@ -124,6 +130,9 @@ type Stack struct {
 	Store     fleetclaim.Store
 	Pool      *cognito.Pool
 	IoT       *iot.Core
+	// Metrics tallies what the handlers record, as CloudWatch would
+	// receive it from the deployed functions; MetricsURL serves it.
+	Metrics *metrics.Tally
 
 	// clock is the handlers' clock. It reads the real time unless a test
 	// moves it, which ages claims without waiting for them to expire.
@@ -159,7 +168,7 @@ func (c *clock) reset() {
 
 // Start brings the stack up and returns once every endpoint answers.
 func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error) {
-	s = &Stack{clock: &clock{}}
+	s = &Stack{clock: &clock{}, Metrics: metrics.NewTally(metricsNamespace)}
 	// A failed start stops what it started. Failures return a nil stack, so
 	// the deferred call keeps its own reference.
 	started := s
@@ -175,7 +184,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if s.Store, err = openStore(ctx, c, dir); err != nil {
+	if s.Store, err = openStore(ctx, c, dir, s.Metrics); err != nil {
 		return nil, err
 	}
 	for _, t := range c.Tenants {
@@ -214,6 +223,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		Minter:    iotclaims.NewMinter(iotClient),
 		Endpoint:  iotclaims.NewEndpoint(iotClient, "").Get,
 		GroupsFor: func(pool string) fleetclaim.GroupManager { return cognitoadmin.New(cognitoClient, pool) },
+		Metrics:   s.Metrics,
 		Now:       s.clock.now,
 	}
 	templates := append([]string{c.Template}, c.ExtraTemplates...)
@@ -293,6 +303,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(apigw.OpenAPI)
 	})
+	mux.Handle("GET /metrics", s.Metrics)
 	mux.Handle("/", gw)
 	s.serve(apiL, mux)
 
@@ -305,6 +316,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	s.Endpoints = Endpoints{
 		APIURL:          apiBase + "/" + gateway.DefaultStage,
 		OpenAPIURL:      apiBase + "/openapi.yaml",
+		MetricsURL:      apiBase + "/metrics",
 		CognitoEndpoint: cognitoURL,
 		Region:          region,
 		UserPoolID:      s.Pool.PoolID(),
@@ -335,11 +347,14 @@ func withLog(p app.Parts, log *slog.Logger, function string) app.Parts {
 	return p
 }
 
-func openStore(ctx context.Context, c Config, dir string) (fleetclaim.Store, error) {
+// openStore opens the embedded store, or the table at the DynamoDB endpoint,
+// whose faults count in m as the deployed functions' do.
+func openStore(ctx context.Context, c Config, dir string, m metrics.Recorder) (fleetclaim.Store, error) {
 	if c.DynamoDBEndpoint == "" {
 		return boltstore.Open(filepath.Join(dir, "fleetclaim.db"))
 	}
-	api := awsenv.DynamoDB(awsenv.Local(region), c.DynamoDBEndpoint)
+	faults := awsenv.CountFaults(func(ctx context.Context) { metrics.Add(ctx, m, metrics.StoreErrors, "") })
+	api := awsenv.DynamoDB(awsenv.Local(region), c.DynamoDBEndpoint, faults)
 	if err := dynamostore.CreateTable(ctx, api, c.TableName); err != nil && !errors.Is(err, dynamostore.ErrTableExists) {
 		return nil, fmt.Errorf("create table %s: %w", c.TableName, err)
 	}
