@@ -52,6 +52,8 @@ func newAPI(stack awscdk.Stack, s Settings, pool awscognito.IUserPool, claims aw
 			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
 			DataTraceEnabled: jsii.Bool(false),
 			MetricsEnabled:   jsii.Bool(true),
+			// X-Ray traces each request through the stage into the function.
+			TracingEnabled: jsii.Bool(true),
 		},
 		// The preflight answers come from API Gateway itself; the function
 		// adds the same origin to its own answers.

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/fleetclaim/fleetclaim/shared/config"
 )
@@ -49,11 +50,14 @@ func newGoFunction(stack awscdk.Stack, s Settings, assetDir string, f goFunction
 	})
 	logs.GrantWrite(role)
 
-	env := map[string]*string{config.EnvLogLevel: jsii.String(s.LogLevel)}
+	env := map[string]*string{
+		config.EnvLogLevel:         jsii.String(s.LogLevel),
+		config.EnvMetricsNamespace: jsii.String(metricsNamespace(s)),
+	}
 	for k, v := range f.env {
 		env[k] = v
 	}
-	return awslambda.NewFunction(stack, jsii.String(f.id), &awslambda.FunctionProps{
+	fn := awslambda.NewFunction(stack, jsii.String(f.id), &awslambda.FunctionProps{
 		Description:  jsii.String(f.description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
@@ -72,7 +76,17 @@ func newGoFunction(stack awscdk.Stack, s Settings, assetDir string, f goFunction
 		// Lambda's own START/END/REPORT lines JSON too, so one query language
 		// covers both.
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+		// X-Ray traces each invocation (see "Observability" in the README
+		// for why the SDK calls inside are not segments of their own).
+		Tracing: awslambda.Tracing_ACTIVE,
 	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which " +
+			"support no resource-level permissions, so AWS accepts only \"*\"; they only send trace data"),
+		AppliesTo: &[]any{"Resource::*"},
+	}}, jsii.Bool(true))
+	return fn
 }
 
 // allowItems lets a function use the given item actions on the table itself.

@@ -13,6 +13,8 @@ import (
 var resourceWildcardActions = []string{
 	// DescribeEndpoint has no resource-level permissions.
 	"iot:DescribeEndpoint",
+	// Active tracing: X-Ray's ingestion actions have none either.
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords",
 }
 
 // managedPoliciesAllowed are the AWS managed policies the stack may attach,
@@ -134,7 +136,8 @@ func TestManagedPoliciesAreOnlyTheAllowedOnes(t *testing.T) {
 // added anywhere shows up here and has to be argued for.
 func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 	s := prodStack(t)
-	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+	// A function's own log group, and its traces (active tracing).
+	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 	want := map[string][]string{
 		"ClaimsRole": append([]string{
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query",
@@ -146,7 +149,7 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 		}, logs...),
 		"PreTokenRole":      append([]string{"dynamodb:GetItem"}, logs...),
 		"ProvisionHookRole": append([]string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}, logs...),
-		"TenantSeedRole":    append([]string{"dynamodb:PutItem"}, logs...),
+		"TenantSeedRole":    {"dynamodb:PutItem", "logs:CreateLogStream", "logs:PutLogEvents"},
 	}
 	roleID := func(construct string) string { id, _ := s.resource(t, "AWS::IAM::Role", construct); return id }
 	tableID, _ := s.resource(t, "AWS::DynamoDB::Table", "Table")
@@ -170,6 +173,8 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 				case "logs":
 					// A function writes only to its own log group: ClaimsRole to ClaimsLogs.
 					ok = len(st.roles) == 1 && rs == asJSON(getAtt(logGroupOf(t, s, st.roles[0]), "Arn"))
+				case "xray":
+					ok = r == "*"
 				case "iot":
 					ok = a == "iot:DescribeEndpoint" ||
 						(a == "iot:CreateProvisioningClaim" && slices.ContainsFunc(append([]string{s.settings.TemplateName}, s.settings.AllowedTemplates...),

@@ -81,6 +81,9 @@ type Settings struct {
 	APIGatewayCloudWatchRole bool
 	// Tenants are seeded into the table at deploy time.
 	Tenants []TenantSeed
+	// AlarmTopicARN is the SNS topic the alarms notify; "" for none
+	// (see ctxAlarmTopicARN).
+	AlarmTopicARN string
 }
 
 // TenantSeed is one tenant from the "tenants" context value.
@@ -128,7 +131,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 		ThrottleRate:             r.number(ctxThrottleRate, defaultThrottleRate),
 		ThrottleBurst:            r.integer(ctxThrottleBurst, defaultThrottleBurst),
 		APIGatewayCloudWatchRole: r.boolean(ctxAPIGatewayCloudWatchRole, true),
+		AlarmTopicARN:            r.str(ctxAlarmTopicARN, ""),
 	}
+	checkAlarmTopic(&r, s.AlarmTopicARN)
 	r.decode(ctxAllowedTemplates, &s.AllowedTemplates)
 	r.decode(ctxTenants, &s.Tenants)
 

@@ -102,6 +102,8 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	prov := newProvisioning(stack, s, hook)
 
 	seedTenants(stack, s, table)
+	newObservability(stack, s, observed{api: api, table: table, hook: hook, functions: map[string]awslambda.Function{
+		fnClaims: claims, fnPostConfirm: postConfirm, fnPreToken: preToken, fnProvisionHook: hook}})
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
