@@ -90,19 +90,13 @@ type observed struct {
 	api   awsapigateway.RestApi
 	table awsdynamodb.Table
 	hook  awslambda.Function
-	// functions are every function, by name (FunctionNames).
+	// functions are every function, by name: all of FunctionNames.
 	functions map[string]awslambda.Function
-}
-
-// observability is what newObservability made.
-type observability struct {
-	alarms    []awscloudwatch.Alarm
-	dashboard awscloudwatch.Dashboard
 }
 
 // newObservability creates the alarms, each notifying the alarm topic when
 // one is set, and the dashboard of the provisioning flow.
-func newObservability(stack awscdk.Stack, s Settings, o observed) observability {
+func newObservability(stack awscdk.Stack, s Settings, o observed) {
 	w := watcher{stack: stack, s: s, period: awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))}
 	if s.AlarmTopicARN != "" {
 		w.topic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(s.AlarmTopicARN))
@@ -113,7 +107,11 @@ func newObservability(stack awscdk.Stack, s Settings, o observed) observability 
 	stage := o.api.DeploymentStage()
 
 	for _, name := range FunctionNames {
-		fn := o.functions[name]
+		fn, ok := o.functions[name]
+		if !ok {
+			// A function added to FunctionNames must be watched too.
+			panic("observability: function " + name + " is missing from observed.functions")
+		}
 		w.alarm(name+"-errors", "The "+name+" function failed (an error, a crash or a timeout).",
 			fn.MetricErrors(w.sum()), 1)
 	}
@@ -141,7 +139,7 @@ func newObservability(stack awscdk.Stack, s Settings, o observed) observability 
 			w.custom(metrics.RegistrationsDenied, string(r), "Sum"), denialSpikeThreshold)
 	}
 
-	return observability{alarms: w.alarms, dashboard: newDashboard(w, o, stage)}
+	newDashboard(w, o, stage)
 }
 
 // watcher builds the alarms of one stack.
@@ -198,7 +196,7 @@ func (w *watcher) custom(m metrics.Metric, dimension, statistic string) awscloud
 // claims issued → registrations allowed or denied → devices online; how
 // long each step takes; the hook's latency against AWS IoT's limit; the
 // API's answers; the table.
-func newDashboard(w watcher, o observed, stage awsapigateway.Stage) awscloudwatch.Dashboard {
+func newDashboard(w watcher, o observed, stage awsapigateway.Stage) {
 	const full, half, third = 24, 12, 8
 	graph := func(title string, width float64, left []awscloudwatch.IMetric, right []awscloudwatch.IMetric,
 		annotations ...*awscloudwatch.HorizontalAnnotation) awscloudwatch.IWidget {
@@ -291,7 +289,7 @@ func newDashboard(w watcher, o observed, stage awsapigateway.Stage) awscloudwatc
 	for i := range rows {
 		widgets[i] = &rows[i]
 	}
-	return awscloudwatch.NewDashboard(w.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+	awscloudwatch.NewDashboard(w.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String("fleetclaim-" + w.s.Stage),
 		Widgets:       &widgets,
 	})
