@@ -263,6 +263,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		AdminCredentials:   operator,
 		Logger:             log.With("component", "cognito"),
+
+		AccessTokenLifetime:  c.AccessTokenValidity,
+		IDTokenLifetime:      c.IDTokenValidity,
+		RefreshTokenLifetime: c.RefreshTokenValidity,
 	})
 	if err != nil {
 		return nil, err

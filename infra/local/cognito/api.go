@@ -360,7 +360,7 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 	}
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
 		"AccessToken": t.access, "IdToken": t.id, "RefreshToken": refresh,
-		"ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
+		"ExpiresIn": int(p.accessLifetime.Seconds()), "TokenType": "Bearer"}}, nil
 }
 
 func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
@@ -393,7 +393,7 @@ func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
 		return nil, newError(codeNotAuthorized, "Refresh Token has been revoked")
 	}
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
-		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
+		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.accessLifetime.Seconds()), "TokenType": "Bearer"}}, nil
 }
 
 // accessTokenUser resolves the user of a call that carries an access token
