@@ -146,6 +146,7 @@ type Pool struct {
 	now                      func() time.Time
 	keys                     keySet
 	iam                      sigv4.Verifier
+	limits                   *attemptLimits
 
 	// mu guards store. It is never held while a trigger runs: triggers call
 	// back into the pool over HTTP (the post-confirmation handler adds users
@@ -179,6 +180,7 @@ func New(opts Options) (*Pool, error) {
 		preTokenGeneration: opts.PreTokenGeneration,
 		log:                opts.Logger,
 		now:                opts.Now,
+		limits:             newAttemptLimits(),
 	}
 	if p.accessLifetime < 0 || p.idLifetime < 0 || p.refreshLifetime < 0 {
 		return nil, errors.New("cognito: token lifetimes must not be negative")
