@@ -26,7 +26,9 @@
 //   - The token must be a compact JWS signed with RS256 by a key of the
 //     pool's JWKS, found by kid. Any other alg (none, HS256 keyed with the
 //     public key, RS384, PS256...), an unknown kid, a bad signature or a
-//     crit header is refused.
+//     crit header is refused. Parsing, the algorithm pin and the signature
+//     are github.com/golang-jwt/jwt/v5's; the JWKS is read by JWKS, whose
+//     refetch on an unknown kid is rate-limited by the gateway's clock.
 //   - iss must be the pool's issuer and exp in the future; iat and nbf, when
 //     present, may be in the future by a small clock skew at most.
 //   - A method with an OAuth scope takes access tokens only (token_use
