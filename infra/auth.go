@@ -124,9 +124,10 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 		// REFRESH_TOKEN_AUTH flow, which the app and the local stack use.
 		EnableTokenRevocation:      jsii.Bool(true),
 		PreventUserExistenceErrors: jsii.Bool(true),
-		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
-		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
-		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
+		// The local stack's Cognito stand-in defaults to the same values.
+		AccessTokenValidity:  awscdk.Duration_Minutes(jsii.Number(fleetclaim.AccessTokenValidity.Minutes())),
+		IdTokenValidity:      awscdk.Duration_Minutes(jsii.Number(fleetclaim.IDTokenValidity.Minutes())),
+		RefreshTokenValidity: awscdk.Duration_Minutes(jsii.Number(fleetclaim.RefreshTokenValidity.Minutes())),
 		// The code grant only (never implicit), for a hosted sign-in page
 		// should one be added. Either way the pre-token trigger decides:
 		// it adds the custom scopes for approved installers and strips them

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,32 +184,41 @@ func TestAPIStageGatewayResponsesAndValidation(t *testing.T) {
 		t.Errorf("validator: got %s", asJSON(vp))
 	}
 
+	// The template carries apigw.GatewayResponses, the list the local API
+	// stand-in answers with, and nothing else.
 	responses := s.resources("AWS::ApiGateway::GatewayResponse")
-	if len(responses) != len(gatewayProblems) {
-		t.Errorf("got %d gateway responses, want %d", len(responses), len(gatewayProblems))
-	}
-	for id, r := range responses {
+	byType := map[string]map[string]any{}
+	for _, r := range responses {
 		p := props(r)
-		headers := p["ResponseParameters"].(map[string]any)
-		if got := headers["gatewayresponse.header.Access-Control-Allow-Origin"]; got != "'"+defaultAllowedOrigin+"'" {
-			t.Errorf("%s: CORS origin got %v", id, got)
-		}
-		if got := headers["gatewayresponse.header.Content-Type"]; got != "'application/problem+json'" {
-			t.Errorf("%s: content type got %v", id, got)
-		}
-		tmpl := p["ResponseTemplates"].(map[string]any)["application/json"].(string)
-		// API Gateway substitutes these; a stand-in shows the rest is JSON.
-		body := strings.NewReplacer("$context.error.messageString", `"message"`, "$context.requestId", "id").Replace(tmpl)
-		var problem map[string]any
-		if err := json.Unmarshal([]byte(body), &problem); err != nil {
-			t.Errorf("%s: template is not JSON once substituted: %v: %s", id, err, body)
+		byType[fmt.Sprint(p["ResponseType"])] = p
+	}
+	if len(responses) != len(apigw.GatewayResponses) || len(byType) != len(responses) {
+		t.Errorf("got %d gateway responses of %d types, want the %d of apigw.GatewayResponses", len(responses), len(byType),
+			len(apigw.GatewayResponses))
+	}
+	for _, r := range apigw.GatewayResponses {
+		p, ok := byType[r.Type]
+		if !ok {
+			t.Errorf("%s: not deployed", r.Type)
 			continue
 		}
-		if problem["code"] == "" || problem["title"] == "" {
-			t.Errorf("%s: problem lacks code or title: %s", id, body)
+		wantStatus := any(nil)
+		if r.Status != 0 {
+			wantStatus = strconv.Itoa(r.Status)
 		}
-		if status, ok := problem["status"]; ok && fmt.Sprint(status) != p["StatusCode"] {
-			t.Errorf("%s: body status %v, response status %v", id, status, p["StatusCode"])
+		if p["StatusCode"] != wantStatus {
+			t.Errorf("%s: got status %v, want %v", r.Type, p["StatusCode"], wantStatus)
+		}
+		wantHeaders := map[string]any{}
+		for name, value := range r.Headers(defaultAllowedOrigin) {
+			wantHeaders["gatewayresponse.header."+name] = "'" + value + "'"
+		}
+		if got := p["ResponseParameters"]; !reflect.DeepEqual(got, wantHeaders) {
+			t.Errorf("%s: got headers %s, want %s", r.Type, asJSON(got), asJSON(wantHeaders))
+		}
+		wantTemplates := map[string]any{"application/json": r.Template()}
+		if got := p["ResponseTemplates"]; !reflect.DeepEqual(got, wantTemplates) {
+			t.Errorf("%s: got templates %s, want %s", r.Type, asJSON(got), asJSON(wantTemplates))
 		}
 	}
 }

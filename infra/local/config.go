@@ -31,6 +31,12 @@ type Config struct {
 	DynamoDBEndpoint string
 	TableName        string
 	LogLevel         string
+
+	// AccessTokenValidity, IDTokenValidity and RefreshTokenValidity are
+	// the Cognito app client's token lifetimes.
+	AccessTokenValidity  time.Duration
+	IDTokenValidity      time.Duration
+	RefreshTokenValidity time.Duration
 }
 
 // AdminUser is the initial admin the stack creates if it does not exist.
@@ -79,6 +85,14 @@ Example:
 	fs.IntVar(&c.IoTPort, "iot-port", 8443, "AWS IoT control-plane stand-in port, HTTP (0 picks a free port)")
 	fs.IntVar(&c.MQTTPort, "mqtt-port", 8883, "MQTT over TLS port, client certificates required (0 picks a free port)")
 	fs.DurationVar(&c.ClaimLifetime, "claim-lifetime", 5*time.Minute, "validity of claim certificates (AWS: 5m)")
+	// Shorter than Cognito allows (5m) so that an app's token refresh can be
+	// watched in seconds.
+	fs.DurationVar(&c.AccessTokenValidity, "access-token-validity", fleetclaim.AccessTokenValidity,
+		"lifetime of access tokens, 10s to 24h (Cognito: 5m to 24h; the deployed pool's is the default)")
+	fs.DurationVar(&c.IDTokenValidity, "id-token-validity", fleetclaim.IDTokenValidity,
+		"lifetime of ID tokens, 10s to 24h (Cognito: 5m to 24h)")
+	fs.DurationVar(&c.RefreshTokenValidity, "refresh-token-validity", fleetclaim.RefreshTokenValidity,
+		"lifetime of refresh tokens, 1m to 87600h (Cognito: 1h to 10 years)")
 	fs.StringVar(&c.Template, "template", "fleetclaim-local", "fleet provisioning template name")
 	fs.Func("extra-template", "another provisioning `name` installers may request (repeatable)", func(s string) error {
 		if err := fleetclaim.ValidateTemplateName(s); err != nil {
@@ -131,6 +145,14 @@ func (c Config) validate() error {
 	}
 	if c.ClaimLifetime < 10*time.Second || c.ClaimLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("-claim-lifetime %v: must be between 10s and 24h", c.ClaimLifetime))
+	}
+	for name, v := range map[string]time.Duration{"access-token-validity": c.AccessTokenValidity, "id-token-validity": c.IDTokenValidity} {
+		if v < 10*time.Second || v > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("-%s %v: must be between 10s and 24h", name, v))
+		}
+	}
+	if c.RefreshTokenValidity < time.Minute || c.RefreshTokenValidity > 3650*24*time.Hour {
+		errs = append(errs, fmt.Errorf("-refresh-token-validity %v: must be between 1m and 87600h", c.RefreshTokenValidity))
 	}
 	if err := fleetclaim.ValidateTemplateName(c.Template); err != nil {
 		errs = append(errs, fmt.Errorf("-template: %w", err))

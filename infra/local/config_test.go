@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -19,6 +22,27 @@ func TestParseConfig(t *testing.T) {
 	}
 	if c.Admin.Email != "admin@acme.example" || c.Admin.Tenant != "acme" {
 		t.Errorf("admin = %+v", c.Admin)
+	}
+}
+
+// The token validities default to the deployed app client's and can be
+// shortened to watch tokens expire.
+func TestParseConfigTokenValidities(t *testing.T) {
+	c, err := parseConfig(nil, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if c.AccessTokenValidity != fleetclaim.AccessTokenValidity || c.IDTokenValidity != fleetclaim.IDTokenValidity ||
+		c.RefreshTokenValidity != fleetclaim.RefreshTokenValidity {
+		t.Errorf("got defaults %v %v %v, want the deployed pool's", c.AccessTokenValidity, c.IDTokenValidity, c.RefreshTokenValidity)
+	}
+	c, err = parseConfig([]string{"-access-token-validity", "30s", "-id-token-validity", "1m", "-refresh-token-validity", "5m"}, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if got, want := []time.Duration{c.AccessTokenValidity, c.IDTokenValidity, c.RefreshTokenValidity},
+		[]time.Duration{30 * time.Second, time.Minute, 5 * time.Minute}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
@@ -41,6 +65,9 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"DynamoDB endpoint not a URL", []string{"-dynamodb-endpoint", "127.0.0.1:8000"}, "loopback http URL"},
 		{"port", []string{"-api-port", "70000"}, "not a port"},
 		{"claim lifetime", []string{"-claim-lifetime", "1s"}, "claim-lifetime"},
+		{"access token validity", []string{"-access-token-validity", "1s"}, "access-token-validity"},
+		{"ID token validity", []string{"-id-token-validity", "25h"}, "id-token-validity"},
+		{"refresh token validity", []string{"-refresh-token-validity", "30s"}, "refresh-token-validity"},
 		{"admin", []string{"-admin", "admin:pw:acme"}, "admin: want"},
 		{"argument", []string{"serve"}, "unexpected argument"},
 	}

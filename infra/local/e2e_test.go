@@ -262,8 +262,12 @@ func TestEndToEndAccess(t *testing.T) {
 		}
 		err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-1"}, nil)
 		var ae *apiError
-		if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
-			t.Errorf("got %v, want 401 from the authorizer", err)
+		if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Code != fleetclaim.CodeUnauthenticated {
+			t.Errorf("got %v, want 401 %s from the authorizer's gateway response", err, fleetclaim.CodeUnauthenticated)
+		}
+		err = in.call(ctx, "GET", "/no-such-route", nil, nil)
+		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != fleetclaim.CodeNotFound {
+			t.Errorf("unknown route: got %v, want 404 %s", err, fleetclaim.CodeNotFound)
 		}
 	})
 

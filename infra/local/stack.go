@@ -273,6 +273,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		AdminCredentials:   operator,
 		Logger:             log.With("component", "cognito"),
+
+		AccessTokenLifetime:  c.AccessTokenValidity,
+		IDTokenLifetime:      c.IDTokenValidity,
+		RefreshTokenLifetime: c.RefreshTokenValidity,
 	})
 	if err != nil {
 		return nil, err
@@ -294,6 +298,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		ClientIDs:       []string{s.Pool.ClientID()},
 		Logger:          log.With("component", "apigateway"),
 		CORSAllowOrigin: c.AllowedOrigin,
+		// The deployed API's gateway responses, so that an app meets the
+		// same problem documents locally.
+		Responses: apigw.GatewayResponses,
 	})
 	if err != nil {
 		return nil, err
