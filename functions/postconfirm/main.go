@@ -5,16 +5,14 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/fleetclaim/fleetclaim/shared/app"
-	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 )
 
 func main() {
 	cfg, sdk, log := app.Boot(config.LoadTrigger)
 	h := app.PostConfirmation(app.Parts{
-		Store:     app.DynamoStore(sdk, cfg.Base),
-		GroupsFor: app.CognitoGroups(awsenv.Cognito(sdk, cfg.CognitoEndpoint)),
-		Log:       log,
+		Store: app.DynamoStore(sdk, cfg.Base),
+		Log:   log,
 	})
 	lambda.Start(h.Handle)
 }

@@ -349,7 +349,7 @@ func openStore(ctx context.Context, c Config, dir string) (fleetclaim.Store, err
 // ensureAdmin creates the initial admin once: a confirmed Cognito user in the
 // admins group (and platform-admins if asked) with an approved record.
 func (s *Stack) ensureAdmin(ctx context.Context, a AdminUser, log *slog.Logger) error {
-	groups := []string{fleetclaim.GroupInstallers, fleetclaim.GroupAdmins}
+	groups := []string{fleetclaim.GroupAdmins}
 	if a.Platform {
 		groups = append(groups, fleetclaim.GroupPlatformAdmins)
 	}

@@ -56,7 +56,7 @@ func Enrollment(p Parts) *fleetclaim.Enrollment {
 	return &fleetclaim.Enrollment{
 		Installers: p.Store,
 		Tenants:    p.Store,
-		GroupsFor:  p.GroupsFor,
+		Quotas:     p.Store,
 		Audit:      p.Store,
 		Now:        p.now(),
 		Log:        p.Log,
