@@ -48,7 +48,8 @@ func Claims(cfg config.Claims, p Parts) *apigw.Handler {
 		Now:           p.now(),
 		Log:           p.Log,
 	}
-	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin}
+	limiter := &fleetclaim.RateLimiter{Quotas: p.Store, PerMinute: cfg.RequestsPerMinute, Now: p.now()}
+	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin, Limiter: limiter}
 }
 
 // Enrollment builds the domain service behind both Cognito triggers.
