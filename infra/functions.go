@@ -44,7 +44,7 @@ type goFunction struct {
 func newGoFunction(stack awscdk.Stack, s Settings, assetDir string, f goFunction) awslambda.Function {
 	logs := newLogGroup(stack, f.id+"Logs", s)
 	role := awsiam.NewRole(stack, jsii.String(f.id+"Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		AssumedBy:   lambdaTrust(stack),
 		Description: jsii.String("Execution role of the fleetclaim " + f.name + " function"),
 	})
 	logs.GrantWrite(role)

@@ -86,6 +86,7 @@ var (
 		ctxAllowedOrigin:    "https://installer.example.com",
 		ctxAllowedTemplates: `["legacy-template"]`,
 		ctxLogRetentionDays: "365",
+		ctxWAFRateLimit:     "2000",
 		ctxTenants: []any{
 			map[string]any{"id": "acme", "name": "Acme", "autoApproveDomains": []any{"Acme.example"}, "claimsPerHour": 120},
 			map[string]any{"id": "globex", "status": "suspended"},
