@@ -112,9 +112,9 @@ var preTokenCases = map[string]preTokenCase{
 	// blocked.
 	"unknown-user": {status: "unknown", tenant: "", suppressed: bothScopes, groups: []string{}},
 	// A confirmed user whose post confirmation failed: the record is made
-	// now, as post confirmation would have (pending: not an auto-approved
-	// domain), and the token says so.
-	"missing-record-repaired": {status: "pending", tenant: "acme", suppressed: bothScopes, groups: []string{}},
+	// now, as post confirmation would have (approved: a verified address on
+	// the tenant's auto-approved domain), and the token says so.
+	"missing-record-repaired": {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{}},
 }
 
 func TestPreTokenGenerationEvents(t *testing.T) {

@@ -9,16 +9,17 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/fleetclaim/fleetclaim/shared/app"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 )
 
 // The functions, by their directory under functions/ and under the asset
 // directory, where `make build` writes each one's bootstrap.
 const (
-	fnClaims        = "claims"
-	fnPostConfirm   = "postconfirm"
-	fnPreToken      = "pretoken"
-	fnProvisionHook = "provisionhook"
+	fnClaims        = app.FnClaims
+	fnPostConfirm   = app.FnPostConfirm
+	fnPreToken      = app.FnPreToken
+	fnProvisionHook = app.FnProvisionHook
 )
 
 // FunctionNames lists every function the stack deploys; the asset directory
