@@ -71,7 +71,7 @@ func TestTemplateCheckRefusesUnguardedTemplates(t *testing.T) {
 }
 
 // Every role a service assumes names this account (aws:SourceAccount), and
-// AWS IoT's and Lambda's roles also the source ARNs they act for.
+// AWS IoT's role also the source ARNs it acts for.
 func TestServiceRolesTrustOnlyThisAccount(t *testing.T) {
 	for _, s := range []*synthesized{devStack(t), prodStack(t)} {
 		roles := s.resources("AWS::IAM::Role")
@@ -93,8 +93,7 @@ func TestServiceRolesTrustOnlyThisAccount(t *testing.T) {
 					source = joined(like["aws:SourceArn"])
 				}
 				wantSource := map[string]string{
-					"iot.amazonaws.com":    "arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:*",
-					"lambda.amazonaws.com": "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*",
+					"iot.amazonaws.com": "arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:*",
 				}[service]
 				if source != wantSource {
 					t.Errorf("%s %s: trust of %s has aws:SourceArn %q, want %q", s.settings.Stage, id, service, source, wantSource)

@@ -20,14 +20,11 @@ func trustedService(stack awscdk.Stack, service string, sourceARN *string) awsia
 	return awsiam.NewServicePrincipal(jsii.String(service), nil).WithConditions(&conditions)
 }
 
-// lambdaTrust is the trust of a function's execution role: Lambda, for a
-// function of this account and Region. The function's own ARN cannot be
-// named: the function depends on its role.
+// lambdaTrust is the trust of a function's execution role: Lambda, acting
+// for this account. Only aws:SourceAccount: Lambda documents aws:SourceArn
+// for policies on functions (who may invoke them), not for the execution
+// role it assumes, and a condition it does not set would refuse every
+// invocation.
 func lambdaTrust(stack awscdk.Stack) awsiam.IPrincipal {
-	return trustedService(stack, "lambda.amazonaws.com", stack.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("lambda"),
-		Resource:     jsii.String("function"),
-		ResourceName: jsii.String("*"),
-		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	}))
+	return trustedService(stack, "lambda.amazonaws.com", nil)
 }
