@@ -77,18 +77,16 @@ func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...f
 // the code uses but the table lacks would be refused by IAM in AWS; one the
 // table lists but nothing calls would be a grant without a use.
 func TestActions(t *testing.T) {
-	endpoint := dynamotest.Endpoint(t)
-	rec := &recorder{got: map[string]map[string]bool{}}
+	api := awsenv.DynamoDB(awsenv.Local("us-east-1"), dynamotest.Endpoint(t))
+	rec := &recorder{api: api, got: map[string]map[string]bool{}}
 	t.Run("contract", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) fleetclaim.Store {
-			api := awsenv.DynamoDB(awsenv.Local("us-east-1"), endpoint)
 			b := make([]byte, 6)
 			_, _ = rand.Read(b)
 			table := "actions-" + hex.EncodeToString(b)
 			if err := dynamostore.CreateTable(t.Context(), api, table); err != nil {
 				t.Fatalf("create table: %v", err)
 			}
-			rec.api = api
 			return dynamostore.New(rec, table)
 		})
 	})
