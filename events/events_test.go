@@ -126,7 +126,7 @@ func newWorld(t *testing.T) *world {
 		logs: &fleetclaimtest.LogBuffer{}}
 	w.parts = app.Parts{Store: s, Minter: w.minter, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
 		Endpoint:  func(context.Context) (string, error) { return endpoint, nil },
-		GroupsFor: func(pool string) fleetclaim.GroupManager { return w.groups.In(pool) }}
+		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups }}
 	return w
 }
 

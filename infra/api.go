@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -63,6 +64,14 @@ func newAPI(stack awscdk.Stack, s Settings, pool awscognito.IUserPool, claims aw
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
 	})
+
+	// API Gateway's account-level logging role, which the CDK makes: only
+	// API Gateway acting for this account may assume it.
+	if role, ok := api.Node().TryFindChild(jsii.String("CloudWatchRole")).(awsiam.Role); ok && role != nil {
+		role.Node().DefaultChild().(awsiam.CfnRole).AddPropertyOverride(
+			jsii.String("AssumeRolePolicyDocument.Statement.0.Condition"),
+			map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}})
+	}
 
 	authorizer := awsapigateway.NewCognitoUserPoolsAuthorizer(stack, jsii.String("ApiAuthorizer"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
 		CognitoUserPools: &[]awscognito.IUserPool{pool},

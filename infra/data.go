@@ -69,7 +69,7 @@ func seedTenants(stack awscdk.Stack, s Settings, table awsdynamodb.Table) {
 	// One role for the provider function that every AwsCustomResource in a
 	// stack shares: it may write its own logs and put items, nothing else.
 	role := awsiam.NewRole(stack, jsii.String("TenantSeedRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		AssumedBy:   lambdaTrust(stack),
 		Description: jsii.String("Seeds tenant records into the fleetclaim table at deploy time"),
 	})
 	logs.GrantWrite(role)

@@ -10,16 +10,17 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/fleetclaim/fleetclaim/shared/app"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 )
 
 // The functions, by their directory under functions/ and under the asset
 // directory, where `make build` writes each one's bootstrap.
 const (
-	fnClaims        = "claims"
-	fnPostConfirm   = "postconfirm"
-	fnPreToken      = "pretoken"
-	fnProvisionHook = "provisionhook"
+	fnClaims        = app.FnClaims
+	fnPostConfirm   = app.FnPostConfirm
+	fnPreToken      = app.FnPreToken
+	fnProvisionHook = app.FnProvisionHook
 )
 
 // FunctionNames lists every function the stack deploys; the asset directory
@@ -45,7 +46,7 @@ type goFunction struct {
 func newGoFunction(stack awscdk.Stack, s Settings, assetDir string, f goFunction) awslambda.Function {
 	logs := newLogGroup(stack, f.id+"Logs", s)
 	role := awsiam.NewRole(stack, jsii.String(f.id+"Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		AssumedBy:   lambdaTrust(stack),
 		Description: jsii.String("Execution role of the fleetclaim " + f.name + " function"),
 	})
 	logs.GrantWrite(role)

@@ -87,6 +87,7 @@ var (
 		ctxAllowedTemplates: `["legacy-template"]`,
 		ctxLogRetentionDays: "365",
 		ctxAlarmTopicARN:    testAlarmTopicARN,
+		ctxWAFRateLimit:     "2000",
 		ctxTenants: []any{
 			map[string]any{"id": "acme", "name": "Acme", "autoApproveDomains": []any{"Acme.example"}, "claimsPerHour": 120},
 			map[string]any{"id": "globex", "status": "suspended"},

@@ -164,7 +164,7 @@ func TestAPIStageGatewayResponsesAndValidation(t *testing.T) {
 	}
 	settings := p["MethodSettings"].([]any)[0].(map[string]any)
 	want := map[string]any{"DataTraceEnabled": false, "LoggingLevel": "ERROR",
-		"ThrottlingRateLimit": float64(defaultThrottleRate), "ThrottlingBurstLimit": float64(defaultThrottleBurst)}
+		"ThrottlingRateLimit": s.settings.ThrottleRate, "ThrottlingBurstLimit": float64(s.settings.ThrottleBurst)}
 	for k, v := range want {
 		if settings[k] != v {
 			t.Errorf("method settings %s: got %v, want %v", k, settings[k], v)
@@ -258,6 +258,7 @@ func TestUserPoolAndClient(t *testing.T) {
 			"UsernameAttributes":     []any{"email"},
 			"AutoVerifiedAttributes": []any{"email"},
 			"MfaConfiguration":       "OPTIONAL",
+			"UsernameConfiguration":  map[string]any{"CaseSensitive": false},
 			"EnabledMfas":            []any{"SOFTWARE_TOKEN_MFA"},
 			"AdminCreateUserConfig":  map[string]any{"AllowAdminCreateUserOnly": false},
 			"DeletionProtection":     "INACTIVE",
@@ -270,10 +271,13 @@ func TestUserPoolAndClient(t *testing.T) {
 			})},
 		})
 	})
-	for _, g := range fleetclaim.PrivilegedGroups {
-		check(t, "group "+g, func() {
-			s.assert.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolGroup"), map[string]any{"GroupName": g})
-		})
+	var groups []string
+	for _, g := range s.resources("AWS::Cognito::UserPoolGroup") {
+		groups = append(groups, props(g)["GroupName"].(string))
+	}
+	// No "installers" group: approval is the installer record.
+	if slices.Sort(groups); !slices.Equal(groups, []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins}) {
+		t.Errorf("groups: got %v, want admins and platform-admins only", groups)
 	}
 	check(t, "resource server", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolResourceServer"), map[string]any{

@@ -5,7 +5,6 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/fleetclaim/fleetclaim/shared/app"
-	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 )
 
@@ -13,10 +12,9 @@ func main() {
 	cfg, sdk, log := app.Boot(config.LoadTrigger)
 	m := app.Metrics(cfg.Base)
 	h := app.PreTokenGeneration(app.Parts{
-		Store:     app.DynamoStore(sdk, cfg.Base, m),
-		GroupsFor: app.CognitoGroups(awsenv.Cognito(sdk, cfg.CognitoEndpoint)),
-		Log:       log,
-		Metrics:   m,
+		Store:   app.DynamoStore(sdk, cfg.Base, m),
+		Log:     log,
+		Metrics: m,
 	})
-	lambda.Start(h.Handle)
+	lambda.Start(h)
 }

@@ -15,22 +15,24 @@ import (
 
 // Config is everything the local stack can be told on its command line.
 type Config struct {
-	DataDir          string
-	Host             string
-	APIPort          int
-	CognitoPort      int
-	IoTPort          int
-	MQTTPort         int
-	ClaimLifetime    time.Duration
-	Template         string
-	ExtraTemplates   []string
-	ClaimsPerHour    int
-	Tenants          []fleetclaim.Tenant
-	Admin            AdminUser
-	AllowedOrigin    string
-	DynamoDBEndpoint string
-	TableName        string
-	LogLevel         string
+	DataDir        string
+	Host           string
+	APIPort        int
+	CognitoPort    int
+	IoTPort        int
+	MQTTPort       int
+	ClaimLifetime  time.Duration
+	Template       string
+	ExtraTemplates []string
+	ClaimsPerHour  int
+	// RequestsPerMinute is each installer's API allowance.
+	RequestsPerMinute int
+	Tenants           []fleetclaim.Tenant
+	Admin             AdminUser
+	AllowedOrigin     string
+	DynamoDBEndpoint  string
+	TableName         string
+	LogLevel          string
 
 	// AccessTokenValidity, IDTokenValidity and RefreshTokenValidity are
 	// the Cognito app client's token lifetimes.
@@ -102,6 +104,7 @@ Example:
 		return nil
 	})
 	fs.IntVar(&c.ClaimsPerHour, "claims-per-hour", 60, "per-installer claim quota per clock hour")
+	fs.IntVar(&c.RequestsPerMinute, "requests-per-minute", fleetclaim.DefaultRequestsPerMinute, "per-installer API requests per clock minute")
 	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173")
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
@@ -159,6 +162,9 @@ func (c Config) validate() error {
 	}
 	if c.ClaimsPerHour < 1 {
 		errs = append(errs, errors.New("-claims-per-hour must be at least 1"))
+	}
+	if c.RequestsPerMinute < 1 {
+		errs = append(errs, errors.New("-requests-per-minute must be at least 1"))
 	}
 	if u, err := url.Parse(c.DynamoDBEndpoint); c.DynamoDBEndpoint != "" && (err != nil || u.Scheme != "http" || !isLoopback(u.Hostname())) {
 		errs = append(errs, fmt.Errorf("-dynamodb-endpoint %q: must be a loopback http URL", c.DynamoDBEndpoint))

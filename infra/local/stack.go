@@ -251,6 +251,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTemplatesGuarded(s.IoT, templates); err != nil {
+		_ = s.IoT.Close()
+		return nil, err
+	}
 	if err := s.IoT.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start local AWS IoT (MQTT on -mqtt-port): %w", err)
 	}
@@ -261,7 +265,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		DataDir:            filepath.Join(dir, "cognito"),
 		BaseURL:            cognitoURL,
 		Region:             region,
-		Groups:             fleetclaim.PrivilegedGroups,
+		Groups:             []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins},
 		SignInWithEmail:    true,
 		RequiredAttributes: []string{"email", "custom:tenant_id"},
 		WriteAttributes:    []string{"email", "custom:tenant_id"},
@@ -284,12 +288,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	s.serve(cognitoL, s.Pool.Handler())
 
 	claims := app.Claims(config.Claims{
-		DefaultTemplate:  c.Template,
-		AllowedTemplates: templates,
-		ClaimsPerHour:    c.ClaimsPerHour,
-		ClaimRetention:   config.DefaultClaimRetention,
-		UserPoolID:       s.Pool.PoolID(),
-		AllowedOrigin:    c.AllowedOrigin,
+		DefaultTemplate:   c.Template,
+		AllowedTemplates:  templates,
+		ClaimsPerHour:     c.ClaimsPerHour,
+		RequestsPerMinute: c.RequestsPerMinute,
+		ClaimRetention:    config.DefaultClaimRetention,
+		UserPoolID:        s.Pool.PoolID(),
+		AllowedOrigin:     c.AllowedOrigin,
 	}, withLog(parts, log, "claims"))
 	gw, err := gateway.New(gateway.Options{
 		Routes:          apigw.Routes,
@@ -371,7 +376,7 @@ func openStore(ctx context.Context, c Config, dir string, m metrics.Recorder) (f
 // ensureAdmin creates the initial admin once: a confirmed Cognito user in the
 // admins group (and platform-admins if asked) with an approved record.
 func (s *Stack) ensureAdmin(ctx context.Context, a AdminUser, log *slog.Logger) error {
-	groups := []string{fleetclaim.GroupInstallers, fleetclaim.GroupAdmins}
+	groups := []string{fleetclaim.GroupAdmins}
 	if a.Platform {
 		groups = append(groups, fleetclaim.GroupPlatformAdmins)
 	}

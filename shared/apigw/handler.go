@@ -50,6 +50,13 @@ type Handler struct {
 	AllowedOrigin string
 	// Metrics records the outcomes listed in metrics.go; nil records none.
 	Metrics metrics.Recorder
+	// Limiter bounds each caller's requests; nil for no limit.
+	Limiter Limiter
+}
+
+// Limiter is a per-installer request allowance (fleetclaim.RateLimiter).
+type Limiter interface {
+	Allow(ctx context.Context, id fleetclaim.InstallerID) error
 }
 
 // request is one decoded API call.
@@ -93,6 +100,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 	if !slices.Contains(p.Scopes, route.Scope) {
 		return h.problem(ctx, req, fleetclaim.Forbidden(fleetclaim.CodeMissingScope,
 			"The access token lacks the "+route.Scope+" scope.")), nil
+	}
+	// After authentication, so that the allowance is the caller's own and
+	// anonymous floods stop at the authorizer (and the optional WAF).
+	if h.Limiter != nil {
+		if err := h.Limiter.Allow(ctx, p.Subject); err != nil {
+			return h.problem(ctx, req, err), nil
+		}
 	}
 	status, body, err := operations[route.Operation](h, ctx, request{req, p})
 	h.record(ctx, body, err)

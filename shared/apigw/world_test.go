@@ -65,6 +65,9 @@ type option func(*config.Claims)
 
 func withOrigin(origin string) option { return func(c *config.Claims) { c.AllowedOrigin = origin } }
 func withQuota(perHour int) option    { return func(c *config.Claims) { c.ClaimsPerHour = perHour } }
+func withRequestsPerMinute(n int) option {
+	return func(c *config.Claims) { c.RequestsPerMinute = n }
+}
 
 func newWorld(t *testing.T, opts ...option) *world {
 	t.Helper()

@@ -51,7 +51,8 @@ func Claims(cfg config.Claims, p Parts) *apigw.Handler {
 		Now:           p.now(),
 		Log:           p.Log,
 	}
-	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin, Metrics: p.Metrics}
+	limiter := &fleetclaim.RateLimiter{Quotas: p.Store, PerMinute: cfg.RequestsPerMinute, Now: p.now()}
+	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin, Metrics: p.Metrics, Limiter: limiter}
 }
 
 // Enrollment builds the domain service behind both Cognito triggers.
@@ -59,7 +60,7 @@ func Enrollment(p Parts) *fleetclaim.Enrollment {
 	return &fleetclaim.Enrollment{
 		Installers: p.Store,
 		Tenants:    p.Store,
-		GroupsFor:  p.GroupsFor,
+		Quotas:     p.Store,
 		Audit:      p.Store,
 		Now:        p.now(),
 		Log:        p.Log,

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 // Environment variable names shared by infra/ and functions/.
@@ -23,6 +25,8 @@ const (
 	EnvAllowedTemplates = "FLEETCLAIM_ALLOWED_TEMPLATES"
 	// EnvClaimsPerHour is the default per-installer claim quota per clock hour.
 	EnvClaimsPerHour = "FLEETCLAIM_CLAIMS_PER_HOUR"
+	// EnvRequestsPerMinute is each installer's API allowance per minute.
+	EnvRequestsPerMinute = "FLEETCLAIM_REQUESTS_PER_MINUTE"
 	// EnvClaimRetention is how long claim records stay readable after they
 	// expire (a Go duration), before DynamoDB TTL may delete them.
 	EnvClaimRetention = "FLEETCLAIM_CLAIM_RETENTION"
@@ -84,12 +88,14 @@ type Claims struct {
 	DefaultTemplate  string
 	AllowedTemplates []string
 	ClaimsPerHour    int
-	ClaimRetention   time.Duration
-	IoTDataEndpoint  string
-	UserPoolID       string
-	AllowedOrigin    string
-	IoTEndpoint      string
-	CognitoEndpoint  string
+	// RequestsPerMinute bounds each installer's API requests.
+	RequestsPerMinute int
+	ClaimRetention    time.Duration
+	IoTDataEndpoint   string
+	UserPoolID        string
+	AllowedOrigin     string
+	IoTEndpoint       string
+	CognitoEndpoint   string
 }
 
 // Trigger is the configuration of the Cognito trigger functions.
@@ -108,15 +114,16 @@ type Hook struct {
 func LoadClaims(env Lookup) (Claims, error) {
 	r := reader{env: env}
 	c := Claims{
-		Base:            r.base(),
-		DefaultTemplate: r.required(EnvTemplateName),
-		UserPoolID:      r.required(EnvUserPoolID),
-		ClaimsPerHour:   r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
-		ClaimRetention:  r.duration(EnvClaimRetention, DefaultClaimRetention),
-		IoTDataEndpoint: r.optional(EnvIoTDataEndpoint),
-		AllowedOrigin:   r.optional(EnvAllowedOrigin),
-		IoTEndpoint:     r.optional(EnvIoTEndpoint),
-		CognitoEndpoint: r.optional(EnvCognitoEndpoint),
+		Base:              r.base(),
+		DefaultTemplate:   r.required(EnvTemplateName),
+		UserPoolID:        r.required(EnvUserPoolID),
+		ClaimsPerHour:     r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
+		RequestsPerMinute: r.positiveInt(EnvRequestsPerMinute, fleetclaim.DefaultRequestsPerMinute),
+		ClaimRetention:    r.duration(EnvClaimRetention, DefaultClaimRetention),
+		IoTDataEndpoint:   r.optional(EnvIoTDataEndpoint),
+		AllowedOrigin:     r.optional(EnvAllowedOrigin),
+		IoTEndpoint:       r.optional(EnvIoTEndpoint),
+		CognitoEndpoint:   r.optional(EnvCognitoEndpoint),
 	}
 	c.AllowedTemplates = templates(c.DefaultTemplate, r.optional(EnvAllowedTemplates))
 	return c, r.err()

@@ -60,8 +60,7 @@ func BenchmarkDecide(b *testing.B) {
 // and token refresh.
 func BenchmarkGrant(b *testing.B) {
 	s, c := newBenchStore()
-	e := &fleetclaim.Enrollment{Installers: s, Tenants: s, Audit: s, Now: time.Now, Log: logging.New(io.Discard, "info"),
-		GroupsFor: func(string) fleetclaim.GroupManager { return nil }}
+	e := &fleetclaim.Enrollment{Installers: s, Tenants: s, Quotas: s, Audit: s, Now: time.Now, Log: logging.New(io.Discard, "info")}
 	groups := []string{fleetclaim.GroupInstallers}
 	ctx := context.Background()
 	b.ReportAllocs()

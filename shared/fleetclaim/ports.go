@@ -113,10 +113,13 @@ type ClaimMinter interface {
 	CreateProvisioningClaim(ctx context.Context, template string) (MintedClaim, error)
 }
 
-// GroupManager changes Cognito group membership and sessions for a user.
+// GroupManager reaches a user in the Cognito user pool. It changes no group:
+// group membership is the operator's (admins, platform-admins).
 type GroupManager interface {
-	AddUserToGroup(ctx context.Context, username, group string) error
-	RemoveUserFromGroup(ctx context.Context, username, group string) error
-	// SignOutEverywhere revokes the user's refresh tokens.
+	// SignOutEverywhere revokes the user's refresh tokens; ErrNotFound
+	// (wrapped) when the user no longer exists.
 	SignOutEverywhere(ctx context.Context, username string) error
+	// UserExists reports whether the user is still in the pool; an error
+	// when Cognito cannot tell.
+	UserExists(ctx context.Context, username string) (bool, error)
 }

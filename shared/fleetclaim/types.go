@@ -70,6 +70,9 @@ const (
 
 // Cognito groups and OAuth scopes that carry privileges.
 const (
+	// GroupInstallers is no longer written or created: approval is the
+	// installer record. Deployments from before may still have members, so
+	// it stays among the groups stripped from unapproved users' tokens.
 	GroupInstallers     = "installers"
 	GroupAdmins         = "admins"
 	GroupPlatformAdmins = "platform-admins"

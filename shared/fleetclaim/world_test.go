@@ -53,8 +53,7 @@ func newWorldWith(t *testing.T, store fleetclaim.Store) *world {
 		Now: w.clock, Log: log,
 	}
 	w.gate = &fleetclaim.Gatekeeper{Claims: store, Installers: store, Tenants: store, Audit: store, Now: w.clock, Log: log}
-	w.enr = &fleetclaim.Enrollment{Installers: store, Tenants: store, Audit: store, Now: w.clock, Log: log,
-		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups }}
+	w.enr = &fleetclaim.Enrollment{Installers: store, Tenants: store, Quotas: store, Audit: store, Now: w.clock, Log: log}
 
 	w.tenant = w.addTenant("acme", fleetclaim.TenantActive, "acme.example")
 	w.installer = w.addInstaller("acme", fleetclaim.InstallerApproved)

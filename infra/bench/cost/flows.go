@@ -232,12 +232,8 @@ func fakePEM(kind string, n int) string {
 // groups stands in for the Cognito admin API and counts its calls.
 type groups struct{ calls atomic.Int64 }
 
-func (g *groups) AddUserToGroup(context.Context, string, string) error { g.calls.Add(1); return nil }
-func (g *groups) RemoveUserFromGroup(context.Context, string, string) error {
-	g.calls.Add(1)
-	return nil
-}
-func (g *groups) SignOutEverywhere(context.Context, string) error { g.calls.Add(1); return nil }
+func (g *groups) UserExists(context.Context, string) (bool, error) { g.calls.Add(1); return true, nil }
+func (g *groups) SignOutEverywhere(context.Context, string) error  { g.calls.Add(1); return nil }
 
 // byteCounter counts what is written to it.
 type byteCounter struct {

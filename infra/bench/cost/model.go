@@ -43,7 +43,7 @@ const (
 	// claimMinting is AWS IoT CreateProvisioningClaim, which makes an RSA
 	// key pair and a certificate.
 	claimMinting = 250 * time.Millisecond
-	// cognitoAdminCall is one Cognito admin API call (AdminAddUserToGroup).
+	// cognitoAdminCall is one Cognito admin API call (AdminGetUser, AdminUserGlobalSignOut).
 	cognitoAdminCall = 50 * time.Millisecond
 	// handlerCPU is the handlers' own work at 256 MB's share of a vCPU:
 	// microseconds on a full core (see the hot paths), rounded up.

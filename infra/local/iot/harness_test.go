@@ -86,7 +86,8 @@ func allowSerial(_ context.Context, req events.IoTPreProvisionHookRequest) (even
 }
 
 // testTemplates: widget names things by the ThingName parameter (which the
-// hook overrides) and sets attributes; gadget names them by SerialNumber.
+// hook overrides) and sets attributes; gadget names them by SerialNumber;
+// bare too, without a hook.
 var testTemplates = []Template{
 	{
 		Name:                "widget",
@@ -94,6 +95,8 @@ var testTemplates = []Template{
 		DeviceConfiguration: map[string]string{"telemetryPrefix": "dt"},
 	},
 	{Name: "gadget", ThingNameParameter: "SerialNumber"},
+	// bare has no pre-provisioning hook, as an AWS template may not.
+	{Name: "bare", ThingNameParameter: "SerialNumber", NoHook: true},
 }
 
 // env is a started Core with the clients a test drives it through.

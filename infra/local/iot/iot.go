@@ -95,6 +95,10 @@ type Template struct {
 	Attributes map[string]string
 	// DeviceConfiguration is returned in RegisterThing's accepted reply.
 	DeviceConfiguration map[string]string
+	// NoHook makes a template without a pre-provisioning hook: as in AWS
+	// IoT, its RegisterThing runs with no check at all, whatever
+	// Options.Hook is. TemplateHooked tells such a template apart.
+	NoHook bool
 }
 
 // Options configure a Core. DataDir and at least one template are required.
@@ -113,9 +117,9 @@ type Options struct {
 	// when empty.
 	Region    string
 	AccountID string
-	// Hook is the pre-provisioning hook of every template. When nil,
-	// RegisterThing is allowed without one, as for an AWS template that has
-	// no hook.
+	// Hook is the pre-provisioning hook of every template but those with
+	// NoHook. When nil, RegisterThing is allowed without one, as for an AWS
+	// template that has no hook.
 	Hook HookFunc
 	// Credentials are the IAM credentials control-plane calls must be signed
 	// with (Signature Version 4, service "iot", Region). With none, every
@@ -405,4 +409,16 @@ func (c *Core) createProvisioningClaim(ctx context.Context, templateName string)
 		},
 		PublicKey: keys.publicKeyPEM,
 	}, nil
+}
+
+// TemplateHooked reports whether the template has a pre-provisioning hook,
+// as DescribeProvisioningTemplate's preProvisioningHook does in AWS IoT:
+// callers that issue claims for a template check it first, since a claim
+// for a template without a hook registers any device unchecked.
+func (c *Core) TemplateHooked(name string) (bool, error) {
+	t, ok := c.templates[name]
+	if !ok {
+		return false, fmt.Errorf("describe provisioning template %q: %w", name, ErrTemplateNotFound)
+	}
+	return c.hook != nil && !t.NoHook, nil
 }

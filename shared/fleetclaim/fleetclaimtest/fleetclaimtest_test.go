@@ -56,13 +56,21 @@ func TestMinterKeys(t *testing.T) {
 func TestGroupsCalls(t *testing.T) {
 	g := &fleetclaimtest.Groups{}
 	ctx := context.Background()
-	_ = g.AddUserToGroup(ctx, "ana", "installers")
-	_ = g.In("pool").RemoveUserFromGroup(ctx, "ana", "installers")
+	if exists, err := g.UserExists(ctx, "ana"); err != nil || !exists {
+		t.Errorf("UserExists: got %v, %v, want true, nil", exists, err)
+	}
+	g.Delete("ana")
+	if exists, err := g.UserExists(ctx, "ana"); err != nil || exists {
+		t.Errorf("UserExists after Delete: got %v, %v, want false, nil", exists, err)
+	}
+	if err := g.SignOutEverywhere(ctx, "ana"); !errors.Is(err, fleetclaim.ErrNotFound) {
+		t.Errorf("SignOutEverywhere after Delete: got %v, want ErrNotFound", err)
+	}
 	g.Fail(errors.New("TooManyRequestsException"))
-	if err := g.In("pool").SignOutEverywhere(ctx, "ana"); err == nil {
+	if err := g.SignOutEverywhere(ctx, "bo"); err == nil {
 		t.Error("got no error, want the one given to Fail")
 	}
-	want := []string{"add ana installers", "pool: remove ana installers", "pool: signout ana"}
+	want := []string{"exists ana", "exists ana", "signout ana", "signout bo"}
 	if got := g.Calls(); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
