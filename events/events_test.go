@@ -99,7 +99,7 @@ func newWorld(t *testing.T) *world {
 	claim := func(id fleetclaim.ClaimID, tenant fleetclaim.TenantID, by, serial string, issued time.Time) {
 		must(s.CreateClaim(ctx, fleetclaim.Claim{ID: id, TenantID: tenant, InstallerID: fleetclaim.InstallerID(by),
 			Template: template, Serial: serial, Status: fleetclaim.ClaimIssued, IssuedAt: issued,
-			ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued, RetainUntil: issued.Add(config.DefaultClaimRetention)}))
+			ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued, RetainUntil: issued.Add(config.DefaultClaimRetention)}, ""))
 	}
 	update := func(u fleetclaim.ClaimUpdate) {
 		u.IfStatus = fleetclaim.ClaimIssued

@@ -114,7 +114,7 @@ func (w *world) seed() {
 		must(w.store.CreateClaim(ctx, fleetclaim.Claim{ID: fleetclaim.ClaimID(id), TenantID: tenant,
 			InstallerID: fleetclaim.InstallerID(by), Template: template, Serial: serial, Site: "Depot 4",
 			Status: fleetclaim.ClaimIssued, IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued,
-			RetainUntil: issued.Add(config.DefaultClaimRetention)}))
+			RetainUntil: issued.Add(config.DefaultClaimRetention)}, ""))
 	}
 	claim(issuedClaim, "acme", installerSub, "SN-0001", now.Add(-time.Minute))
 	claim(consumedClaim, "acme", installerSub, acmeDevice, now.Add(-2*time.Hour))
@@ -251,9 +251,9 @@ func (s *faultyStore) GetInstaller(ctx context.Context, id fleetclaim.InstallerI
 	return s.Store.GetInstaller(ctx, id)
 }
 
-func (s *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+func (s *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {
 	if err := s.fault("CreateClaim"); err != nil {
 		return err
 	}
-	return s.Store.CreateClaim(ctx, c)
+	return s.Store.CreateClaim(ctx, c, replaces)
 }

@@ -77,7 +77,7 @@ func BenchmarkProvisioningHook(b *testing.B) {
 			for i := range ids {
 				ids[i] = storetest.NewClaimID()
 				if err := s.CreateClaim(context.Background(), fleetclaim.Claim{ID: ids[i], TenantID: "acme", InstallerID: installer,
-					Template: template, Serial: "SN-1", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}); err != nil {
+					Template: template, Serial: "SN-1", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}, ""); err != nil {
 					b.Fatal(err)
 				}
 			}

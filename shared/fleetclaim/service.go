@@ -93,7 +93,7 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 	if err := ValidateClaimID(c.ID); err != nil {
 		return IssuedClaim{}, ErrorOf(fmt.Errorf("AWS IoT returned an unexpected certificate ID %q", minted.CertificateID))
 	}
-	if err := s.Store.CreateClaim(ctx, c); err != nil {
+	if err := s.Store.CreateClaim(ctx, c, ""); err != nil {
 		// The certificate exists in AWS IoT but not here; the hook denies it.
 		s.Log.ErrorContext(ctx, "claim minted but not recorded; it cannot be used",
 			"claimId", c.ID, "serial", c.Serial, "error", err)

@@ -160,13 +160,13 @@ func (f *faultyStore) GetClaim(ctx context.Context, id fleetclaim.ClaimID) (flee
 	return f.Store.GetClaim(ctx, id)
 }
 
-func (f *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+func (f *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {
 	if f.createClaim != nil {
 		if err := f.createClaim(ctx); err != nil {
 			return err
 		}
 	}
-	return f.Store.CreateClaim(ctx, c)
+	return f.Store.CreateClaim(ctx, c, replaces)
 }
 
 func (f *faultyStore) GetInstaller(ctx context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {

@@ -92,7 +92,7 @@ var scenarios = []scenario{
 			c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer,
 				Template: template, Serial: "SN-0001", Status: fleetclaim.ClaimIssued, IssuedAt: now,
 				ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(time.Hour)}
-			if err := s.CreateClaim(ctx, c); err != nil {
+			if err := s.CreateClaim(ctx, c, ""); err != nil {
 				return err
 			}
 			ev["claimCertificateId"] = string(c.ID)

@@ -198,7 +198,7 @@ func seedClaim(ctx context.Context, s fleetclaim.Store) (fleetclaim.Claim, error
 	c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer, Template: template,
 		Serial: "SN-0001", Site: "Depot 4, bay 2", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		UpdatedAt: now, RetainUntil: now.Add(5*time.Minute + config.DefaultClaimRetention)}
-	return c, s.CreateClaim(ctx, c)
+	return c, s.CreateClaim(ctx, c, "")
 }
 
 func readEvent(path string, v any) error {

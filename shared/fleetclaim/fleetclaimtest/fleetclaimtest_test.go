@@ -88,10 +88,10 @@ func TestMemStoreUpdateClaim(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := fleetclaimtest.NewMemStore()
-			if err := s.CreateClaim(t.Context(), c); err != nil {
+			if err := s.CreateClaim(t.Context(), c, ""); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.CreateClaim(t.Context(), c); !errors.Is(err, fleetclaim.ErrConflict) {
+			if err := s.CreateClaim(t.Context(), c, ""); !errors.Is(err, fleetclaim.ErrConflict) {
 				t.Errorf("got %v creating the claim twice, want ErrConflict", err)
 			}
 			got, err := s.UpdateClaim(t.Context(), tt.u)
