@@ -181,6 +181,9 @@ type Device struct {
 	DecommissionedAt   time.Time
 	DecommissionedBy   InstallerID
 	DecommissionReason string
+	// Overdue is derived on read, never stored: a registered device that
+	// has not come online within the deployment's window (Service.OnlineWithin).
+	Overdue bool `json:"-" dynamodbav:"-"`
 }
 
 // AuditEvent records one security-relevant action within a tenant.
