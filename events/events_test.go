@@ -67,7 +67,9 @@ type world struct {
 	parts  app.Parts
 	minter *fleetclaimtest.Minter
 	groups *fleetclaimtest.Groups
-	logs   *fleetclaimtest.LogBuffer
+	// revoker stands in for AWS IoT's certificate deactivation.
+	revoker *fleetclaimtest.Revoker
+	logs    *fleetclaimtest.LogBuffer
 }
 
 func newWorld(t *testing.T) *world {
@@ -124,7 +126,8 @@ func newWorld(t *testing.T) *world {
 
 	w := &world{store: s, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }}, groups: &fleetclaimtest.Groups{},
 		logs: &fleetclaimtest.LogBuffer{}}
-	w.parts = app.Parts{Store: s, Minter: w.minter, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
+	w.revoker = &fleetclaimtest.Revoker{}
+	w.parts = app.Parts{Store: s, Minter: w.minter, Revoker: w.revoker, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
 		Endpoint:  func(context.Context) (string, error) { return endpoint, nil },
 		GroupsFor: func(pool string) fleetclaim.GroupManager { return w.groups.In(pool) }}
 	return w

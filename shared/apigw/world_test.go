@@ -57,6 +57,7 @@ type world struct {
 	handler *apigw.Handler
 	minter  *fleetclaimtest.Minter
 	groups  *fleetclaimtest.Groups
+	revoker *fleetclaimtest.Revoker
 	logs    *fleetclaimtest.LogBuffer
 }
 
@@ -69,7 +70,7 @@ func withQuota(perHour int) option    { return func(c *config.Claims) { c.Claims
 func newWorld(t *testing.T, opts ...option) *world {
 	t.Helper()
 	w := &world{t: t, store: &faultyStore{Store: fleetclaimtest.OpenBolt(t)}, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }},
-		groups: &fleetclaimtest.Groups{}, logs: &fleetclaimtest.LogBuffer{}}
+		groups: &fleetclaimtest.Groups{}, revoker: &fleetclaimtest.Revoker{}, logs: &fleetclaimtest.LogBuffer{}}
 	w.seed()
 
 	cfg := config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template, "fleetclaim-lab"},
@@ -78,7 +79,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 		o(&cfg)
 	}
 	w.handler = app.Claims(cfg, app.Parts{
-		Store: w.store, Minter: w.minter, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
+		Store: w.store, Minter: w.minter, Revoker: w.revoker, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
 		Endpoint:  func(context.Context) (string, error) { return "a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com", nil },
 		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups },
 	})
@@ -139,6 +140,20 @@ func (w *world) seed() {
 		Reason: fleetclaim.ReasonSerialMismatch, Detail: `serial presented "SN-9999"`}))
 	must(w.store.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: "globex", ID: "20261123T090000.000000000Z-0a1b2c3d4e60",
 		At: now.Add(-time.Hour), Actor: globexSub, Action: fleetclaim.ActionClaimIssued, Subject: globexClaim}))
+}
+
+// allowInstallersToDecommission lets acme's installers decommission the
+// devices they provisioned.
+func (w *world) allowInstallersToDecommission() {
+	w.t.Helper()
+	t, err := w.store.GetTenant(w.t.Context(), "acme")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	t.InstallersMayDecommission = true
+	if err := w.store.PutTenant(w.t.Context(), t); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // handle sends one request and checks what every answer must have.
