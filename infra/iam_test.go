@@ -148,7 +148,7 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 		"PreTokenRole": append([]string{"dynamodb:GetItem"}, logs...),
 		"ProvisionHookRole": append([]string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem",
 			"iot:UpdateCertificate"}, logs...),
-		"PresenceRole": append([]string{"dynamodb:UpdateItem", "dynamodb:PutItem"}, logs...),
+		"PresenceRole": append([]string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}, logs...),
 		// AWS IoT's role for the presence rule's error action.
 		"PresenceRuleErrorsRole": {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
 		"TenantSeedRole":         append([]string{"dynamodb:PutItem"}, logs...),

@@ -15,10 +15,11 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/iotpresence"
 )
 
-// presenceTableActions are the table calls of the presence function: marking
-// a device online (one conditional UpdateItem) and appending its audit event
-// (one conditional PutItem).
-var presenceTableActions = []string{"dynamodb:UpdateItem", "dynamodb:PutItem"}
+// presenceTableActions are the table calls of the presence function
+// (fleetclaim.Lifecycle.Observe): reading the serial's live device
+// (GetItem), marking it online (a conditional UpdateItem on the serial's
+// item) and appending the audit event (a conditional PutItem).
+var presenceTableActions = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}
 
 // lifecycle is what the stack adds for a device's life after its
 // registration.
