@@ -1,9 +1,11 @@
 package iot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +17,11 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
+	"github.com/fleetclaim/fleetclaim/shared/iotpresence"
 )
 
 // presenceFilter is the presence rule's topic filter.
-const presenceFilter = "$aws/events/presence/+/+"
+const presenceFilter = iotpresence.TopicFilter
 
 // presenceRule adds a topic rule on presenceFilter whose action hands each
 // event to the returned channel.
@@ -321,6 +324,38 @@ func TestRuleNeedsAnAction(t *testing.T) {
 	} {
 		if _, err := New(Options{DataDir: t.TempDir(), Templates: testTemplates, Rules: []Rule{r}}); err == nil {
 			t.Errorf("New accepted rule %+v", r)
+		}
+	}
+}
+
+// TestPresenceEventShape: what the broker publishes decodes, member for
+// member, into the type the presence function takes.
+func TestPresenceEventShape(t *testing.T) {
+	raw := make(chan json.RawMessage, 16)
+	e := newEnv(t, func(c *Core) {
+		c.rules = []Rule{{Name: "presence", TopicFilter: iotpresence.TopicFilter, Action: func(_ context.Context, event json.RawMessage) error {
+			raw <- slices.Clone(event)
+			return nil
+		}}}
+	})
+	conn, claim := e.claimConn(t, "widget", "installer")
+	conn.Disconnect(250)
+	for _, wantType := range []string{iotpresence.EventConnected, iotpresence.EventDisconnected} {
+		var payload json.RawMessage
+		select {
+		case payload = <-raw:
+		case <-time.After(waitFor):
+			t.Fatalf("no %s event within %s", wantType, waitFor)
+		}
+		dec := json.NewDecoder(bytes.NewReader(payload))
+		dec.DisallowUnknownFields()
+		var ev iotpresence.Event
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("%s does not decode into iotpresence.Event: %v", payload, err)
+		}
+		if ev.EventType != wantType || ev.ClientID != "installer" || ev.PrincipalIdentifier != aws.ToString(claim.CertificateId) ||
+			ev.Timestamp != e.clock.Now().UnixMilli() || (wantType == iotpresence.EventDisconnected) != (ev.ClientInitiatedDisconnect != nil) {
+			t.Errorf("decoded %+v from %s", ev, payload)
 		}
 	}
 }
