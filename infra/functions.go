@@ -19,11 +19,12 @@ const (
 	fnPostConfirm   = "postconfirm"
 	fnPreToken      = "pretoken"
 	fnProvisionHook = "provisionhook"
+	fnPresence      = "presence"
 )
 
 // FunctionNames lists every function the stack deploys; the asset directory
 // must hold <name>/bootstrap for each.
-var FunctionNames = []string{fnClaims, fnPostConfirm, fnPreToken, fnProvisionHook}
+var FunctionNames = []string{fnClaims, fnPostConfirm, fnPreToken, fnProvisionHook, fnPresence}
 
 // goFunction describes one Go function.
 type goFunction struct {

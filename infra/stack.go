@@ -24,9 +24,9 @@ type FleetclaimStackProps struct {
 	AssetDir string
 }
 
-// NewFleetclaimStack creates the whole backend: the table, the four
-// functions, the user pool, the REST API and the AWS IoT provisioning
-// template with its hook and device policy.
+// NewFleetclaimStack creates the whole backend: the table, the functions,
+// the user pool, the REST API, the AWS IoT provisioning template with its
+// hook and device policy, and the presence topic rule.
 func NewFleetclaimStack(scope constructs.Construct, id string, props *FleetclaimStackProps) awscdk.Stack {
 	s := props.Settings
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -100,6 +100,7 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 		})
 	allowItems(hook, table, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
 	prov := newProvisioning(stack, s, hook)
+	newLifecycle(stack, s, props.AssetDir, table, claims, hook)
 
 	seedTenants(stack, s, table)
 

@@ -24,7 +24,8 @@ type brokerHook struct {
 func (h *brokerHook) ID() string { return "fleetclaim-local-iot" }
 
 func (h *brokerHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill}, b) >= 0
+	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect}, b) >= 0
 }
 
 // identify returns the ID and the record of the client's certificate.
@@ -47,7 +48,9 @@ func (c *Core) identify(cl *mqtt.Client) (string, certRecord, bool) {
 
 // OnConnectAuthenticate admits an active claim certificate with any client
 // ID, and an active device certificate only with its thing's name as client
-// ID. The TLS handshake has already verified the chain and the validity
+// ID and only while it is attached to that thing, as the device policy's
+// iot:Connection.Thing.IsAttached condition has it. A certificate made
+// INACTIVE (UpdateCertificate) is refused here, as AWS IoT refuses it. The TLS handshake has already verified the chain and the validity
 // period (by the Core's clock), so an expired claim never gets here. A last
 // will is a publish the broker makes for the client later, so its topic
 // must be one the certificate may publish to now: otherwise a client could
@@ -62,6 +65,8 @@ func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) b
 		reason = "certificate is " + rec.Status
 	case rec.Kind == kindDevice && cl.ID != rec.ThingName:
 		reason = "client ID is not the certificate's thing name"
+	case rec.Kind == kindDevice && !h.core.store.attached(rec.ThingName, id):
+		reason = "certificate is not attached to its thing"
 	case pk.Connect.WillFlag && !h.core.may(rec, pk.Connect.WillTopic, true):
 		reason = "the will's topic is not one the certificate may publish to"
 	default:
