@@ -212,6 +212,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	parts := app.Parts{
 		Store:     s.Store,
 		Minter:    iotclaims.NewMinter(iotClient),
+		Revoker:   iotclaims.NewRevoker(iotClient),
 		Endpoint:  iotclaims.NewEndpoint(iotClient, "").Get,
 		GroupsFor: func(pool string) fleetclaim.GroupManager { return cognitoadmin.New(cognitoClient, pool) },
 		Now:       s.clock.now,
