@@ -162,8 +162,13 @@ func TestEndToEndProvisioning(t *testing.T) {
 	}
 }
 
-// Every negative path ends on the device's /rejected topic with AWS's error
-// payload, and the installer can read why on GET /claims/{id}.
+// Every negative path refuses the device, and the installer can read why on
+// GET /claims/{id}. A claim that is merely unusable ends on the device's
+// /rejected topic with AWS's error payload. A revoked claim's certificate is
+// deactivated in AWS IoT, which refuses it at connection; a claim the hook
+// burns is deactivated as the hook decides, which drops the device's
+// connection (or, should the reply win the race, answers /rejected), and
+// its certificate is refused from then on (invariant 10).
 func TestEndToEndRejections(t *testing.T) {
 	x := startStack(t, t.TempDir())
 	ctx := t.Context()
@@ -176,16 +181,19 @@ func TestEndToEndRejections(t *testing.T) {
 		template   string
 		wantReason fleetclaim.Reason
 		wantStatus string
+		// deactivated: the claim certificate is refused at connection
+		// afterwards; refused: already at this attempt.
+		deactivated, refused bool
 	}{
 		{name: "claim presented with another serial", serial: func(string) string { return "SN-NOT-BOUND" },
-			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected"},
+			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected", deactivated: true},
 		{name: "revoked claim", prepare: func(c claimJSON) {
 			if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
 				t.Fatalf("revoke: %v", err)
 			}
-		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked"}, // the device's attempt does not hide who revoked it
+		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked", deactivated: true, refused: true},
 		{name: "claim for another template", template: "other-template",
-			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected"},
+			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected", deactivated: true},
 		{name: "expired claim still in the table", prepare: func(c claimJSON) {
 			x.stack.clock.advance(2 * time.Minute) // past the claim's expiry for the handlers
 		}, wantReason: fleetclaim.ReasonExpired, wantStatus: "expired"},
@@ -207,11 +215,27 @@ func TestEndToEndRejections(t *testing.T) {
 			}
 			_, err := device.Provision(ctx, x.deviceConfig(), creds(c), tmpl, presented, false)
 			var rej *device.RejectedError
-			if !errors.As(err, &rej) {
+			switch {
+			case tt.refused:
+				if !errors.Is(err, device.ErrConnectionRefused) {
+					t.Fatalf("got %v, want the claim certificate refused at connection", err)
+				}
+			case errors.As(err, &rej):
+				if rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED" {
+					t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
+				}
+			case !tt.deactivated || !errors.Is(err, device.ErrConnectionLost):
 				t.Fatalf("got %v, want a /rejected reply", err)
 			}
-			if rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED" {
-				t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
+			if tt.deactivated {
+				cfg := x.deviceConfig()
+				cfg.ClientID = serial
+				if cl, err := device.Connect(ctx, cfg, creds(c)); !errors.Is(err, device.ErrConnectionRefused) {
+					if err == nil {
+						cl.Close()
+					}
+					t.Errorf("got %v connecting with the claim afterwards, want it refused: deactivated in AWS IoT", err)
+				}
 			}
 			var got claimJSON
 			if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil {

@@ -275,6 +275,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		AllowedTemplates: templates,
 		ClaimsPerHour:    c.ClaimsPerHour,
 		ClaimRetention:   config.DefaultClaimRetention,
+		OnlineWithin:     config.DefaultOnlineWithin,
 		UserPoolID:       s.Pool.PoolID(),
 		AllowedOrigin:    c.AllowedOrigin,
 	}, withLog(parts, log, "claims"))
