@@ -338,7 +338,9 @@ func (st *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fle
 // binding reads the claim item of u's claim, which names its serial. To
 // consume the claim it also takes the item out of TTL's reach, in the same
 // call: a consumed claim is kept for good, and if the consuming write then
-// fails, the item is only kept longer (until its archive sets the TTL again).
+// fails, the item is only kept longer (until its archive sets the TTL
+// again). An archived claim is no longer current: ErrConflict, and its TTL
+// stays.
 func (st *Store) binding(ctx context.Context, u fleetclaim.ClaimUpdate) (claimItem, error) {
 	var it claimItem
 	k := key(claimPK(u.ID), "CLAIM")
@@ -349,8 +351,10 @@ func (st *Store) binding(ctx context.Context, u fleetclaim.ClaimUpdate) (claimIt
 		return it, err
 	}
 	res, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: st.table, Key: k,
-		ConditionExpression: aws.String("attribute_exists(pk)"), UpdateExpression: aws.String("REMOVE #ttl"),
-		ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL}, ReturnValues: types.ReturnValueAllNew,
+		ConditionExpression:                 aws.String("attribute_exists(pk) AND attribute_not_exists(#archived)"),
+		UpdateExpression:                    aws.String("REMOVE #ttl"),
+		ExpressionAttributeNames:            map[string]string{"#ttl": AttrTTL, "#archived": "archived"},
+		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	if old, ok := conditionFailed(err); ok {
 		return it, st.missingOrConflict(ctx, old, k)

@@ -189,6 +189,16 @@ func TestTTLAndDeviceIndex(t *testing.T) {
 		raw := rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
 		checkAttr(t, raw, dynamostore.AttrTTL, num(c.RetainUntil.Unix()))
 		checkAttr(t, raw, "archived", &types.AttributeValueMemberBOOL{Value: true})
+
+		// A registration attempt with the replaced claim keeps it expiring.
+		d := storetest.NewDevice(c, c.IssuedAt.Add(time.Minute))
+		_, err := st.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued,
+			IfUnexpiredAt: d.ProvisionedAt, Status: fleetclaim.ClaimConsumed, At: d.ProvisionedAt, Device: &d})
+		if !errors.Is(err, fleetclaim.ErrConflict) {
+			t.Fatalf("UpdateClaim consuming the replaced claim: got %v, want ErrConflict", err)
+		}
+		raw = rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
+		checkAttr(t, raw, dynamostore.AttrTTL, num(c.RetainUntil.Unix()))
 	})
 	t.Run("quota window expires an hour after its end", func(t *testing.T) {
 		end := when.Add(time.Hour)
