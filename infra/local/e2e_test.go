@@ -163,7 +163,9 @@ func TestEndToEndProvisioning(t *testing.T) {
 }
 
 // Every negative path ends on the device's /rejected topic with AWS's error
-// payload, and the installer can read why on GET /claims/{id}.
+// payload, or, for a claim revoked before the device uses it, with AWS IoT
+// refusing the deactivated claim certificate at CONNECT; the installer can
+// read why on GET /claims/{id}.
 func TestEndToEndRejections(t *testing.T) {
 	x := startStack(t, t.TempDir())
 	ctx := t.Context()
@@ -176,6 +178,9 @@ func TestEndToEndRejections(t *testing.T) {
 		template   string
 		wantReason fleetclaim.Reason
 		wantStatus string
+		// refused: the claim certificate is refused at CONNECT; the hook's
+		// refusal stays the backstop (the gatekeeper's tests).
+		refused bool
 	}{
 		{name: "claim presented with another serial", serial: func(string) string { return "SN-NOT-BOUND" },
 			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected"},
@@ -183,7 +188,7 @@ func TestEndToEndRejections(t *testing.T) {
 			if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
 				t.Fatalf("revoke: %v", err)
 			}
-		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked"}, // the device's attempt does not hide who revoked it
+		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked", refused: true},
 		{name: "claim for another template", template: "other-template",
 			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected"},
 		{name: "expired claim still in the table", prepare: func(c claimJSON) {
@@ -207,10 +212,14 @@ func TestEndToEndRejections(t *testing.T) {
 			}
 			_, err := device.Provision(ctx, x.deviceConfig(), creds(c), tmpl, presented, false)
 			var rej *device.RejectedError
-			if !errors.As(err, &rej) {
+			switch {
+			case tt.refused:
+				if !errors.Is(err, device.ErrConnectionRefused) {
+					t.Fatalf("got %v, want the claim certificate refused at CONNECT", err)
+				}
+			case !errors.As(err, &rej):
 				t.Fatalf("got %v, want a /rejected reply", err)
-			}
-			if rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED" {
+			case rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED":
 				t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
 			}
 			var got claimJSON
