@@ -291,6 +291,7 @@ func outcomes() map[string][]string {
 		"postconfirm":   names(postConfirmationCases),
 		"pretoken":      names(preTokenCases),
 		"provisionhook": names(hookCases),
+		"presence":      names(presenceCases),
 	}
 }
 

@@ -25,6 +25,9 @@ type RevokerAPI interface {
 // failed half-way repeats the whole operation.
 type Revoker struct{ api RevokerAPI }
 
+// Revoker is the domain's way to take certificates out of service in AWS IoT.
+var _ fleetclaim.CertificateRevoker = (*Revoker)(nil)
+
 // NewRevoker returns a Revoker using api.
 func NewRevoker(api RevokerAPI) *Revoker { return &Revoker{api: api} }
 

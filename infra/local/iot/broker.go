@@ -167,7 +167,9 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		return pk, nil
 	}
 	req := request{claim: rec, clientID: cl.ID, topic: pk.TopicName, payload: slices.Clone(pk.Payload)}
-	h.core.track(func(ctx context.Context) {
+	h.core.presence.begin(cl)
+	tracked := h.core.track(func(ctx context.Context) {
+		defer h.core.answered(cl)
 		reply, rejection := handle(ctx, req)
 		topic := req.topic + suffixAccepted
 		if rejection != nil {
@@ -180,9 +182,25 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		}
 		h.core.deliver(cl, topic, payload)
 	})
+	if !tracked {
+		h.core.answered(cl)
+	}
 	// Acknowledged, but never routed: a request carries nothing that any
 	// subscriber may see.
 	return pk, packets.CodeSuccessIgnore
+}
+
+// answered ends a request of cl; if its certificate was deactivated
+// meanwhile, the connection is closed now that the reply is out.
+func (c *Core) answered(cl *mqtt.Client) {
+	if !c.presence.finish(cl) {
+		return
+	}
+	c.mu.Lock()
+	server := c.server
+	c.mu.Unlock()
+	c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID)
+	dropClient(server, cl)
 }
 
 // deliver publishes a reply to the requesting connection alone. The reply

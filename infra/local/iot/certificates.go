@@ -70,7 +70,8 @@ func (c *Core) updateCertificate(id, newStatus string) error {
 }
 
 // dropConnections closes every open connection authenticated with the
-// certificate. Their presence events say AUTH_ERROR.
+// certificate, each once its requests in progress are answered. Their
+// presence events say AUTH_ERROR.
 func (c *Core) dropConnections(certificateID string) {
 	c.mu.Lock()
 	server := c.server
@@ -85,9 +86,10 @@ func (c *Core) dropConnections(certificateID string) {
 		if id, _, _ := c.identify(cl); id != certificateID {
 			continue
 		}
-		c.presence.markAuthError(cl)
-		c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID, "certificateId", certificateID)
-		dropClient(server, cl)
+		if c.presence.drop(cl) {
+			c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID, "certificateId", certificateID)
+			dropClient(server, cl)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	iotsdk "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
@@ -357,5 +358,37 @@ func TestPresenceEventShape(t *testing.T) {
 			ev.Timestamp != e.clock.Now().UnixMilli() || (wantType == iotpresence.EventDisconnected) != (ev.ClientInitiatedDisconnect != nil) {
 			t.Errorf("decoded %+v from %s", ev, payload)
 		}
+	}
+}
+
+// TestDeactivationDuringARequest: a hook that burns the claim deactivates
+// its certificate before it answers. The device still gets the /rejected
+// reply, as from AWS IoT, which drops connections minutes after a
+// deactivation; then the connection ends and the claim is refused.
+func TestDeactivationDuringARequest(t *testing.T) {
+	e := newEnv(t)
+	conn, claim := e.claimConn(t, "widget", "installer")
+	claimID := aws.ToString(claim.CertificateId)
+	revoker := iotclaims.NewRevoker(e.sdk)
+	e.hook.setDecision(func(ctx context.Context, req events.IoTPreProvisionHookRequest) (events.IoTPreProvisionHookResponse, error) {
+		if err := revoker.DeactivateCertificate(ctx, req.ClaimCertificateID); err != nil {
+			return events.IoTPreProvisionHookResponse{}, err
+		}
+		return events.IoTPreProvisionHookResponse{AllowProvisioning: false}, nil
+	})
+	var keys createKeysAndCertificateResponse
+	conn.mustCall(t, topicCreateKeysAndCertificate, nil, &keys)
+	accepted, reply := conn.call(t, registerThingTopic("widget"), mustJSON(t, registerThingRequest{
+		CertificateOwnershipToken: keys.CertificateOwnershipToken, Parameters: map[string]string{"SerialNumber": "B"}}))
+	var rej errorResponse
+	if err := json.Unmarshal(reply, &rej); accepted || err != nil || rej.ErrorCode != ErrorCodeAccessDenied {
+		t.Fatalf("got accepted=%v %s, want ACCESS_DENIED on /rejected", accepted, reply)
+	}
+	conn.awaitLost(t)
+	if got := e.status(t, claimID); got != statusInactive {
+		t.Errorf("claim status %s, want %s", got, statusInactive)
+	}
+	if _, err := e.dial(t, aws.ToString(claim.CertificatePem), aws.ToString(claim.KeyPair.PrivateKey), "installer"); err == nil {
+		t.Error("the burnt claim connected again")
 	}
 }

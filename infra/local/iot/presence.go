@@ -60,6 +60,12 @@ type session struct {
 	// authError is set when the broker ends the connection because its
 	// certificate left ACTIVE.
 	authError atomic.Bool
+
+	// inflight counts the connection's fleet provisioning requests not yet
+	// answered, and dropWhenIdle asks the last of them to end the
+	// connection; both are guarded by presence.mu.
+	inflight     int
+	dropWhenIdle bool
 }
 
 // presence tracks the open sessions, so that a disconnected event carries
@@ -94,12 +100,47 @@ func (p *presence) close(cl *mqtt.Client) (*session, bool) {
 	return s, ok
 }
 
-func (p *presence) markAuthError(cl *mqtt.Client) {
+// drop marks the connection as ended for its certificate, and reports
+// whether it may be closed now. A connection with requests in progress is
+// closed once they are answered (see finish): AWS IoT drops connections
+// "within a few minutes" of a deactivation, so the reply to a request that
+// caused it, such as a RegisterThing the hook denied and whose claim it
+// burnt, reaches the device first.
+func (p *presence) drop(cl *mqtt.Client) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.sessions[cl]
+	if !ok {
+		return true
+	}
+	s.authError.Store(true)
+	if s.inflight > 0 {
+		s.dropWhenIdle = true
+		return false
+	}
+	return true
+}
+
+// begin counts a request of the connection in progress.
+func (p *presence) begin(cl *mqtt.Client) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.sessions[cl]; ok {
-		s.authError.Store(true)
+		s.inflight++
 	}
+}
+
+// finish counts a request answered, and reports whether the connection is
+// to be closed now.
+func (p *presence) finish(cl *mqtt.Client) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.sessions[cl]
+	if !ok {
+		return false
+	}
+	s.inflight--
+	return s.inflight == 0 && s.dropWhenIdle
 }
 
 // OnSessionEstablished publishes the connected event of an accepted
