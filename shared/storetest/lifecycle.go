@@ -486,6 +486,7 @@ func testSerialRace(t *testing.T, s fleetclaim.Store) {
 	}
 	wg.Wait()
 
+	t.Logf("%d claims created, %d consumers won", len(created), len(wins))
 	last := created[len(created)-1]
 	state, err := s.GetSerial(ctx, tenant, "SN-RACE")
 	checkErr(t, "GetSerial", err, nil)
