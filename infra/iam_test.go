@@ -137,8 +137,8 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 	want := map[string][]string{
 		"ClaimsRole": append([]string{
-			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-			"iot:CreateProvisioningClaim", "iot:DescribeEndpoint",
+			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem",
+			"dynamodb:Query", "iot:CreateProvisioningClaim", "iot:DescribeEndpoint",
 			"iot:UpdateCertificate", "iot:DescribeCertificate", "iot:DetachThingPrincipal",
 			"cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminUserGlobalSignOut",
 		}, logs...),

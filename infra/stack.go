@@ -62,7 +62,10 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	// 10 s: CreateProvisioningClaim plus a few table calls take well under
 	// a second; API Gateway would give up at 29 s.
 	claims := fn("Claims", fnClaims, "The installer and admin API", 10, claimsEnv)
-	allowItems(claims, table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem")
+	// DeleteItem: a claim item whose serial another claim took meanwhile
+	// is removed at once (it would otherwise wait for its TTL).
+	allowItems(claims, table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem",
+		"dynamodb:DeleteItem")
 	allowQuery(claims, table)
 	templateARNs := []*string{templateARN(stack, s.TemplateName)}
 	for _, t := range s.AllowedTemplates {

@@ -23,7 +23,8 @@ type ClaimStore interface {
 	// atomically, if the serial has no live device and its current claim is
 	// `replaces` ("" = the serial has none yet) and that claim is not open
 	// (issued and unexpired at c.IssuedAt). ErrConflict otherwise, or if
-	// c.ID exists. The replaced claim keeps its last state for good.
+	// c.ID exists. A replaced claim keeps its last state, readable as long
+	// as it is retained (RetainUntil; a consumed claim for good).
 	CreateClaim(ctx context.Context, c Claim, replaces ClaimID) error
 	// GetClaim reads a claim's latest state with strong consistency; a
 	// consumed claim's Device shows its device's latest state.
