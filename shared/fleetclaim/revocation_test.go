@@ -368,3 +368,95 @@ func (w *world) issueAs(in fleetclaim.Installer, serial string) fleetclaim.Issue
 	}
 	return ic
 }
+
+// One open claim per serial under concurrency: installers racing for one
+// serial get exactly one claim; every other request is refused claim_open,
+// and each refused request's certificate, minted before the store said no,
+// is deactivated. Run against every store in storesUnderTest.
+func TestIssueClaimConcurrentForOneSerialExactlyOneIssued(t *testing.T) {
+	for name, open := range storesUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			w := newWorldWith(t, open(t))
+			const n = 8
+			installers := make([]fleetclaim.Installer, n)
+			for i := range installers {
+				installers[i] = w.addInstaller("acme", fleetclaim.InstallerApproved)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			issued := make([]fleetclaim.ClaimID, n)
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					ic, err := w.svc.IssueClaim(context.Background(), principal(installers[i]), fleetclaim.IssueRequest{Serial: "SN-RACE"})
+					issued[i], errs[i] = ic.Claim.ID, err
+				}()
+			}
+			close(start)
+			wg.Wait()
+			var winners []fleetclaim.ClaimID
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					winners = append(winners, issued[i])
+				case errorOf(t, err).Code != fleetclaim.CodeClaimOpen:
+					t.Errorf("got %v, want a claim or %s", err, fleetclaim.CodeClaimOpen)
+				}
+			}
+			if len(winners) != 1 {
+				t.Fatalf("got %d claims issued for one serial, want exactly 1", len(winners))
+			}
+			st, err := w.store.GetSerial(context.Background(), "acme", "SN-RACE")
+			if err != nil || st.Claim == nil || st.Claim.ID != winners[0] {
+				t.Errorf("got the serial's current claim %+v (%v), want the one issued", st.Claim, err)
+			}
+			if w.revoker.Inactive(string(winners[0])) {
+				t.Errorf("got the issued claim's certificate deactivated")
+			}
+			// Requests refused before minting minted nothing; the others'
+			// certificates are deactivated.
+			if minted, deactivated := w.minter.Calls(), len(w.revoker.Calls()); deactivated != minted-1 {
+				t.Errorf("got %d certificates deactivated of %d minted, want all but the issued one", deactivated, minted)
+			}
+		})
+	}
+}
+
+// The device lifecycle on every store: registered, online, decommissioned,
+// replaced, with its history.
+func TestDeviceLifecycleOnEveryStore(t *testing.T) {
+	for name, open := range storesUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			w := newWorldWith(t, open(t))
+			ctx := context.Background()
+			claim, cert := w.provision("SN-LIFE")
+			if err := w.life.Observe(ctx, fleetclaim.PresenceEvent{EventType: "connected", ClientID: "acme_SN-LIFE",
+				PrincipalID: cert, At: w.clock()}); err != nil {
+				t.Fatalf("observe: %v", err)
+			}
+			if c, err := w.svc.GetClaim(ctx, w.installerP(), claim); err != nil || c.Device == nil || c.Device.State != fleetclaim.DeviceOnline {
+				t.Fatalf("got the claim's device %+v (%v), want online", c.Device, err)
+			}
+			w.advance(time.Minute)
+			ic, err := w.svc.ReplaceDevice(ctx, w.adminP(), "SN-LIFE", fleetclaim.IssueRequest{})
+			if err != nil {
+				t.Fatalf("replace: %v", err)
+			}
+			if d := w.register(ic.Claim.ID, "SN-LIFE", template); !d.Allow {
+				t.Fatalf("got the replacement denied %q", d.Reason)
+			}
+			live, err := w.svc.GetDevice(ctx, w.installerP(), "SN-LIFE")
+			if err != nil || live.ClaimID != ic.Claim.ID || live.State != fleetclaim.DeviceRegistered {
+				t.Errorf("got %+v (%v), want the replacement registered", live, err)
+			}
+			hist, _, err := w.svc.ListDeviceHistory(ctx, w.installerP(), "SN-LIFE", fleetclaim.Page{})
+			if err != nil || len(hist) != 1 || hist[0].CertificateID != cert || hist[0].State != fleetclaim.DeviceDecommissioned ||
+				hist[0].OnlineAt.IsZero() {
+				t.Errorf("got history %+v (%v), want the first device, decommissioned after it was online", hist, err)
+			}
+		})
+	}
+}
