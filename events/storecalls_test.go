@@ -40,6 +40,7 @@ func TestStoreCallsAreTheGrantedOnes(t *testing.T) {
 		app.FnProvisionHook: func(p app.Parts) any {
 			return app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, p).Handle
 		},
+		app.FnPresence: func(p app.Parts) any { return app.Presence(p).Handle },
 	}
 	for _, fn := range slices.Sorted(maps.Keys(handlers)) {
 		t.Run(fn, func(t *testing.T) {
@@ -68,9 +69,9 @@ func TestStoreCallsAreTheGrantedOnes(t *testing.T) {
 }
 
 // recordedMethods are the fleetclaim.Store methods recordingStore records.
-var recordedMethods = []string{"AppendAudit", "CreateClaim", "CreateInstaller", "GetClaim", "GetDevice", "GetInstaller",
-	"GetTenant", "ListAudit", "ListClaims", "ListDevices", "ListInstallers", "PutTenant", "SetInstallerStatus",
-	"TakeQuota", "UpdateClaim"}
+var recordedMethods = []string{"AppendAudit", "CreateClaim", "CreateInstaller", "DecommissionDevice", "GetClaim",
+	"GetDevice", "GetInstaller", "GetSerial", "GetTenant", "ListAudit", "ListClaims", "ListDeviceHistory", "ListDevices",
+	"ListInstallers", "MarkDeviceOnline", "PutTenant", "SetInstallerStatus", "TakeQuota", "UpdateClaim"}
 
 // recordingStore is a fleetclaim.Store that notes each method called.
 type recordingStore struct {
@@ -90,9 +91,29 @@ func (r *recordingStore) AppendAudit(ctx context.Context, e fleetclaim.AuditEven
 	return r.Store.AppendAudit(ctx, e)
 }
 
-func (r *recordingStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+func (r *recordingStore) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {
 	r.note("CreateClaim")
-	return r.Store.CreateClaim(ctx, c)
+	return r.Store.CreateClaim(ctx, c, replaces)
+}
+
+func (r *recordingStore) GetSerial(ctx context.Context, tenant fleetclaim.TenantID, serial string) (fleetclaim.SerialState, error) {
+	r.note("GetSerial")
+	return r.Store.GetSerial(ctx, tenant, serial)
+}
+
+func (r *recordingStore) MarkDeviceOnline(ctx context.Context, tenant fleetclaim.TenantID, serial, certificateID string, at time.Time) (fleetclaim.Device, error) {
+	r.note("MarkDeviceOnline")
+	return r.Store.MarkDeviceOnline(ctx, tenant, serial, certificateID, at)
+}
+
+func (r *recordingStore) DecommissionDevice(ctx context.Context, tenant fleetclaim.TenantID, serial, certificateID string, at time.Time, by fleetclaim.InstallerID, reason string) (fleetclaim.Device, error) {
+	r.note("DecommissionDevice")
+	return r.Store.DecommissionDevice(ctx, tenant, serial, certificateID, at, by, reason)
+}
+
+func (r *recordingStore) ListDeviceHistory(ctx context.Context, tenant fleetclaim.TenantID, serial string, p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
+	r.note("ListDeviceHistory")
+	return r.Store.ListDeviceHistory(ctx, tenant, serial, p)
 }
 
 func (r *recordingStore) CreateInstaller(ctx context.Context, in fleetclaim.Installer) error {

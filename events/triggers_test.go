@@ -7,7 +7,9 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/app"
@@ -182,21 +184,63 @@ func TestPreTokenGenerationEvents(t *testing.T) {
 // hookCase is what one pre-provisioning hook event must decide, and what
 // the claim records afterwards (invariants 2 and 4).
 type hookCase struct {
+	// seed sets the scene beyond the world's records.
+	seed   func(t *testing.T, w *world)
 	allow  bool
 	claim  fleetclaim.ClaimID
 	status fleetclaim.ClaimStatus // of the claim afterwards
 	reason fleetclaim.Reason      // recorded on the claim
+	// deactivated: the denial burns the claim, whose certificate is
+	// deactivated in AWS IoT (invariant 10).
+	deactivated bool
 }
 
 var hookCases = map[string]hookCase{
 	"allow":               {allow: true, claim: issuedClaim, status: fleetclaim.ClaimConsumed},
-	"wrong-serial":        {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonSerialMismatch},
-	"wrong-template":      {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonTemplateMismatch},
+	"wrong-serial":        {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonSerialMismatch, deactivated: true},
+	"wrong-template":      {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonTemplateMismatch, deactivated: true},
 	"reused-claim":        {claim: consumedClaim, status: fleetclaim.ClaimConsumed, reason: fleetclaim.ReasonAlreadyUsed},
 	"expired-claim":       {claim: expiredClaim, status: fleetclaim.ClaimExpired, reason: fleetclaim.ReasonExpired},
 	"revoked-claim":       {claim: revokedClaim, status: fleetclaim.ClaimRevoked, reason: fleetclaim.ReasonRevokedByInstaller}, // who revoked it stays
-	"installer-suspended": {claim: suspendedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonInstallerNotApproved},
+	"installer-suspended": {claim: suspendedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonInstallerNotApproved, deactivated: true},
 	"unknown-claim":       {claim: unknownClaim},
+	// Invariant 9: a claim that is no longer its serial's current claim,
+	// presented while another claim's device is live, loses at the
+	// consuming write. The installer's claim was open until 10:00:01 by
+	// one function's clock; another's, a second ahead, saw it expired and
+	// let the admin's claim replace it, which registered. The loser cannot
+	// be written (only a serial's current claim changes), so it stays
+	// issued until it expires; its certificate is deactivated.
+	"serial-in-use": {seed: seedTakenSerial, claim: takenClaim, status: fleetclaim.ClaimIssued, deactivated: true},
+}
+
+// takenClaim is the installer's claim for SN-0006, whose serial the
+// admin's claim took (seedTakenSerial).
+var takenClaim = fleetclaim.ClaimID(strings.Repeat("a6", 32))
+
+func seedTakenSerial(t *testing.T, w *world) {
+	t.Helper()
+	ctx := t.Context()
+	issued := now.Add(-5*time.Minute + time.Second)
+	taken := fleetclaim.Claim{ID: takenClaim, TenantID: "acme", InstallerID: installer, Template: template, Serial: "SN-0006",
+		Status: fleetclaim.ClaimIssued, IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued,
+		RetainUntil: issued.Add(config.DefaultClaimRetention)}
+	winner := taken
+	winner.ID, winner.InstallerID = fleetclaim.ClaimID(strings.Repeat("b6", 32)), admin
+	winner.IssuedAt, winner.UpdatedAt = taken.ExpiresAt, taken.ExpiresAt
+	winner.ExpiresAt = winner.IssuedAt.Add(5 * time.Minute)
+	if err := w.store.CreateClaim(ctx, taken, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.CreateClaim(ctx, winner, taken.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: winner.ID, IfStatus: fleetclaim.ClaimIssued,
+		Status: fleetclaim.ClaimConsumed, At: now.Add(-time.Second), Device: &fleetclaim.Device{TenantID: "acme", Serial: "SN-0006",
+			ThingName: "acme_SN-0006", CertificateID: strings.Repeat("e6", 32), InstallerID: admin, ClaimID: winner.ID,
+			Template: template, ProvisionedAt: now.Add(-time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestProvisioningHookEvents(t *testing.T) {
@@ -205,6 +249,9 @@ func TestProvisioningHookEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := hookCases[name]
 			w := newWorld(t)
+			if want.seed != nil {
+				want.seed(t, w)
+			}
 			h := app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, w.parts)
 			if got, want := eventType(h.Handle), reflect.TypeFor[events.IoTPreProvisionHookRequest](); got != want {
 				t.Fatalf("the hook takes %s, want %s", got, want)
@@ -247,11 +294,16 @@ func TestProvisioningHookEvents(t *testing.T) {
 			if len(resp.ParameterOverrides) != 0 {
 				t.Errorf("got overrides %v on a denial, want none", resp.ParameterOverrides)
 			}
+			if got := w.revoker.Inactive(string(want.claim)); got != want.deactivated {
+				t.Errorf("got the claim certificate deactivated %v, want %v", got, want.deactivated)
+			}
 			if want.status != "" {
 				wantAudit(t, w, "acme", fleetclaim.ActionProvisioningDenied, string(want.claim))
 			}
-			if _, err := w.store.GetDevice(t.Context(), "acme", ev.Parameters["SerialNumber"]); want.claim != consumedClaim && !errors.Is(err, fleetclaim.ErrNotFound) {
-				t.Errorf("got a device recorded for %s (%v), want none after a denial", ev.Parameters["SerialNumber"], err)
+			if d, err := w.store.GetDevice(t.Context(), "acme", ev.Parameters["SerialNumber"]); err == nil && d.CertificateID == ev.CertificateID {
+				t.Errorf("got the device's certificate recorded for %s, want none after a denial", ev.Parameters["SerialNumber"])
+			} else if err != nil && !errors.Is(err, fleetclaim.ErrNotFound) {
+				t.Errorf("got %v reading the device", err)
 			}
 		})
 	}

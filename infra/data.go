@@ -107,7 +107,7 @@ func tenantItem(t TenantSeed) map[string]any {
 	for _, d := range t.AutoApproveDomains {
 		domains = append(domains, s(d))
 	}
-	return map[string]any{
+	item := map[string]any{
 		dynamostore.AttrPK:   s("TENANT#" + t.ID),
 		dynamostore.AttrSK:   s("TENANT"),
 		"id":                 s(t.ID),
@@ -116,6 +116,11 @@ func tenantItem(t TenantSeed) map[string]any {
 		"autoApproveDomains": map[string]any{"L": domains},
 		"claimsPerHour":      map[string]any{"N": strconv.Itoa(t.ClaimsPerHour)},
 	}
+	// Written only when true, as the store adapter writes it.
+	if t.InstallersMayDecommission {
+		item["installersMayDecommission"] = map[string]any{"BOOL": true}
+	}
+	return item
 }
 
 // removalPolicy is what happens to stateful resources when the stack goes.

@@ -21,11 +21,12 @@ const (
 	fnPostConfirm   = app.FnPostConfirm
 	fnPreToken      = app.FnPreToken
 	fnProvisionHook = app.FnProvisionHook
+	fnPresence      = app.FnPresence
 )
 
 // FunctionNames lists every function the stack deploys; the asset directory
 // must hold <name>/bootstrap for each.
-var FunctionNames = []string{fnClaims, fnPostConfirm, fnPreToken, fnProvisionHook}
+var FunctionNames = []string{fnClaims, fnPostConfirm, fnPreToken, fnProvisionHook, fnPresence}
 
 // goFunction describes one Go function.
 type goFunction struct {

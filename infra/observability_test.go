@@ -102,6 +102,7 @@ func TestAlarms(t *testing.T) {
 				"postconfirm-errors":        {lambda("PostConfirm", "Errors", "Sum"), 1},
 				"pretoken-errors":           {lambda("PreToken", "Errors", "Sum"), 1},
 				"provisionhook-errors":      {lambda("ProvisionHook", "Errors", "Sum"), 1},
+				"presence-errors":           {lambda("Presence", "Errors", "Sum"), 1},
 				"hook-duration-p99":         {lambda("ProvisionHook", "Duration", "p99"), float64(config.DefaultHookDeadline.Milliseconds())},
 				"store-unavailable-denials": {custom(metrics.RegistrationsDenied, string(fleetclaim.ReasonStoreUnavailable)), 1},
 				"store-errors":              {custom(metrics.StoreErrors, ""), 1},

@@ -25,9 +25,9 @@ type FleetclaimStackProps struct {
 	AssetDir string
 }
 
-// NewFleetclaimStack creates the whole backend: the table, the four
-// functions, the user pool, the REST API and the AWS IoT provisioning
-// template with its hook and device policy.
+// NewFleetclaimStack creates the whole backend: the table, the functions,
+// the user pool, the REST API, the AWS IoT provisioning template with its
+// hook and device policy, and the presence topic rule.
 func NewFleetclaimStack(scope constructs.Construct, id string, props *FleetclaimStackProps) awscdk.Stack {
 	s := props.Settings
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -105,10 +105,12 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	grantTable(hook, table, fnProvisionHook)
 	prov := newProvisioning(stack, s, hook)
 	checkTemplatesGuarded(stack, s, prov, hook)
+	life := newLifecycle(stack, s, props.AssetDir, table, claims, hook)
 
 	seedTenants(stack, s, table)
 	newObservability(stack, s, observed{api: api, table: table, hook: hook, functions: map[string]awslambda.Function{
-		fnClaims: claims, fnPostConfirm: postConfirm, fnPreToken: preToken, fnProvisionHook: hook}})
+		fnClaims: claims, fnPostConfirm: postConfirm, fnPreToken: preToken, fnProvisionHook: hook,
+		fnPresence: life.presence}})
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{

@@ -506,6 +506,8 @@ func TestFunctions(t *testing.T) {
 		{"PostConfirm", 5, func(l config.Lookup) error { _, err := config.LoadTrigger(l); return err }},
 		{"PreToken", 5, func(l config.Lookup) error { _, err := config.LoadTrigger(l); return err }},
 		{"ProvisionHook", 5, func(l config.Lookup) error { _, err := config.LoadHook(l); return err }},
+		// AWS IoT invokes it asynchronously: Lambda's own 900 s is the bound.
+		{"Presence", 900, func(l config.Lookup) error { _, err := config.LoadPresence(l); return err }},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			_, fn := s.resource(t, "AWS::Lambda::Function", tc.id)

@@ -17,6 +17,7 @@ func main() {
 	h := app.Claims(cfg, app.Parts{
 		Store:     app.DynamoStore(sdk, cfg.Base, m),
 		Minter:    iotclaims.NewMinter(iot),
+		Revoker:   iotclaims.NewRevoker(iot),
 		Endpoint:  iotclaims.NewEndpoint(iot, cfg.IoTDataEndpoint).Get,
 		GroupsFor: app.CognitoGroups(awsenv.Cognito(sdk, cfg.CognitoEndpoint)),
 		Log:       log,

@@ -6,7 +6,9 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/fleetclaim/fleetclaim/shared/app"
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
 )
 
 func main() {
@@ -15,6 +17,12 @@ func main() {
 	// not a retry, decides (invariant 3).
 	sdk.RetryMaxAttempts = 1
 	m := app.Metrics(cfg.Base)
-	h := app.ProvisioningHook(cfg, app.Parts{Store: app.DynamoStore(sdk, cfg.Base, m), Log: log, Metrics: m})
+	h := app.ProvisioningHook(cfg, app.Parts{
+		Store: app.DynamoStore(sdk, cfg.Base, m),
+		// Deactivates the certificates of the claims a denial burns.
+		Revoker: iotclaims.NewRevoker(awsenv.IoT(sdk, "")),
+		Log:     log,
+		Metrics: m,
+	})
 	lambda.Start(h.Handle)
 }

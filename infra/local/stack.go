@@ -29,6 +29,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
+	"github.com/fleetclaim/fleetclaim/shared/iotpresence"
 	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
@@ -221,6 +222,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	parts := app.Parts{
 		Store:     s.Store,
 		Minter:    iotclaims.NewMinter(iotClient),
+		Revoker:   iotclaims.NewRevoker(iotClient),
 		Endpoint:  iotclaims.NewEndpoint(iotClient, "").Get,
 		GroupsFor: func(pool string) fleetclaim.GroupManager { return cognitoadmin.New(cognitoClient, pool) },
 		Metrics:   s.Metrics,
@@ -238,6 +240,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	}
 
 	hook := app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, withLog(parts, log, "provisionhook"))
+	// The presence rule, as the CDK app deploys it: AWS IoT's presence
+	// events to the presence function, with the same store.
+	presence := app.Presence(withLog(parts, log, "presence"))
 	s.IoT, err = iot.New(iot.Options{
 		DataDir:       filepath.Join(dir, "iot"),
 		MQTTAddr:      net.JoinHostPort(c.Host, strconv.Itoa(c.MQTTPort)),
@@ -245,6 +250,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		ClaimLifetime: c.ClaimLifetime,
 		Region:        region,
 		Hook:          hook.Handle,
+		Rules:         []iot.Rule{{Name: "presence", TopicFilter: iotpresence.TopicFilter, Action: lambdaEvent(presence.Handle)}},
 		Credentials:   operator,
 		Logger:        log.With("component", "iot"),
 	})
@@ -293,6 +299,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		ClaimsPerHour:     c.ClaimsPerHour,
 		RequestsPerMinute: c.RequestsPerMinute,
 		ClaimRetention:    config.DefaultClaimRetention,
+		OnlineWithin:      config.DefaultOnlineWithin,
 		UserPoolID:        s.Pool.PoolID(),
 		AllowedOrigin:     c.AllowedOrigin,
 	}, withLog(parts, log, "claims"))
@@ -352,6 +359,19 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		return nil, err
 	}
 	return s, nil
+}
+
+// lambdaEvent makes a Lambda handler a local topic rule's action: the
+// message is decoded into the handler's event type, as the Lambda runtime
+// (lambda.Start) decodes an invocation's payload.
+func lambdaEvent[E any](handle func(context.Context, E) error) func(context.Context, json.RawMessage) error {
+	return func(ctx context.Context, payload json.RawMessage) error {
+		var e E
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return fmt.Errorf("decode %T event: %w", e, err)
+		}
+		return handle(ctx, e)
+	}
 }
 
 func withLog(p app.Parts, log *slog.Logger, function string) app.Parts {

@@ -33,6 +33,9 @@ type Service interface {
 	ListClaims(ctx context.Context, p fleetclaim.Principal, pg fleetclaim.Page) ([]fleetclaim.Claim, string, error)
 	RevokeClaim(ctx context.Context, p fleetclaim.Principal, id fleetclaim.ClaimID) (fleetclaim.Claim, error)
 	GetDevice(ctx context.Context, p fleetclaim.Principal, serial string) (fleetclaim.Device, error)
+	DecommissionDevice(ctx context.Context, p fleetclaim.Principal, serial, reason string) (fleetclaim.Device, error)
+	ReplaceDevice(ctx context.Context, p fleetclaim.Principal, serial string, r fleetclaim.IssueRequest) (fleetclaim.IssuedClaim, error)
+	ListDeviceHistory(ctx context.Context, p fleetclaim.Principal, serial string, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
 	ListDevices(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
 	ListInstallers(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Installer, string, error)
 	GetInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
@@ -74,6 +77,9 @@ var operations = map[string]operation{
 	"revokeClaim":        (*Handler).revokeClaim,
 	"listDevices":        (*Handler).listDevices,
 	"getDevice":          (*Handler).getDevice,
+	"decommissionDevice": (*Handler).decommissionDevice,
+	"replaceDevice":      (*Handler).replaceDevice,
+	"listDeviceHistory":  (*Handler).listDeviceHistory,
 	"listInstallers":     (*Handler).listInstallers,
 	"getInstaller":       (*Handler).getInstaller,
 	"approveInstaller":   (*Handler).approveInstaller,
@@ -135,8 +141,12 @@ func (h *Handler) issueClaim(ctx context.Context, r request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, issuedClaimView{claimView: viewClaim(ic.Claim), CertificatePEM: ic.CertificatePEM,
-		PrivateKey: ic.PrivateKey.Reveal(), IoTEndpoint: ic.IoTEndpoint}, nil
+	return http.StatusCreated, viewIssued(ic), nil
+}
+
+func viewIssued(ic fleetclaim.IssuedClaim) issuedClaimView {
+	return issuedClaimView{claimView: viewClaim(ic.Claim), CertificatePEM: ic.CertificatePEM,
+		PrivateKey: ic.PrivateKey.Reveal(), IoTEndpoint: ic.IoTEndpoint}
 }
 
 func (h *Handler) listClaims(ctx context.Context, r request) (int, any, error) {
@@ -170,6 +180,40 @@ func (h *Handler) listDevices(ctx context.Context, r request) (int, any, error) 
 func (h *Handler) getDevice(ctx context.Context, r request) (int, any, error) {
 	d, err := h.Service.GetDevice(ctx, r.principal, r.PathParameters["serial"])
 	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
+}
+
+// decommissionDevice takes an optional body: {"reason": "..."}, or none.
+func (h *Handler) decommissionDevice(ctx context.Context, r request) (int, any, error) {
+	var body decommissionBody
+	if r.Body != "" {
+		if err := decodeBody(r, &body); err != nil {
+			return 0, nil, err
+		}
+	}
+	d, err := h.Service.DecommissionDevice(ctx, r.principal, r.PathParameters["serial"], body.Reason)
+	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
+}
+
+func (h *Handler) replaceDevice(ctx context.Context, r request) (int, any, error) {
+	var body replaceDeviceBody
+	if err := decodeBody(r, &body); err != nil {
+		return 0, nil, err
+	}
+	ic, err := h.Service.ReplaceDevice(ctx, r.principal, r.PathParameters["serial"],
+		fleetclaim.IssueRequest{Template: body.Template, Site: body.Site})
+	if err != nil {
+		return 0, nil, asParameter(err, "serialNumber", "serial")
+	}
+	return http.StatusCreated, viewIssued(ic), nil
+}
+
+func (h *Handler) listDeviceHistory(ctx context.Context, r request) (int, any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ds, next, err := h.Service.ListDeviceHistory(ctx, r.principal, r.PathParameters["serial"], pg)
+	return http.StatusOK, viewList(ds, next, viewDevice), asParameter(err, "serialNumber", "serial")
 }
 
 func (h *Handler) listInstallers(ctx context.Context, r request) (int, any, error) {

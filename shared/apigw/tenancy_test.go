@@ -28,6 +28,9 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		"revokeClaim":        {params: map[string]string{"id": globexClaim}},
 		"listDevices":        {query: map[string]string{"tenant": "globex"}},
 		"getDevice":          {params: map[string]string{"serial": globexDevice}},
+		"decommissionDevice": {params: map[string]string{"serial": globexDevice}},
+		"replaceDevice":      {params: map[string]string{"serial": globexDevice}, body: `{}`},
+		"listDeviceHistory":  {params: map[string]string{"serial": globexDevice}},
 		"listInstallers":     {query: map[string]string{"tenant": "globex"}},
 		"getInstaller":       {params: map[string]string{"id": globexSub}},
 		"approveInstaller":   {params: map[string]string{"id": globexSub}},
@@ -76,9 +79,16 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	}
 }
 
-// assertGlobexUntouched fails if globex's claim or installer changed.
+// assertGlobexUntouched fails if globex's claim, device or installer changed.
 func assertGlobexUntouched(t *testing.T, w *world) {
 	t.Helper()
+	d, err := w.store.GetDevice(t.Context(), "globex", globexDevice)
+	if err != nil || d.State == fleetclaim.DeviceDecommissioned {
+		t.Errorf("got globex's device %q (%v), want it live and untouched", d.State, err)
+	}
+	if calls := w.revoker.Calls(); len(calls) != 0 {
+		t.Errorf("got AWS IoT calls %v, want none", calls)
+	}
 	c, err := w.store.GetClaim(t.Context(), fleetclaim.ClaimID(globexClaim))
 	if err != nil || c.Status != fleetclaim.ClaimIssued || c.Reason != "" {
 		t.Errorf("got globex's claim %s %q (%v), want it issued and untouched", c.Status, c.Reason, err)

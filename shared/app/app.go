@@ -22,6 +22,9 @@ type Parts struct {
 	// Minter and Endpoint are needed by the claims API only.
 	Minter   fleetclaim.ClaimMinter
 	Endpoint func(ctx context.Context) (string, error)
+	// Revoker deactivates certificates in AWS IoT; the claims API and the
+	// pre-provisioning hook need it.
+	Revoker fleetclaim.CertificateRevoker
 	// GroupsFor returns the group manager of a user pool.
 	GroupsFor func(userPoolID string) fleetclaim.GroupManager
 	Log       *slog.Logger
@@ -43,11 +46,13 @@ func Claims(cfg config.Claims, p Parts) *apigw.Handler {
 	svc := &fleetclaim.Service{
 		Store:         p.Store,
 		Minter:        p.Minter,
+		Revoker:       p.Revoker,
 		Groups:        p.GroupsFor(cfg.UserPoolID),
 		Endpoint:      p.Endpoint,
 		Templates:     cfg.AllowedTemplates,
 		ClaimsPerHour: cfg.ClaimsPerHour,
 		Retention:     cfg.ClaimRetention,
+		OnlineWithin:  cfg.OnlineWithin,
 		Now:           p.now(),
 		Log:           p.Log,
 	}
@@ -81,11 +86,19 @@ func PreTokenGeneration(p Parts) *cognitotrigger.PreTokenGeneration {
 func ProvisioningHook(cfg config.Hook, p Parts) *iothook.Handler {
 	g := &fleetclaim.Gatekeeper{
 		Claims:     p.Store,
+		Devices:    p.Store,
 		Installers: p.Store,
 		Tenants:    p.Store,
 		Audit:      p.Store,
+		Revoker:    p.Revoker,
 		Now:        p.now(),
 		Log:        p.Log,
 	}
 	return &iothook.Handler{Decider: g, Deadline: cfg.HookDeadline, Log: p.Log, Metrics: p.Metrics, Now: p.now()}
+}
+
+// Lifecycle builds the domain service behind the AWS IoT presence events
+// function: it marks devices online.
+func Lifecycle(p Parts) *fleetclaim.Lifecycle {
+	return &fleetclaim.Lifecycle{Devices: p.Store, Audit: p.Store, Now: p.now(), Log: p.Log}
 }

@@ -6,6 +6,7 @@ const (
 	FnPostConfirm   = "postconfirm"
 	FnPreToken      = "pretoken"
 	FnProvisionHook = "provisionhook"
+	FnPresence      = "presence"
 )
 
 // StoreCalls lists, for each function, the store methods (fleetclaim.Store)
@@ -16,8 +17,9 @@ const (
 var StoreCalls = map[string][]string{
 	// fleetclaim.Service (claims, devices, installers, audit, the claim
 	// quota) and fleetclaim.RateLimiter.
-	FnClaims: {"AppendAudit", "CreateClaim", "GetClaim", "GetDevice", "GetInstaller", "GetTenant", "ListAudit",
-		"ListClaims", "ListDevices", "ListInstallers", "SetInstallerStatus", "TakeQuota", "UpdateClaim"},
+	FnClaims: {"AppendAudit", "CreateClaim", "DecommissionDevice", "GetClaim", "GetDevice", "GetInstaller", "GetSerial",
+		"GetTenant", "ListAudit", "ListClaims", "ListDeviceHistory", "ListDevices", "ListInstallers", "SetInstallerStatus",
+		"TakeQuota", "UpdateClaim"},
 	// fleetclaim.Enrollment.Register: the record, the tenant, the daily
 	// auto-approval cap, the audit event.
 	FnPostConfirm: {"AppendAudit", "CreateInstaller", "GetInstaller", "GetTenant", "TakeQuota"},
@@ -26,4 +28,7 @@ var StoreCalls = map[string][]string{
 	FnPreToken: {"AppendAudit", "CreateInstaller", "GetInstaller", "GetTenant", "TakeQuota"},
 	// fleetclaim.Gatekeeper.Decide.
 	FnProvisionHook: {"AppendAudit", "GetClaim", "GetInstaller", "GetTenant", "UpdateClaim"},
+	// fleetclaim.Lifecycle.Observe: the live device, its first connection,
+	// the audit event.
+	FnPresence: {"AppendAudit", "GetDevice", "MarkDeviceOnline"},
 }

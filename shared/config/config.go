@@ -33,6 +33,9 @@ const (
 	// EnvIoTDataEndpoint is the AWS IoT data (ATS) endpoint returned to
 	// installers. When empty, the claims function looks it up once.
 	EnvIoTDataEndpoint = "FLEETCLAIM_IOT_DATA_ENDPOINT"
+	// EnvOnlineWithin is how soon a registered device must connect with its
+	// own certificate (a Go duration) before the API shows it overdue.
+	EnvOnlineWithin = "FLEETCLAIM_ONLINE_WITHIN"
 	// EnvHookDeadline bounds the store calls of the pre-provisioning hook.
 	EnvHookDeadline = "FLEETCLAIM_HOOK_DEADLINE"
 	// EnvLogLevel is one of debug, info, warn, error.
@@ -58,6 +61,7 @@ const (
 	DefaultClaimsPerHour  = 60
 	DefaultClaimRetention = 7 * 24 * time.Hour
 	DefaultHookDeadline   = 2 * time.Second
+	DefaultOnlineWithin   = 15 * time.Minute
 
 	// maxHookDeadline leaves AWS IoT's 5 s limit room for the answer itself.
 	maxHookDeadline = 4 * time.Second
@@ -91,6 +95,7 @@ type Claims struct {
 	// RequestsPerMinute bounds each installer's API requests.
 	RequestsPerMinute int
 	ClaimRetention    time.Duration
+	OnlineWithin      time.Duration
 	IoTDataEndpoint   string
 	UserPoolID        string
 	AllowedOrigin     string
@@ -120,6 +125,7 @@ func LoadClaims(env Lookup) (Claims, error) {
 		ClaimsPerHour:     r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
 		RequestsPerMinute: r.positiveInt(EnvRequestsPerMinute, fleetclaim.DefaultRequestsPerMinute),
 		ClaimRetention:    r.duration(EnvClaimRetention, DefaultClaimRetention),
+		OnlineWithin:      r.duration(EnvOnlineWithin, DefaultOnlineWithin),
 		IoTDataEndpoint:   r.optional(EnvIoTDataEndpoint),
 		AllowedOrigin:     r.optional(EnvAllowedOrigin),
 		IoTEndpoint:       r.optional(EnvIoTEndpoint),

@@ -7,17 +7,24 @@ package dynamostore
 // runs, so a method that starts calling another action fails it until the
 // table (and with it the grants) says so.
 var Actions = map[string][]string{
-	"AppendAudit":        {"dynamodb:PutItem"},
-	"CreateClaim":        {"dynamodb:PutItem"},
+	"AppendAudit": {"dynamodb:PutItem"},
+	// A claim item whose serial another claim took meanwhile is deleted at
+	// once; the serial record is read, then written on its version.
+	"CreateClaim":        {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"CreateInstaller":    {"dynamodb:PutItem"},
+	"DecommissionDevice": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"GetClaim":           {"dynamodb:GetItem"},
-	"GetDevice":          {"dynamodb:Query"},
+	"GetDevice":          {"dynamodb:GetItem"},
 	"GetInstaller":       {"dynamodb:GetItem"},
+	"GetSerial":          {"dynamodb:GetItem"},
 	"GetTenant":          {"dynamodb:GetItem"},
 	"ListAudit":          {"dynamodb:Query"},
-	"ListClaims":         {"dynamodb:Query"},
+	// The claims' serial records, for their latest state, in one batch.
+	"ListClaims":         {"dynamodb:BatchGetItem", "dynamodb:Query"},
+	"ListDeviceHistory":  {"dynamodb:GetItem", "dynamodb:Query"},
 	"ListDevices":        {"dynamodb:Query"},
 	"ListInstallers":     {"dynamodb:Query"},
+	"MarkDeviceOnline":   {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"PutTenant":          {"dynamodb:PutItem"},
 	"SetInstallerStatus": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"TakeQuota":          {"dynamodb:UpdateItem"},

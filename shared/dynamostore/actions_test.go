@@ -72,6 +72,16 @@ func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...f
 	return r.api.Query(ctx, in, opts...)
 }
 
+func (r *recorder) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	r.record("DeleteItem")
+	return r.api.DeleteItem(ctx, in, opts...)
+}
+
+func (r *recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	r.record("BatchGetItem")
+	return r.api.BatchGetItem(ctx, in, opts...)
+}
+
 // TestActions runs the store contract through a recording client and checks
 // that dynamostore.Actions names exactly what each method called: an action
 // the code uses but the table lacks would be refused by IAM in AWS; one the

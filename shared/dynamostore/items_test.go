@@ -56,17 +56,21 @@ func rawItem(t *testing.T, api *dynamodb.Client, table, pk, sk string) map[strin
 }
 
 // seededTenant is a tenant item exactly as infra/data.go tenantItem writes it.
-func seededTenant(id string, domains []string, claimsPerHour int) map[string]types.AttributeValue {
+func seededTenant(id string, domains []string, claimsPerHour int, installersMayDecommission bool) map[string]types.AttributeValue {
 	list := []types.AttributeValue{}
 	for _, d := range domains {
 		list = append(list, str(d))
 	}
-	return map[string]types.AttributeValue{
+	item := map[string]types.AttributeValue{
 		dynamostore.AttrPK: str("TENANT#" + id), dynamostore.AttrSK: str("TENANT"),
 		"id": str(id), "name": str("Acme"), "status": str("active"),
 		"autoApproveDomains": &types.AttributeValueMemberL{Value: list},
 		"claimsPerHour":      num(int64(claimsPerHour)),
 	}
+	if installersMayDecommission {
+		item["installersMayDecommission"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	return item
 }
 
 func TestTenantItemShape(t *testing.T) {
@@ -78,12 +82,13 @@ func TestTenantItemShape(t *testing.T) {
 		{"with domains and a quota", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive,
 			AutoApproveDomains: []string{"acme.example", "acme.test"}, ClaimsPerHour: 12}},
 		{"no domains, deployment quota", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive}},
+		{"installers may decommission", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive, InstallersMayDecommission: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.tenant
 			want.ID = storetest.NewTenantID()
-			seeded := seededTenant(string(want.ID), want.AutoApproveDomains, want.ClaimsPerHour)
+			seeded := seededTenant(string(want.ID), want.AutoApproveDomains, want.ClaimsPerHour, want.InstallersMayDecommission)
 
 			// Read what infra/ seeds.
 			if _, err := api.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: seeded}); err != nil {
@@ -115,7 +120,7 @@ func TestTTLAndDeviceIndex(t *testing.T) {
 
 	t.Run("issued claim expires by RetainUntil, outside the device index", func(t *testing.T) {
 		c := storetest.NewClaim(storetest.NewTenantID(), storetest.NewInstallerID(), "SN-1", when)
-		if err := st.CreateClaim(ctx, c); err != nil {
+		if err := st.CreateClaim(ctx, c, ""); err != nil {
 			t.Fatalf("CreateClaim: %v", err)
 		}
 		raw := rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
@@ -127,14 +132,14 @@ func TestTTLAndDeviceIndex(t *testing.T) {
 	t.Run("claim with no retention has no ttl", func(t *testing.T) {
 		c := storetest.NewClaim(storetest.NewTenantID(), storetest.NewInstallerID(), "SN-1", when)
 		c.RetainUntil = time.Time{}
-		if err := st.CreateClaim(ctx, c); err != nil {
+		if err := st.CreateClaim(ctx, c, ""); err != nil {
 			t.Fatalf("CreateClaim: %v", err)
 		}
 		checkAttr(t, rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM"), dynamostore.AttrTTL, nil)
 	})
-	t.Run("consumed claim is kept for good, in the device index", func(t *testing.T) {
+	t.Run("consumed claim is kept for good, its serial in the device index while live", func(t *testing.T) {
 		c := storetest.NewClaim(storetest.NewTenantID(), storetest.NewInstallerID(), "SN-1", when)
-		if err := st.CreateClaim(ctx, c); err != nil {
+		if err := st.CreateClaim(ctx, c, ""); err != nil {
 			t.Fatalf("CreateClaim: %v", err)
 		}
 		d := storetest.NewDevice(c, when.Add(time.Minute))
@@ -145,8 +150,55 @@ func TestTTLAndDeviceIndex(t *testing.T) {
 		}
 		raw := rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
 		checkAttr(t, raw, dynamostore.AttrTTL, nil)
+		checkAttr(t, raw, dynamostore.AttrGSI2PK, nil)
+		serialPK := "TENANT#" + string(c.TenantID) + "#SERIAL#" + c.Serial
+		raw = rawItem(t, api, table, serialPK, "SERIAL")
+		checkAttr(t, raw, dynamostore.AttrTTL, nil)
 		checkAttr(t, raw, dynamostore.AttrGSI2PK, str("TENANT#"+string(c.TenantID)+"#DEVICE"))
 		checkAttr(t, raw, dynamostore.AttrGSI2SK, str(c.Serial))
+
+		// Decommissioned: out of the device index, into the history.
+		if _, err := st.DecommissionDevice(ctx, c.TenantID, c.Serial, d.CertificateID, when.Add(time.Hour), "", "broken"); err != nil {
+			t.Fatalf("DecommissionDevice: %v", err)
+		}
+		raw = rawItem(t, api, table, serialPK, "SERIAL")
+		checkAttr(t, raw, dynamostore.AttrGSI2PK, nil)
+		checkAttr(t, raw, dynamostore.AttrGSI2SK, nil)
+		raw = rawItem(t, api, table, serialPK, "HISTORY#2026-11-22T10:01:00.000000500Z#"+d.CertificateID)
+		checkAttr(t, raw, dynamostore.AttrTTL, nil)
+		checkAttr(t, raw, "decommissionReason", str("broken"))
+
+		// Replaced: the consumed claim stays for good.
+		next := storetest.NewClaim(c.TenantID, c.InstallerID, c.Serial, when.Add(2*time.Hour))
+		if err := st.CreateClaim(ctx, next, c.ID); err != nil {
+			t.Fatalf("CreateClaim replacing: %v", err)
+		}
+		raw = rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
+		checkAttr(t, raw, dynamostore.AttrTTL, nil)
+		checkAttr(t, raw, "archived", &types.AttributeValueMemberBOOL{Value: true})
+	})
+	t.Run("replaced claim never used expires by RetainUntil", func(t *testing.T) {
+		c := storetest.NewClaim(storetest.NewTenantID(), storetest.NewInstallerID(), "SN-1", when)
+		if err := st.CreateClaim(ctx, c, ""); err != nil {
+			t.Fatalf("CreateClaim: %v", err)
+		}
+		next := storetest.NewClaim(c.TenantID, c.InstallerID, c.Serial, c.ExpiresAt)
+		if err := st.CreateClaim(ctx, next, c.ID); err != nil {
+			t.Fatalf("CreateClaim replacing: %v", err)
+		}
+		raw := rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
+		checkAttr(t, raw, dynamostore.AttrTTL, num(c.RetainUntil.Unix()))
+		checkAttr(t, raw, "archived", &types.AttributeValueMemberBOOL{Value: true})
+
+		// A registration attempt with the replaced claim keeps it expiring.
+		d := storetest.NewDevice(c, c.IssuedAt.Add(time.Minute))
+		_, err := st.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued,
+			IfUnexpiredAt: d.ProvisionedAt, Status: fleetclaim.ClaimConsumed, At: d.ProvisionedAt, Device: &d})
+		if !errors.Is(err, fleetclaim.ErrConflict) {
+			t.Fatalf("UpdateClaim consuming the replaced claim: got %v, want ErrConflict", err)
+		}
+		raw = rawItem(t, api, table, "CLAIM#"+string(c.ID), "CLAIM")
+		checkAttr(t, raw, dynamostore.AttrTTL, num(c.RetainUntil.Unix()))
 	})
 	t.Run("quota window expires an hour after its end", func(t *testing.T) {
 		end := when.Add(time.Hour)

@@ -68,7 +68,10 @@ const ActionInstallerOffboarded = "installer.offboarded"
 
 // SuspendInstaller stops an installer at once: the record changes first, so
 // claim issuance and the hook refuse them on their next read, whatever tokens
-// they hold (invariant 5); then Cognito revokes their refresh tokens.
+// they hold (invariant 5); then Cognito revokes their refresh tokens, and
+// every open claim of theirs is revoked and its certificate deactivated in
+// AWS IoT (invariant 10). Suspending a suspended installer repeats the
+// clean-up, which completes one that failed.
 func (s *Service) SuspendInstaller(ctx context.Context, p Principal, id InstallerID) (Installer, error) {
 	a, in, err := s.managedInstaller(ctx, p, id)
 	if err != nil {
@@ -88,6 +91,11 @@ func (s *Service) SuspendInstaller(ctx context.Context, p Principal, id Installe
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		s.Log.ErrorContext(ctx, "suspended installer's refresh tokens not revoked", "installerId", id, "error", err)
+	}
+	if _, err := s.revokeInstallerClaims(ctx, a.ID, in.ID); err != nil {
+		// The hook refuses a suspended installer's claims already.
+		s.Log.ErrorContext(ctx, "suspended installer's claims not all revoked in AWS IoT", "installerId", id, "error", err)
+		return Installer{}, inForce("The installer is suspended", "the certificate of each of their open claims", err)
 	}
 	return in, nil
 }

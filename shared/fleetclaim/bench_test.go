@@ -100,7 +100,9 @@ func BenchmarkIssueClaim(b *testing.B) {
 // figure holds no growing map.
 type benchStore struct{ *fleetclaimtest.MemStore }
 
-func (benchStore) CreateClaim(context.Context, fleetclaim.Claim) error { return nil }
+func (benchStore) CreateClaim(context.Context, fleetclaim.Claim, fleetclaim.ClaimID) error {
+	return nil
+}
 
 func newBenchStore() (benchStore, fleetclaim.Claim) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)

@@ -35,6 +35,7 @@ const (
 	CodeNotFound                 = "not_found"
 	CodeDeviceAlreadyProvisioned = "device_already_provisioned"
 	CodeClaimNotUsable           = "claim_not_usable"
+	CodeClaimOpen                = "claim_open"
 	CodeInstallerStatusConflict  = "installer_status_conflict"
 	CodeBodyTooLarge             = "body_too_large"
 	CodeQuotaExceeded            = "quota_exceeded"

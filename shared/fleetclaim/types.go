@@ -66,6 +66,15 @@ const (
 	ReasonInvalidRequest       Reason = "invalid_request"
 	ReasonRevokedByInstaller   Reason = "revoked_by_installer"
 	ReasonRevokedByAdmin       Reason = "revoked_by_admin"
+	// ReasonClaimSuperseded: the installer who held the open claim asked
+	// for a new one for the same serial, which replaced it.
+	ReasonClaimSuperseded Reason = "claim_superseded"
+	// ReasonInstallerSuspended: the installer was suspended while the
+	// claim was open.
+	ReasonInstallerSuspended Reason = "installer_suspended"
+	// ReasonSerialInUse: the consuming write lost because the serial has a
+	// live device or the claim is no longer its serial's current claim.
+	ReasonSerialInUse Reason = "serial_in_use"
 )
 
 // Cognito groups and OAuth scopes that carry privileges.
@@ -97,6 +106,9 @@ type Tenant struct {
 	AutoApproveDomains []string
 	// ClaimsPerHour overrides the deployment's per-installer quota when > 0.
 	ClaimsPerHour int
+	// InstallersMayDecommission lets an installer decommission the devices
+	// they provisioned; admins always may.
+	InstallersMayDecommission bool
 }
 
 // Installer is a person who provisions devices for a tenant.
@@ -141,6 +153,17 @@ func (c Claim) StatusAt(now time.Time) ClaimStatus {
 	return c.Status
 }
 
+// DeviceState is where a device identity stands after the hook allowed it.
+type DeviceState string
+
+// Device states. A serial has at most one live (registered or online)
+// device; decommissioned devices are its history.
+const (
+	DeviceRegistered     DeviceState = "registered"
+	DeviceOnline         DeviceState = "online"
+	DeviceDecommissioned DeviceState = "decommissioned"
+)
+
 // Device is a device provisioned through a claim.
 type Device struct {
 	TenantID      TenantID
@@ -152,6 +175,18 @@ type Device struct {
 	Template      string
 	Site          string
 	ProvisionedAt time.Time
+	State         DeviceState
+	// OnlineAt is the first AWS IoT presence "connected" event of the
+	// device's own certificate; zero until then.
+	OnlineAt time.Time
+	// LastConnectedAt is the latest presence "connected" event seen.
+	LastConnectedAt    time.Time
+	DecommissionedAt   time.Time
+	DecommissionedBy   InstallerID
+	DecommissionReason string
+	// Overdue is derived on read, never stored: a registered device that
+	// has not come online within the deployment's window (Service.OnlineWithin).
+	Overdue bool `json:"-" dynamodbav:"-"`
 }
 
 // AuditEvent records one security-relevant action within a tenant.
@@ -168,14 +203,18 @@ type AuditEvent struct {
 
 // Audit actions.
 const (
-	ActionClaimIssued         = "claim.issued"
-	ActionClaimRevoked        = "claim.revoked"
-	ActionDeviceProvisioned   = "device.provisioned"
-	ActionProvisioningDenied  = "device.provisioning_denied"
-	ActionInstallerRegistered = "installer.registered"
-	ActionInstallerApproved   = "installer.approved"
-	ActionInstallerSuspended  = "installer.suspended"
-	ActionInstallerReinstated = "installer.reinstated"
+	ActionClaimIssued            = "claim.issued"
+	ActionClaimRevoked           = "claim.revoked"
+	ActionDeviceProvisioned      = "device.provisioned"
+	ActionProvisioningDenied     = "device.provisioning_denied"
+	ActionInstallerRegistered    = "installer.registered"
+	ActionInstallerApproved      = "installer.approved"
+	ActionInstallerSuspended     = "installer.suspended"
+	ActionInstallerReinstated    = "installer.reinstated"
+	ActionDeviceOnline           = "device.online"
+	ActionDeviceDecommissioned   = "device.decommissioned"
+	ActionDeviceReplaced         = "device.replaced"
+	ActionCertificateDeactivated = "certificate.deactivated"
 )
 
 // Secret holds key material. It prints and logs as "[redacted]"; only Reveal

@@ -70,7 +70,7 @@ func seeded(t *testing.T, now time.Time) *boltstore.Store {
 	if err == nil {
 		err = st.CreateClaim(ctx, fleetclaim.Claim{ID: testClaimID, TenantID: "acme", InstallerID: testInstaller,
 			Template: testTemplate, Serial: testSerial, Status: fleetclaim.ClaimIssued, IssuedAt: now,
-			ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(24 * time.Hour)})
+			ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(24 * time.Hour)}, "")
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,8 @@ type brokerHook struct {
 func (h *brokerHook) ID() string { return "fleetclaim-local-iot" }
 
 func (h *brokerHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill}, b) >= 0
+	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect}, b) >= 0
 }
 
 // identify returns the ID and the record of the client's certificate.
@@ -47,7 +48,10 @@ func (c *Core) identify(cl *mqtt.Client) (string, certRecord, bool) {
 
 // connectRefusal says why a connection may not proceed, or "" if it may.
 // It admits an active claim certificate with any client ID, and an active
-// device certificate only with its thing's name as client ID. The TLS
+// device certificate only with its thing's name as client ID and only while
+// it is attached to that thing, as the device policy's
+// iot:Connection.Thing.IsAttached condition has it. A certificate made
+// INACTIVE (UpdateCertificate) is refused, as AWS IoT refuses it. The TLS
 // handshake has already verified the chain and the validity period (by the
 // Core's clock), so an expired claim never gets here. A last will is a
 // publish the broker makes for the client later, so its topic must be one
@@ -62,6 +66,8 @@ func (c *Core) connectRefusal(cl *mqtt.Client, pk packets.Packet) (id, reason st
 		return id, "certificate is " + rec.Status
 	case rec.Kind == kindDevice && cl.ID != rec.ThingName:
 		return id, "client ID is not the certificate's thing name"
+	case rec.Kind == kindDevice && !c.store.attached(rec.ThingName, id):
+		return id, "certificate is not attached to its thing"
 	case pk.Connect.WillFlag && !c.may(rec, pk.Connect.WillTopic, true):
 		return id, "the will's topic is not one the certificate may publish to"
 	}
@@ -196,7 +202,9 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		return pk, nil
 	}
 	req := request{claim: rec, clientID: cl.ID, topic: pk.TopicName, payload: slices.Clone(pk.Payload)}
-	h.core.track(func(ctx context.Context) {
+	h.core.presence.begin(cl)
+	tracked := h.core.track(func(ctx context.Context) {
+		defer h.core.answered(cl)
 		reply, rejection := handle(ctx, req)
 		topic := req.topic + suffixAccepted
 		if rejection != nil {
@@ -209,9 +217,25 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		}
 		h.core.deliver(cl, topic, payload)
 	})
+	if !tracked {
+		h.core.answered(cl)
+	}
 	// Acknowledged, but never routed: a request carries nothing that any
 	// subscriber may see.
 	return pk, packets.CodeSuccessIgnore
+}
+
+// answered ends a request of cl; if its certificate was deactivated
+// meanwhile, the connection is closed now that the reply is out.
+func (c *Core) answered(cl *mqtt.Client) {
+	if !c.presence.finish(cl) {
+		return
+	}
+	c.mu.Lock()
+	server := c.server
+	c.mu.Unlock()
+	c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID)
+	dropClient(server, cl)
 }
 
 // deliver publishes a reply to the requesting connection alone. The reply

@@ -111,8 +111,9 @@ type env struct {
 }
 
 // newEnv starts a Core on a free loopback port with a fresh data directory,
-// serves its control plane over HTTP, and builds an SDK client for it.
-func newEnv(t *testing.T) *env {
+// serves its control plane over HTTP, and builds an SDK client for it;
+// configure, when given, adjusts the Core before it starts serving.
+func newEnv(t *testing.T, configure ...func(*Core)) *env {
 	t.Helper()
 	e := &env{
 		dataDir: t.TempDir(),
@@ -120,7 +121,11 @@ func newEnv(t *testing.T) *env {
 		hook:    &hookSpy{decide: allowSerial},
 		logs:    &fleetclaimtest.LogBuffer{},
 	}
-	e.start(t, nil)
+	var adjust func(*Core)
+	if len(configure) > 0 {
+		adjust = configure[0]
+	}
+	e.start(t, adjust)
 	return e
 }
 
