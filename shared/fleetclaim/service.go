@@ -54,6 +54,9 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 	if err != nil {
 		return IssuedClaim{}, err
 	}
+	if template, err = tenantTemplate(a.tenant, r.Template, template); err != nil {
+		return IssuedClaim{}, err
+	}
 	switch _, err := s.Store.GetDevice(ctx, a.TenantID, r.Serial); {
 	case err == nil:
 		return IssuedClaim{}, Conflict(CodeDeviceAlreadyProvisioned, "A device with this serial number is already provisioned.")
