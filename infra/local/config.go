@@ -170,6 +170,9 @@ func parseTenant(s string) (fleetclaim.Tenant, error) {
 				if err != nil {
 					return t, fmt.Errorf("tenant %q: %q is not an ASCII domain name (write internationalized domains in their xn-- form)", s, d)
 				}
+				if fleetclaim.IsPublicMailDomain(domain) {
+					return t, fmt.Errorf("tenant %q: %s is a public mail provider; anyone can get an address there", s, domain)
+				}
 				t.AutoApproveDomains = append(t.AutoApproveDomains, domain)
 			}
 		}
