@@ -456,11 +456,11 @@ func TestSuspendTenant(t *testing.T) {
 			if got := w.claim(open2.ID); got.Status != fleetclaim.ClaimRevoked {
 				t.Errorf("after reactivation, a revoked claim: got %s, want still revoked", got.Status)
 			}
-			if d := w.register(open2.ID, "SN-2", open2.Template); d.Allow {
-				t.Errorf("after reactivation, a revoked claim registered")
-			}
 			if e := w.lastAudit("globex"); e.Action != fleetclaim.ActionTenantReactivated || !strings.Contains(e.Detail, "stay revoked") {
 				t.Errorf("got audit %+v, want tenant.reactivated saying what stays", e)
+			}
+			if d := w.register(open2.ID, "SN-2", open2.Template); d.Allow {
+				t.Errorf("after reactivation, a revoked claim registered")
 			}
 			issue(w.globexP(), "SN-4")
 		})
