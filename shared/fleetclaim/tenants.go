@@ -351,17 +351,32 @@ func (s *Service) setTenantStatus(ctx context.Context, a actor, t Tenant, to Ten
 	return out, nil
 }
 
+// MaxClaimLifetime bounds how long any claim certificate is valid: AWS IoT
+// makes them valid for five minutes, the local stack for at most a day. A
+// claim issued before now minus this has expired.
+const MaxClaimLifetime = 24 * time.Hour
+
 // revokeTenantClaims revokes every issued, unexpired claim of the tenant's
 // installers, each with one conditional write (a claim consumed or revoked
 // meanwhile is left as it is), audits each, and has AWS IoT deactivate its
-// certificate. It returns how many it revoked.
+// certificate. A claim an interrupted suspension revoked has its
+// deactivation repeated (it is idempotent). Claims are listed newest first,
+// so each installer's listing stops at the first claim too old to be open.
+// It returns how many it revoked.
 func (s *Service) revokeTenantClaims(ctx context.Context, a actor, tenant TenantID, now time.Time) (int, error) {
 	revoked := 0
 	err := eachPage(func(pg Page) ([]Installer, string, error) { return s.Store.ListInstallers(ctx, tenant, pg) },
 		func(in Installer) error {
 			return eachPage(func(pg Page) ([]Claim, string, error) { return s.Store.ListClaims(ctx, in.ID, pg) },
 				func(c Claim) error {
-					if c.TenantID != tenant || c.StatusAt(now) != ClaimIssued {
+					switch {
+					case c.IssuedAt.Before(now.Add(-MaxClaimLifetime)):
+						return errLastPage
+					case c.TenantID != tenant || !now.Before(c.ExpiresAt):
+						return nil
+					case c.Status == ClaimRevoked && c.Reason == ReasonTenantSuspended:
+						return s.deactivateClaimCertificate(ctx, c)
+					case c.Status != ClaimIssued:
 						return nil
 					}
 					_, err := s.Store.UpdateClaim(ctx, ClaimUpdate{ID: c.ID, IfStatus: ClaimIssued, IfUnexpiredAt: now,
@@ -381,7 +396,11 @@ func (s *Service) revokeTenantClaims(ctx context.Context, a actor, tenant Tenant
 	return revoked, err
 }
 
-// eachPage calls visit for every item of a paged listing.
+// errLastPage, from a visit, ends eachPage's listing without an error.
+var errLastPage = errors.New("no further items wanted")
+
+// eachPage calls visit for every item of a paged listing, until visit
+// returns errLastPage or another error.
 func eachPage[T any](list func(Page) ([]T, string, error), visit func(T) error) error {
 	pg := Page{Limit: MaxPageSize}
 	for {
@@ -390,7 +409,10 @@ func eachPage[T any](list func(Page) ([]T, string, error), visit func(T) error) 
 			return err
 		}
 		for _, it := range items {
-			if err := visit(it); err != nil {
+			switch err := visit(it); {
+			case errors.Is(err, errLastPage):
+				return nil
+			case err != nil:
 				return err
 			}
 		}
