@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
@@ -499,4 +501,52 @@ func TestSuspendTenantRevocationFault(t *testing.T) {
 	if got := w.claim(ic.Claim.ID); got.Status != fleetclaim.ClaimRevoked {
 		t.Fatalf("after the repeat: got claim %s, want revoked", got.Status)
 	}
+}
+
+// FuzzParseAutoApproveDomains: whatever a platform admin sends, an accepted
+// list holds only valid, distinct, lower-case ASCII domains, none of them a
+// public mail provider or under one; a refused one names its field.
+func FuzzParseAutoApproveDomains(f *testing.F) {
+	for _, seed := range []string{"acme.example", "ACME.example,acme.test", "gmail.com", "eu.gmail.com", "a,a",
+		"b\u0130gcorp.example", "xn--bcher-kva.example", "", ",", "-a.example", "a..b"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		got, err := fleetclaim.ParseAutoApproveDomains(strings.Split(list, ","))
+		if err != nil {
+			if e := errorOf(t, err); e.Kind != fleetclaim.KindInvalid || e.Field != "autoApproveDomains" {
+				t.Fatalf("got %+v, want invalid autoApproveDomains", e)
+			}
+			return
+		}
+		if len(got) > fleetclaim.MaxAutoApproveDomains {
+			t.Fatalf("accepted %d domains", len(got))
+		}
+		for i, d := range got {
+			if err := fleetclaim.ValidateDomain(d); err != nil || fleetclaim.IsPublicMailDomain(d) || slices.Contains(got[:i], d) {
+				t.Fatalf("accepted %q in %q", d, got)
+			}
+		}
+	})
+}
+
+// FuzzValidateTenantName: an accepted name is valid UTF-8, 1 to 100
+// printable characters, not all spaces.
+func FuzzValidateTenantName(f *testing.F) {
+	for _, seed := range []string{"Acme", " ", "", "Acme\u200b", "Acme\nCorp", strings.Repeat("n", 101), "Ünïcödé Ltd", "\xff"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if fleetclaim.ValidateTenantName(name) != nil {
+			return
+		}
+		if !utf8.ValidString(name) || strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > fleetclaim.MaxTenantNameLength {
+			t.Fatalf("accepted %q", name)
+		}
+		for _, r := range name {
+			if !unicode.IsPrint(r) {
+				t.Fatalf("accepted %q with %U", name, r)
+			}
+		}
+	})
 }
