@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -278,5 +279,46 @@ func TestCreateTable(t *testing.T) {
 			aws.ToString(g.KeySchema[1].AttributeName) != keys[1] {
 			t.Errorf("index %s key schema %+v, want %s, %s", name, g.KeySchema, keys[0], keys[1])
 		}
+	}
+}
+
+// A tenant seeded before tenants were listed joins the listing when the
+// API first changes it, whichever change that is.
+func TestLegacyTenantListedOnceChanged(t *testing.T) {
+	api, table, st := rawTable(t)
+	changes := map[string]func(id fleetclaim.TenantID) error{
+		"UpdateTenant": func(id fleetclaim.TenantID) error {
+			_, err := st.UpdateTenant(t.Context(), fleetclaim.Tenant{ID: id, Name: "Renamed"}, 0)
+			return err
+		},
+		"SetTenantStatus": func(id fleetclaim.TenantID) error {
+			_, err := st.SetTenantStatus(t.Context(), id, fleetclaim.TenantActive, fleetclaim.TenantSuspended, time.Now(), "")
+			return err
+		},
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			id := storetest.NewTenantID()
+			if _, err := api.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: legacySeededTenant(string(id), nil, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			listed := func() bool {
+				ts, _, err := st.ListTenants(t.Context(), fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return slices.ContainsFunc(ts, func(tn fleetclaim.Tenant) bool { return tn.ID == id })
+			}
+			if listed() {
+				t.Fatal("a legacy item is listed before any change; the test needs one that is not")
+			}
+			if err := change(id); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if !listed() {
+				t.Errorf("after %s: not listed", name)
+			}
+		})
 	}
 }

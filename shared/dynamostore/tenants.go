@@ -214,6 +214,8 @@ func (st *Store) UpdateTenant(ctx context.Context, t fleetclaim.Tenant, ifRevisi
 	}
 	return st.updateTenant(ctx, "update tenant "+string(t.ID), t.ID, &dynamodb.UpdateItemInput{
 		ConditionExpression: aws.String(cond),
+		// The index keys are set again for records seeded before tenants
+		// were listed (see SetTenantStatus).
 		UpdateExpression: aws.String("SET #name = :name, autoApproveDomains = :domains, claimsPerHour = :cph, " +
 			"allowedTemplates = :templates, installersMayDecommission = :imd, updatedAt = :at, updatedBy = :by, " +
 			"revision = :next, gsi2pk = :gpk, gsi2sk = :gsk"),
@@ -233,11 +235,13 @@ func (st *Store) SetTenantStatus(ctx context.Context, id fleetclaim.TenantID, fr
 		return fleetclaim.Tenant{}, invalid("set tenant status: ID and both statuses are required")
 	}
 	return st.updateTenant(ctx, "set tenant "+string(id)+" "+string(to), id, &dynamodb.UpdateItemInput{
-		ConditionExpression:      aws.String("attribute_exists(pk) AND #st = :from"),
-		UpdateExpression:         aws.String("SET #st = :to, updatedAt = :at, updatedBy = :by ADD revision :one"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND #st = :from"),
+		// The index keys are set again for records seeded before tenants
+		// were listed, so that every tenant the API touched is listed.
+		UpdateExpression:         aws.String("SET #st = :to, updatedAt = :at, updatedBy = :by, gsi2pk = :gpk, gsi2sk = :gsk ADD revision :one"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":from": s(string(from)), ":to": s(string(to)),
-			":at": s(ts(at)), ":by": s(string(by)), ":one": n(1)},
+			":at": s(ts(at)), ":by": s(string(by)), ":one": n(1), ":gpk": s(tenantsPK), ":gsk": s(string(id))},
 	})
 }
 
