@@ -267,7 +267,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // The document's enumerations are the domain's constants: stable error
-// codes, claim and installer statuses, reasons and audit actions. A constant
+// codes, claim, installer and tenant statuses, reasons and audit actions. A constant
 // added to the domain without documenting it (or the reverse) fails here.
 func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 	d := loadDocument(t)
@@ -281,6 +281,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		{"claim statuses", []string{"ClaimStatus"}, consts.typed("ClaimStatus")},
 		{"reasons", []string{"Reason"}, consts.typed("Reason")},
 		{"installer statuses", []string{"InstallerStatus"}, consts.typed("InstallerStatus")},
+		{"tenant statuses", []string{"TenantStatus"}, consts.typed("TenantStatus")},
 		{"audit actions", []string{"AuditAction"}, consts.named("Action")},
 	}
 	for _, tt := range tests {
