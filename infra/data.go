@@ -87,7 +87,8 @@ func seedTenants(stack awscdk.Stack, s Settings, table awsdynamodb.Table) {
 	}
 	for _, t := range s.Tenants {
 		item, err := dynamostore.TenantItem(fleetclaim.Tenant{ID: fleetclaim.TenantID(t.ID), Name: t.Name,
-			Status: fleetclaim.TenantStatus(t.Status), AutoApproveDomains: t.AutoApproveDomains, ClaimsPerHour: t.ClaimsPerHour})
+			Status: fleetclaim.TenantStatus(t.Status), AutoApproveDomains: t.AutoApproveDomains, ClaimsPerHour: t.ClaimsPerHour,
+			InstallersMayDecommission: t.InstallersMayDecommission})
 		if err != nil {
 			panic(err) // strings, numbers and a list of strings always encode
 		}

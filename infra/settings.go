@@ -91,6 +91,9 @@ type TenantSeed struct {
 	AutoApproveDomains []string `json:"autoApproveDomains,omitempty"`
 	// ClaimsPerHour overrides the deployment's quota when > 0.
 	ClaimsPerHour int `json:"claimsPerHour,omitempty"`
+	// InstallersMayDecommission lets the tenant's installers decommission
+	// the devices they provisioned (admins always may).
+	InstallersMayDecommission bool `json:"installersMayDecommission,omitempty"`
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)

@@ -311,8 +311,8 @@ func (s *Service) SuspendTenant(ctx context.Context, p Principal, id TenantID) (
 	if err != nil {
 		s.Log.ErrorContext(ctx, "tenant suspended, its unused claims not all revoked", "tenantId", id, "revoked", revoked, "error", err)
 		return Tenant{}, &Error{Kind: KindUnavailable, Code: CodeUnavailable, RetryAfter: time.Second, Err: err,
-			Message: "The tenant is suspended, and the hook refuses its claims; revoking its unused claims failed " +
-				"partway: repeat the request to complete it."}
+			Message: "The tenant is suspended and that is in force (the hook refuses its claims), but revoking its " +
+				"unused claims did not complete; repeat the request to complete it."}
 	}
 	return t, nil
 }
@@ -362,9 +362,16 @@ const MaxClaimLifetime = 24 * time.Hour
 // certificate. A claim an interrupted suspension revoked has its
 // deactivation repeated (it is idempotent). Claims are listed newest first,
 // so each installer's listing stops at the first claim too old to be open.
-// It returns how many it revoked.
+// A failed deactivation does not stop the others; the first is returned
+// once all are done. It returns how many claims it revoked.
 func (s *Service) revokeTenantClaims(ctx context.Context, a actor, tenant TenantID, now time.Time) (int, error) {
 	revoked := 0
+	var deactivation error
+	deactivate := func(c Claim) {
+		if err := s.deactivateClaimCertificate(ctx, a.ID, c); err != nil && deactivation == nil {
+			deactivation = err
+		}
+	}
 	err := eachPage(func(pg Page) ([]Installer, string, error) { return s.Store.ListInstallers(ctx, tenant, pg) },
 		func(in Installer) error {
 			return eachPage(func(pg Page) ([]Claim, string, error) { return s.Store.ListClaims(ctx, in.ID, pg) },
@@ -375,7 +382,8 @@ func (s *Service) revokeTenantClaims(ctx context.Context, a actor, tenant Tenant
 					case c.TenantID != tenant || !now.Before(c.ExpiresAt):
 						return nil
 					case c.Status == ClaimRevoked && c.Reason == ReasonTenantSuspended:
-						return s.deactivateClaimCertificate(ctx, c)
+						deactivate(c)
+						return nil
 					case c.Status != ClaimIssued:
 						return nil
 					}
@@ -390,10 +398,11 @@ func (s *Service) revokeTenantClaims(ctx context.Context, a actor, tenant Tenant
 					revoked++
 					s.audit(ctx, AuditEvent{TenantID: tenant, At: now, Actor: a.ID, Action: ActionClaimRevoked,
 						Subject: string(c.ID), Reason: ReasonTenantSuspended})
-					return s.deactivateClaimCertificate(ctx, c)
+					deactivate(c)
+					return nil
 				})
 		})
-	return revoked, err
+	return revoked, errors.Join(err, deactivation)
 }
 
 // errLastPage, from a visit, ends eachPage's listing without an error.
@@ -475,9 +484,10 @@ func tenantTemplate(t Tenant, requested, resolved string) (string, error) {
 }
 
 // deactivateClaimCertificate is where a claim revoked by a tenant's
-// suspension is deactivated in AWS IoT (invariant 10), through the
-// certificate revoker that the device lifecycle gives the Service. The hook
-// refuses the claim in any case (tenant_inactive, then claim_revoked).
-func (s *Service) deactivateClaimCertificate(ctx context.Context, c Claim) error {
+// suspension is deactivated in AWS IoT (invariant 10), by the actor `by`,
+// through the certificate revoker that the device lifecycle gives the
+// Service (Service.Revoker, its deactivateClaim). The hook refuses the claim
+// in any case (tenant_inactive, then claim_revoked).
+func (s *Service) deactivateClaimCertificate(ctx context.Context, by InstallerID, c Claim) error {
 	return nil
 }

@@ -84,6 +84,18 @@ const (
 // PrivilegedGroups are stripped from the tokens of installers who are not approved.
 var PrivilegedGroups = []string{GroupInstallers, GroupAdmins, GroupPlatformAdmins}
 
+// Tenant audit actions, recorded in the trail of the tenant acted on.
+const (
+	ActionTenantCreated     = "tenant.created"
+	ActionTenantUpdated     = "tenant.updated"
+	ActionTenantSuspended   = "tenant.suspended"
+	ActionTenantReactivated = "tenant.reactivated"
+)
+
+// ReasonTenantSuspended is recorded on the unused claims that a tenant's
+// suspension revokes.
+const ReasonTenantSuspended Reason = "tenant_suspended"
+
 // Tenant is an organisation. Platform admins create and configure tenants
 // (tenants.go); the deploy-time seed may write them too; admins manage their
 // installers.
@@ -108,22 +120,10 @@ type Tenant struct {
 	AutoApproveDomains []string
 	// ClaimsPerHour overrides the deployment's per-installer quota when > 0.
 	ClaimsPerHour int
-	// InstallersMayDecommission lets installers decommission the devices they
-	// provisioned; otherwise only the tenant's admins may.
+	// InstallersMayDecommission lets an installer decommission the devices
+	// they provisioned; admins always may.
 	InstallersMayDecommission bool
 }
-
-// Tenant audit actions, recorded in the trail of the tenant acted on.
-const (
-	ActionTenantCreated     = "tenant.created"
-	ActionTenantUpdated     = "tenant.updated"
-	ActionTenantSuspended   = "tenant.suspended"
-	ActionTenantReactivated = "tenant.reactivated"
-)
-
-// ReasonTenantSuspended is recorded on the unused claims that a tenant's
-// suspension revokes.
-const ReasonTenantSuspended Reason = "tenant_suspended"
 
 // Installer is a person who provisions devices for a tenant.
 type Installer struct {
