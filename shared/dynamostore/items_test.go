@@ -119,6 +119,7 @@ func TestTenantItemShape(t *testing.T) {
 		{"with domains and a quota", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive,
 			AutoApproveDomains: []string{"acme.example", "acme.test"}, ClaimsPerHour: 12}},
 		{"no domains, deployment quota", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive}},
+		{"installers may decommission", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive, InstallersMayDecommission: true}},
 	}
 	seed := func(t *testing.T, tn fleetclaim.Tenant) error {
 		t.Helper()
@@ -142,8 +143,11 @@ func TestTenantItemShape(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GetTenant of the legacy item: %v", err)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("GetTenant of the legacy item:\n got %+v\nwant %+v", got, want)
+			// Legacy items predate installersMayDecommission: it reads as false.
+			legacyWant := want
+			legacyWant.InstallersMayDecommission = false
+			if !reflect.DeepEqual(got, legacyWant) {
+				t.Fatalf("GetTenant of the legacy item:\n got %+v\nwant %+v", got, legacyWant)
 			}
 
 			// The seed replaces the legacy item, and writes what PutTenant writes.

@@ -70,6 +70,8 @@ func testTenantRoundTrip(t *testing.T, s fleetclaim.Store) {
 				AutoApproveDomains: []string{"acme.example", "acme.test"}, ClaimsPerHour: 12}},
 		{"seeded, no domains", func(tn fleetclaim.Tenant) error { return s.PutTenant(ctx, tn) },
 			fleetclaim.Tenant{ID: NewTenantID(), Name: "Globex", Status: fleetclaim.TenantSuspended}},
+		{"seeded, installers may decommission", func(tn fleetclaim.Tenant) error { return s.PutTenant(ctx, tn) },
+			fleetclaim.Tenant{ID: NewTenantID(), Name: "Hooli", Status: fleetclaim.TenantActive, InstallersMayDecommission: true}},
 		{"seeded, empty lists read back as nil", func(tn fleetclaim.Tenant) error { return s.PutTenant(ctx, tn) },
 			fleetclaim.Tenant{ID: NewTenantID(), Name: "Initech", Status: fleetclaim.TenantActive,
 				AutoApproveDomains: []string{}, AllowedTemplates: []string{}}},
