@@ -108,11 +108,22 @@ func TestEndToEndTenantOnboarding(t *testing.T) {
 			if !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden || apiErr.Code != fleetclaim.CodeTenantInactive {
 				t.Fatalf("claim after the suspension: got %v, want 403 tenant_inactive", err)
 			}
-			// The claim it held is refused at registration, over MQTT.
+			// The claim it held is refused over MQTT: by the hook
+			// (ACCESS_DENIED on /rejected), or already at connection once
+			// its certificate is deactivated in AWS IoT (invariant 10).
 			_, err = device.Provision(ctx, x.deviceConfig(), creds(inFlight), inFlight.TemplateName, "SN-INFLIGHT-1", false)
 			var rej *device.RejectedError
-			if !errors.As(err, &rej) || rej.ErrorCode != "ACCESS_DENIED" {
-				t.Fatalf("registration with the held claim: got %v, want ACCESS_DENIED", err)
+			switch {
+			case errors.As(err, &rej):
+				if rej.ErrorCode != "ACCESS_DENIED" {
+					t.Fatalf("registration with the held claim: got %+v, want ACCESS_DENIED", rej)
+				}
+			case !errors.Is(err, device.ErrConnectionRefused):
+				t.Fatalf("registration with the held claim: got %v, want it refused", err)
+			}
+			var devices listJSON[deviceJSON]
+			if err := operator.call(ctx, "GET", "/devices?tenant=initech", nil, &devices); err != nil || len(devices.Items) != 0 {
+				t.Fatalf("initech's devices: got %+v (%v), want none", devices.Items, err)
 			}
 			var c claimJSON
 			if err := operator.call(ctx, "GET", "/claims/"+inFlight.ClaimID, nil, &c); err != nil ||
