@@ -7,8 +7,8 @@
 //   - finds the Cognito user with the email address, or creates it
 //     (AdminCreateUser: Cognito emails a temporary password);
 //   - records the user as an approved installer of that tenant in the
-//     table, and adds them to the installers, admins and platform-admins
-//     groups.
+//     table, and adds them to the admins and platform-admins groups (the
+//     groups the admin scope comes from; approval is the record).
 //
 // Running it again changes nothing. Against a deployment:
 //
@@ -75,8 +75,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(fs.Output(), `Usage: fleetclaim-admin -email ADDRESS -tenant ID (-user-pool-id ID -table NAME [-region R] | -local FILE)
 
 Makes ADDRESS a platform admin of the deployment: an approved installer of
-tenant ID (created if missing), in the installers, admins and
-platform-admins groups. The user is created, with an emailed temporary
+tenant ID (created if missing), in the admins and platform-admins
+groups. The user is created, with an emailed temporary
 password, if the pool has no user with that address. Running it again
 changes nothing. AWS credentials come from the SDK's default chain.
 
@@ -252,7 +252,7 @@ func (b *bootstrap) makePlatformAdmin(ctx context.Context, o options, out io.Wri
 		}
 	}
 	groups := cognitoadmin.New(b.cognito, b.pool)
-	for _, g := range []string{fleetclaim.GroupInstallers, fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins} {
+	for _, g := range []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins} {
 		if err := groups.AddUserToGroup(ctx, user.username, g); err != nil {
 			return err
 		}

@@ -125,7 +125,7 @@ func (w *world) groups(t *testing.T, email string) []string {
 	return gs
 }
 
-var allGroups = []string{fleetclaim.GroupAdmins, fleetclaim.GroupInstallers, fleetclaim.GroupPlatformAdmins}
+var allGroups = []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins}
 
 func TestMakePlatformAdmin(t *testing.T) {
 	opts := options{email: "ops@operators.example", tenant: "operators", tenantName: "Platform operators"}
