@@ -44,7 +44,6 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/fleetclaim/fleetclaim/shared/awsenv"
-	"github.com/fleetclaim/fleetclaim/shared/cognitoadmin"
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
@@ -129,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // cognitoAPI is what the command asks of Cognito.
 type cognitoAPI interface {
-	cognitoadmin.API
+	AdminAddUserToGroup(ctx context.Context, in *cip.AdminAddUserToGroupInput, opts ...func(*cip.Options)) (*cip.AdminAddUserToGroupOutput, error)
 	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, opts ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 	AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, opts ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error)
 }
@@ -251,10 +250,11 @@ func (b *bootstrap) makePlatformAdmin(ctx context.Context, o options, out io.Wri
 			return fmt.Errorf("approve installer %s: %w", user.sub, err)
 		}
 	}
-	groups := cognitoadmin.New(b.cognito, b.pool)
+	// Adding a member again is a no-op in Cognito.
 	for _, g := range []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins} {
-		if err := groups.AddUserToGroup(ctx, user.username, g); err != nil {
-			return err
+		if _, err := b.cognito.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: aws.String(b.pool),
+			Username: aws.String(user.username), GroupName: aws.String(g)}); err != nil {
+			return fmt.Errorf("add %s to group %s: %w", o.email, g, err)
 		}
 	}
 	if err := b.store.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant, ID: eventID(now), At: now,
