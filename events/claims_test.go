@@ -233,7 +233,7 @@ func TestClaimsEvents(t *testing.T) {
 					t.Errorf("got items %v, want %d of them", body["items"], want.listed)
 				}
 			}
-			if got, want := strings.Count(resp.Body, fleetclaimtest.KeyMarker), map[bool]int{true: 1}[want.status == 201]; got != want {
+			if got, want := strings.Count(resp.Body, fleetclaimtest.KeyMarker), map[bool]int{true: 1}[want.status == 201 && req.Resource != "/tenants"]; got != want {
 				t.Errorf("got the private key %d times in the answer, want %d", got, want)
 			}
 			if strings.Contains(w.logs.String(), fleetclaimtest.KeyMarker) {

@@ -71,7 +71,8 @@ func TestStoreCallsAreTheGrantedOnes(t *testing.T) {
 // recordedMethods are the fleetclaim.Store methods recordingStore records.
 var recordedMethods = []string{"AppendAudit", "CreateClaim", "CreateInstaller", "DecommissionDevice", "GetClaim",
 	"GetDevice", "GetInstaller", "GetSerial", "GetTenant", "ListAudit", "ListClaims", "ListDeviceHistory", "ListDevices",
-	"ListInstallers", "MarkDeviceOnline", "PutTenant", "SetInstallerStatus", "TakeQuota", "UpdateClaim"}
+	"ListInstallers", "MarkDeviceOnline", "PutTenant", "SetInstallerStatus", "TakeQuota", "UpdateClaim",
+	"CreateTenant", "ListTenants", "UpdateTenant", "SetTenantStatus"}
 
 // recordingStore is a fleetclaim.Store that notes each method called.
 type recordingStore struct {
@@ -179,4 +180,24 @@ func (r *recordingStore) TakeQuota(ctx context.Context, key string, windowEnd ti
 func (r *recordingStore) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
 	r.note("UpdateClaim")
 	return r.Store.UpdateClaim(ctx, u)
+}
+
+func (r *recordingStore) CreateTenant(ctx context.Context, t fleetclaim.Tenant) error {
+	r.note("CreateTenant")
+	return r.Store.CreateTenant(ctx, t)
+}
+
+func (r *recordingStore) ListTenants(ctx context.Context, p fleetclaim.Page) ([]fleetclaim.Tenant, string, error) {
+	r.note("ListTenants")
+	return r.Store.ListTenants(ctx, p)
+}
+
+func (r *recordingStore) UpdateTenant(ctx context.Context, t fleetclaim.Tenant, ifRevision int) (fleetclaim.Tenant, error) {
+	r.note("UpdateTenant")
+	return r.Store.UpdateTenant(ctx, t, ifRevision)
+}
+
+func (r *recordingStore) SetTenantStatus(ctx context.Context, id fleetclaim.TenantID, from, to fleetclaim.TenantStatus, at time.Time, by fleetclaim.InstallerID) (fleetclaim.Tenant, error) {
+	r.note("SetTenantStatus")
+	return r.Store.SetTenantStatus(ctx, id, from, to, at, by)
 }

@@ -235,6 +235,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 			if err != nil {
 				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not an ASCII domain name (write internationalized domains in their xn-- form)", t.ID, given)
 			}
+			if fleetclaim.IsPublicMailDomain(d) {
+				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is a public mail provider; anyone can get an address there", t.ID, given)
+			}
 			t.AutoApproveDomains[j] = d
 		}
 	}

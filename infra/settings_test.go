@@ -120,6 +120,11 @@ func TestSettingsFromContext(t *testing.T) {
 			ctx:     map[string]any{ctxTenants: `[{"id":"b","autoApproveDomains":["b\u0130gcorp.example","xn--bcher-kva.example"]}]`},
 			wantErr: []string{"\"b\u0130gcorp.example\" is not an ASCII domain"},
 		},
+		{
+			name:    "public mail provider as auto-approve domain",
+			ctx:     map[string]any{ctxTenants: `[{"id":"a","autoApproveDomains":["a.example","Outlook.com"]}]`},
+			wantErr: []string{`"Outlook.com" is a public mail provider`},
+		},
 		{name: "unknown tenant field", ctx: map[string]any{ctxTenants: `[{"id":"a","domains":["x"]}]`}, wantErr: []string{`unknown field "domains"`}},
 		{name: "tenants not JSON", ctx: map[string]any{ctxTenants: `acme`}, wantErr: []string{"tenants must be JSON"}},
 	} {

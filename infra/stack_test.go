@@ -592,9 +592,12 @@ func TestTenantSeeds(t *testing.T) {
 	var call struct {
 		Action     string `json:"action"`
 		Parameters struct {
-			TableName string         `json:"TableName"`
-			Item      map[string]any `json:"Item"`
+			TableName                 string         `json:"TableName"`
+			Item                      map[string]any `json:"Item"`
+			ConditionExpression       string         `json:"ConditionExpression"`
+			ExpressionAttributeValues map[string]any `json:"ExpressionAttributeValues"`
 		} `json:"parameters"`
+		IgnoreErrorCodesMatching string `json:"ignoreErrorCodesMatching"`
 	}
 	if err := json.Unmarshal([]byte(create), &call); err != nil {
 		t.Fatalf("create call is not JSON: %v: %s", err, create)
@@ -602,17 +605,31 @@ func TestTenantSeeds(t *testing.T) {
 	if call.Action != "PutItem" || call.Parameters.TableName != "<"+tableID+">" {
 		t.Errorf("create call: %s, want PutItem into %s", create, tableID)
 	}
+	// The item is the store adapter's own (dynamostore.TenantItem, whose
+	// shape shared/dynamostore's tests hold to PutTenant's), at revision 0.
 	want := map[string]any{
-		dynamostore.AttrPK:   map[string]any{"S": "TENANT#acme"},
-		dynamostore.AttrSK:   map[string]any{"S": "TENANT"},
-		"id":                 map[string]any{"S": "acme"},
-		"name":               map[string]any{"S": "Acme"},
-		"status":             map[string]any{"S": "active"},
-		"autoApproveDomains": map[string]any{"L": []any{map[string]any{"S": "acme.example"}}},
-		"claimsPerHour":      map[string]any{"N": "120"},
+		dynamostore.AttrPK:          map[string]any{"S": "TENANT#acme"},
+		dynamostore.AttrSK:          map[string]any{"S": "TENANT"},
+		dynamostore.AttrGSI2PK:      map[string]any{"S": "TENANTS"},
+		dynamostore.AttrGSI2SK:      map[string]any{"S": "acme"},
+		"id":                        map[string]any{"S": "acme"},
+		"name":                      map[string]any{"S": "Acme"},
+		"status":                    map[string]any{"S": "active"},
+		"revision":                  map[string]any{"N": "0"},
+		"autoApproveDomains":        map[string]any{"L": []any{map[string]any{"S": "acme.example"}}},
+		"claimsPerHour":             map[string]any{"N": "120"},
+		"allowedTemplates":          map[string]any{"L": []any{}},
+		"installersMayDecommission": map[string]any{"BOOL": false},
 	}
 	if got := asJSON(call.Parameters.Item); got != asJSON(want) {
 		t.Errorf("item: got %s, want %s", got, asJSON(want))
+	}
+	// Never over a tenant the API changed: the seed's condition, and its
+	// failure is no failed deployment.
+	if call.Parameters.ConditionExpression != dynamostore.SeedCondition ||
+		asJSON(call.Parameters.ExpressionAttributeValues) != `{":zero":{"N":"0"}}` ||
+		call.IgnoreErrorCodesMatching != "ConditionalCheckFailedException" {
+		t.Errorf("create call: %s, want PutItem on %q ignoring ConditionalCheckFailedException", create, dynamostore.SeedCondition)
 	}
 	if asJSON(props(acme)["Update"]) != asJSON(props(acme)["Create"]) {
 		t.Error("a changed tenant must be written again on update")

@@ -110,7 +110,8 @@ Example:
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Func("tenant", "a tenant as `id:name:domain1,domain2` (repeatable); verified emails at the\n"+
-		"listed domains are approved at sign-up; default acme:Acme:acme.example", func(s string) error {
+		"listed domains are approved at sign-up; default acme:Acme:acme.example. A seed: a tenant\n"+
+		"changed through the API (/tenants) keeps its changes", func(s string) error {
 		t, err := parseTenant(s)
 		if err == nil {
 			c.Tenants = append(c.Tenants, t)
@@ -197,6 +198,9 @@ func parseTenant(s string) (fleetclaim.Tenant, error) {
 				domain, err := fleetclaim.ParseDomain(d)
 				if err != nil {
 					return t, fmt.Errorf("tenant %q: %q is not an ASCII domain name (write internationalized domains in their xn-- form)", s, d)
+				}
+				if fleetclaim.IsPublicMailDomain(domain) {
+					return t, fmt.Errorf("tenant %q: %s is a public mail provider; anyone can get an address there", s, domain)
 				}
 				t.AutoApproveDomains = append(t.AutoApproveDomains, domain)
 			}

@@ -57,6 +57,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		// strings.ToLower folds 'İ' to 'i': this would read as bigcorp.example.
 		{"look-alike auto-approve domain", []string{"-tenant", "bigcorp:Big:b\u0130gcorp.example"}, "not an ASCII domain"},
 		{"domain with an address in it", []string{"-tenant", "acme:Acme:ana@acme.example"}, "not an ASCII domain"},
+		{"public mail provider as auto-approve domain", []string{"-tenant", "acme:Acme:acme.example,Gmail.com"}, "public mail provider"},
 		{"tenant ID", []string{"-tenant", "Acme:Acme:acme.example"}, "id must be"},
 		{"public host", []string{"-host", "0.0.0.0"}, "only loopback"},
 		{"host name", []string{"-host", "example.com"}, "only loopback"},

@@ -60,6 +60,11 @@ type Endpoints struct {
 	// which Cognito's Admin* calls and the AWS IoT control plane require.
 	CredentialsFile string `json:"credentialsFile"`
 	DataDir         string `json:"dataDir"`
+	// DynamoDBEndpoint and TableName are the store, when the stack keeps
+	// its records in DynamoDB (-dynamodb-endpoint), for operator tools
+	// such as infra/admin; the embedded store is the stack's alone.
+	DynamoDBEndpoint string `json:"dynamodbEndpoint,omitempty"`
+	TableName        string `json:"tableName,omitempty"`
 
 	// operator are the credentials in CredentialsFile, as Start made them
 	// or readEndpoints read them; never in endpoints.json.
@@ -188,8 +193,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	if s.Store, err = openStore(ctx, c, dir, s.Metrics); err != nil {
 		return nil, err
 	}
+	// The -tenant flags are a seed, like the deployed stack's tenants
+	// setting: a tenant changed through the API since keeps its changes.
 	for _, t := range c.Tenants {
-		if err := s.Store.PutTenant(ctx, t); err != nil {
+		switch err := s.Store.PutTenant(ctx, t); {
+		case errors.Is(err, fleetclaim.ErrConflict):
+			log.Info("tenant changed through the API; its -tenant flag is not applied", "tenant", t.ID)
+		case err != nil:
 			return nil, fmt.Errorf("seed tenant %s: %w", t.ID, err)
 		}
 	}
@@ -348,6 +358,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		CredentialsFile: filepath.Join(dir, credentialsFile),
 		DataDir:         dir,
 		operator:        operator,
+	}
+	if c.DynamoDBEndpoint != "" {
+		s.Endpoints.DynamoDBEndpoint, s.Endpoints.TableName = c.DynamoDBEndpoint, c.TableName
 	}
 	// The operator's tooling (demo, load, scripts) reads the credentials
 	// from a file only the owner can read; they are never printed.

@@ -43,6 +43,7 @@ type Service interface {
 	SuspendInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
 	ReinstateInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
 	ListAudit(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error)
+	TenantService
 }
 
 // Handler serves the API as an API Gateway REST proxy integration.
@@ -86,6 +87,12 @@ var operations = map[string]operation{
 	"suspendInstaller":   (*Handler).suspendInstaller,
 	"reinstateInstaller": (*Handler).reinstateInstaller,
 	"listAuditEvents":    (*Handler).listAudit,
+	"createTenant":       (*Handler).createTenant,
+	"listTenants":        (*Handler).listTenants,
+	"getTenant":          (*Handler).getTenant,
+	"updateTenant":       (*Handler).updateTenant,
+	"suspendTenant":      (*Handler).suspendTenant,
+	"reactivateTenant":   (*Handler).reactivateTenant,
 }
 
 // Handle answers one API Gateway request. It never returns an error: every

@@ -36,4 +36,10 @@ var Routes = []Route{
 	{"POST", "/installers/{id}/suspend", fleetclaim.ScopeAdmin, "suspendInstaller"},
 	{"POST", "/installers/{id}/reinstate", fleetclaim.ScopeAdmin, "reinstateInstaller"},
 	{"GET", "/audit", fleetclaim.ScopeAdmin, "listAuditEvents"},
+	{"POST", "/tenants", fleetclaim.ScopeAdmin, "createTenant"},
+	{"GET", "/tenants", fleetclaim.ScopeAdmin, "listTenants"},
+	{"GET", "/tenants/{id}", fleetclaim.ScopeAdmin, "getTenant"},
+	{"PATCH", "/tenants/{id}", fleetclaim.ScopeAdmin, "updateTenant"},
+	{"POST", "/tenants/{id}/suspend", fleetclaim.ScopeAdmin, "suspendTenant"},
+	{"POST", "/tenants/{id}/reactivate", fleetclaim.ScopeAdmin, "reactivateTenant"},
 }

@@ -239,6 +239,16 @@ func issueRequest(body string, token map[string]any) events.APIGatewayProxyReque
 	return req
 }
 
+// bodyRequest is request with a JSON body.
+func bodyRequest(method, resource string, params map[string]string, body string, token map[string]any) events.APIGatewayProxyRequest {
+	req := request(method, resource, params, token)
+	if body != "" {
+		req.Headers["Content-Type"] = "application/json"
+		req.Body = body
+	}
+	return req
+}
+
 // faultyStore is the embedded store with faults to order: a method named
 // in faults fails with that error.
 type faultyStore struct {
@@ -267,6 +277,13 @@ func (s *faultyStore) GetInstaller(ctx context.Context, id fleetclaim.InstallerI
 		return fleetclaim.Installer{}, err
 	}
 	return s.Store.GetInstaller(ctx, id)
+}
+
+func (s *faultyStore) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
+	if err := s.fault("UpdateClaim"); err != nil {
+		return fleetclaim.Claim{}, err
+	}
+	return s.Store.UpdateClaim(ctx, u)
 }
 
 func (s *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {

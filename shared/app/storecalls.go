@@ -19,7 +19,9 @@ var StoreCalls = map[string][]string{
 	// quota) and fleetclaim.RateLimiter.
 	FnClaims: {"AppendAudit", "CreateClaim", "DecommissionDevice", "GetClaim", "GetDevice", "GetInstaller", "GetSerial",
 		"GetTenant", "ListAudit", "ListClaims", "ListDeviceHistory", "ListDevices", "ListInstallers", "SetInstallerStatus",
-		"TakeQuota", "UpdateClaim"},
+		"TakeQuota", "UpdateClaim",
+		// fleetclaim tenant administration (tenants.go).
+		"CreateTenant", "ListTenants", "SetTenantStatus", "UpdateTenant"},
 	// fleetclaim.Enrollment.Register: the record, the tenant, the daily
 	// auto-approval cap, the audit event.
 	FnPostConfirm: {"AppendAudit", "CreateInstaller", "GetInstaller", "GetTenant", "TakeQuota"},

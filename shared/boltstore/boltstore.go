@@ -477,31 +477,6 @@ func (s *Store) ListInstallers(ctx context.Context, tenant fleetclaim.TenantID, 
 	return out, next, nil
 }
 
-// GetTenant implements fleetclaim.TenantStore.
-func (s *Store) GetTenant(ctx context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
-	var t fleetclaim.Tenant
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		t, err = get[fleetclaim.Tenant](tx, bTenants, []byte(id))
-		return err
-	})
-	if err != nil {
-		return fleetclaim.Tenant{}, fmt.Errorf("get tenant %s: %w", id, err)
-	}
-	if len(t.AutoApproveDomains) == 0 {
-		t.AutoApproveDomains = nil
-	}
-	return t, nil
-}
-
-// PutTenant implements fleetclaim.TenantStore.
-func (s *Store) PutTenant(ctx context.Context, t fleetclaim.Tenant) error {
-	if t.ID == "" {
-		return invalid("put tenant: ID is required")
-	}
-	return s.update(ctx, func(tx *bolt.Tx) error { return put(tx, bTenants, []byte(t.ID), t) })
-}
-
 // TakeQuota implements fleetclaim.QuotaStore.
 func (s *Store) TakeQuota(ctx context.Context, k string, windowEnd time.Time, limit int) error {
 	if k == "" {

@@ -12,6 +12,7 @@ var Actions = map[string][]string{
 	// once; the serial record is read, then written on its version.
 	"CreateClaim":        {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"CreateInstaller":    {"dynamodb:PutItem"},
+	"CreateTenant":       {"dynamodb:PutItem"},
 	"DecommissionDevice": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"GetClaim":           {"dynamodb:GetItem"},
 	"GetDevice":          {"dynamodb:GetItem"},
@@ -24,9 +25,12 @@ var Actions = map[string][]string{
 	"ListDeviceHistory":  {"dynamodb:GetItem", "dynamodb:Query"},
 	"ListDevices":        {"dynamodb:Query"},
 	"ListInstallers":     {"dynamodb:Query"},
+	"ListTenants":        {"dynamodb:Query"},
 	"MarkDeviceOnline":   {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"PutTenant":          {"dynamodb:PutItem"},
 	"SetInstallerStatus": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"SetTenantStatus":    {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"TakeQuota":          {"dynamodb:UpdateItem"},
 	"UpdateClaim":        {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"UpdateTenant":       {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 }

@@ -124,20 +124,6 @@ func (it installerItem) installer() fleetclaim.Installer {
 		CreatedAt: parseTS(it.CreatedAt), UpdatedAt: parseTS(it.UpdatedAt), UpdatedBy: fleetclaim.InstallerID(it.UpdatedBy)}
 }
 
-// tenantItem is the shape infra/ seeds at deploy time (infra/data.go).
-type tenantItem struct {
-	PK                 string   `dynamodbav:"pk"`
-	SK                 string   `dynamodbav:"sk"`
-	ID                 string   `dynamodbav:"id"`
-	Name               string   `dynamodbav:"name"`
-	Status             string   `dynamodbav:"status"`
-	AutoApproveDomains []string `dynamodbav:"autoApproveDomains"`
-	ClaimsPerHour      int      `dynamodbav:"claimsPerHour"`
-	// InstallersMayDecommission is written only when true, so that a
-	// tenant without it has the shape infra/ seeds for it.
-	InstallersMayDecommission bool `dynamodbav:"installersMayDecommission,omitempty"`
-}
-
 type auditItem struct {
 	PK       string `dynamodbav:"pk"`
 	SK       string `dynamodbav:"sk"`
@@ -301,45 +287,6 @@ func (st *Store) ListInstallers(ctx context.Context, tenant fleetclaim.TenantID,
 		out = append(out, it.installer())
 	}
 	return out, next, err
-}
-
-// GetTenant implements fleetclaim.TenantStore.
-func (st *Store) GetTenant(ctx context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
-	var it tenantItem
-	if err := st.get(ctx, key(tenantPK(id), "TENANT"), &it, "get tenant "+string(id)); err != nil {
-		return fleetclaim.Tenant{}, err
-	}
-	t := fleetclaim.Tenant{ID: fleetclaim.TenantID(it.ID), Name: it.Name, Status: fleetclaim.TenantStatus(it.Status),
-		AutoApproveDomains: it.AutoApproveDomains, ClaimsPerHour: it.ClaimsPerHour, InstallersMayDecommission: it.InstallersMayDecommission}
-	if len(t.AutoApproveDomains) == 0 {
-		t.AutoApproveDomains = nil
-	}
-	return t, nil
-}
-
-// PutTenant implements fleetclaim.TenantStore.
-func (st *Store) PutTenant(ctx context.Context, t fleetclaim.Tenant) error {
-	what := "put tenant " + string(t.ID)
-	if t.ID == "" {
-		return invalid("put tenant: ID is required")
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	domains := t.AutoApproveDomains
-	if domains == nil {
-		domains = []string{}
-	}
-	av, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.ID), SK: "TENANT", ID: string(t.ID), Name: t.Name,
-		Status: string(t.Status), AutoApproveDomains: domains, ClaimsPerHour: t.ClaimsPerHour,
-		InstallersMayDecommission: t.InstallersMayDecommission})
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if _, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: st.table, Item: av}); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
 }
 
 // TakeQuota implements fleetclaim.QuotaStore with one conditional counter

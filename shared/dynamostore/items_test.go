@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -55,8 +56,9 @@ func rawItem(t *testing.T, api *dynamodb.Client, table, pk, sk string) map[strin
 	return res.Item
 }
 
-// seededTenant is a tenant item exactly as infra/data.go tenantItem writes it.
-func seededTenant(id string, domains []string, claimsPerHour int, installersMayDecommission bool) map[string]types.AttributeValue {
+// legacySeededTenant is a tenant item as infra/ seeded it before tenants
+// had a revision and a place in the tenant listing.
+func legacySeededTenant(id string, domains []string, claimsPerHour int) map[string]types.AttributeValue {
 	list := []types.AttributeValue{}
 	for _, d := range domains {
 		list = append(list, str(d))
@@ -67,12 +69,47 @@ func seededTenant(id string, domains []string, claimsPerHour int, installersMayD
 		"autoApproveDomains": &types.AttributeValueMemberL{Value: list},
 		"claimsPerHour":      num(int64(claimsPerHour)),
 	}
-	if installersMayDecommission {
-		item["installersMayDecommission"] = &types.AttributeValueMemberBOOL{Value: true}
-	}
 	return item
 }
 
+// toAttributes reads DynamoDB's attribute-value JSON back into values, as
+// the SDK in the CDK app's custom resource does.
+func toAttributes(t *testing.T, item map[string]any) map[string]types.AttributeValue {
+	t.Helper()
+	var conv func(v any) types.AttributeValue
+	conv = func(v any) types.AttributeValue {
+		m := v.(map[string]any)
+		for k, e := range m {
+			switch k {
+			case "S":
+				return str(e.(string))
+			case "N":
+				return &types.AttributeValueMemberN{Value: e.(string)}
+			case "BOOL":
+				return &types.AttributeValueMemberBOOL{Value: e.(bool)}
+			case "L":
+				l := []types.AttributeValue{}
+				for _, x := range e.([]any) {
+					l = append(l, conv(x))
+				}
+				return &types.AttributeValueMemberL{Value: l}
+			}
+			t.Fatalf("attribute type %s in %v", k, m)
+		}
+		t.Fatalf("empty attribute value")
+		return nil
+	}
+	out := map[string]types.AttributeValue{}
+	for k, v := range item {
+		out[k] = conv(v)
+	}
+	return out
+}
+
+// The deploy-time seed (infra/data.go) writes dynamostore.TenantItem on
+// dynamostore.SeedCondition: what PutTenant writes, on the same condition.
+// Records seeded before tenants had a revision still read, and the seed
+// still replaces them.
 func TestTenantItemShape(t *testing.T) {
 	api, table, st := rawTable(t)
 	tests := []struct {
@@ -84,30 +121,59 @@ func TestTenantItemShape(t *testing.T) {
 		{"no domains, deployment quota", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive}},
 		{"installers may decommission", fleetclaim.Tenant{Name: "Acme", Status: fleetclaim.TenantActive, InstallersMayDecommission: true}},
 	}
+	seed := func(t *testing.T, tn fleetclaim.Tenant) error {
+		t.Helper()
+		item, err := dynamostore.TenantItem(tn)
+		if err != nil {
+			t.Fatalf("TenantItem: %v", err)
+		}
+		_, err = api.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: toAttributes(t, item),
+			ConditionExpression: aws.String(dynamostore.SeedCondition), ExpressionAttributeValues: dynamostore.SeedConditionValues()})
+		return err
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.tenant
 			want.ID = storetest.NewTenantID()
-			seeded := seededTenant(string(want.ID), want.AutoApproveDomains, want.ClaimsPerHour, want.InstallersMayDecommission)
-
-			// Read what infra/ seeds.
-			if _, err := api.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: seeded}); err != nil {
+			legacy := legacySeededTenant(string(want.ID), want.AutoApproveDomains, want.ClaimsPerHour)
+			if _, err := api.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: legacy}); err != nil {
 				t.Fatalf("PutItem: %v", err)
 			}
 			got, err := st.GetTenant(t.Context(), want.ID)
 			if err != nil {
-				t.Fatalf("GetTenant of the seeded item: %v", err)
+				t.Fatalf("GetTenant of the legacy item: %v", err)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("GetTenant of the seeded item:\n got %+v\nwant %+v", got, want)
+			// Legacy items predate installersMayDecommission: it reads as false.
+			legacyWant := want
+			legacyWant.InstallersMayDecommission = false
+			if !reflect.DeepEqual(got, legacyWant) {
+				t.Fatalf("GetTenant of the legacy item:\n got %+v\nwant %+v", got, legacyWant)
 			}
 
-			// Write what infra/ seeds, so either may replace the other.
+			// The seed replaces the legacy item, and writes what PutTenant writes.
+			if err := seed(t, want); err != nil {
+				t.Fatalf("seed over the legacy item: %v", err)
+			}
+			seeded := rawItem(t, api, table, "TENANT#"+string(want.ID), "TENANT")
 			if err := st.PutTenant(t.Context(), want); err != nil {
 				t.Fatalf("PutTenant: %v", err)
 			}
 			if raw := rawItem(t, api, table, "TENANT#"+string(want.ID), "TENANT"); !reflect.DeepEqual(raw, seeded) {
 				t.Fatalf("item PutTenant wrote:\n got %#v\nwant %#v", raw, seeded)
+			}
+
+			// Once the API changed it, the seed's condition fails.
+			changed := want
+			changed.Name = "Renamed"
+			if _, err := st.UpdateTenant(t.Context(), changed, 0); err != nil {
+				t.Fatalf("UpdateTenant: %v", err)
+			}
+			var ccf *types.ConditionalCheckFailedException
+			if err := seed(t, want); !errors.As(err, &ccf) {
+				t.Fatalf("seed after an API change: got %v, want ConditionalCheckFailedException", err)
+			}
+			if got, err := st.GetTenant(t.Context(), want.ID); err != nil || got.Name != "Renamed" {
+				t.Fatalf("tenant after the refused seed: got %+v, %v; want the API's name", got, err)
 			}
 		})
 	}
@@ -264,5 +330,46 @@ func TestCreateTable(t *testing.T) {
 			aws.ToString(g.KeySchema[1].AttributeName) != keys[1] {
 			t.Errorf("index %s key schema %+v, want %s, %s", name, g.KeySchema, keys[0], keys[1])
 		}
+	}
+}
+
+// A tenant seeded before tenants were listed joins the listing when the
+// API first changes it, whichever change that is.
+func TestLegacyTenantListedOnceChanged(t *testing.T) {
+	api, table, st := rawTable(t)
+	changes := map[string]func(id fleetclaim.TenantID) error{
+		"UpdateTenant": func(id fleetclaim.TenantID) error {
+			_, err := st.UpdateTenant(t.Context(), fleetclaim.Tenant{ID: id, Name: "Renamed"}, 0)
+			return err
+		},
+		"SetTenantStatus": func(id fleetclaim.TenantID) error {
+			_, err := st.SetTenantStatus(t.Context(), id, fleetclaim.TenantActive, fleetclaim.TenantSuspended, time.Now(), "")
+			return err
+		},
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			id := storetest.NewTenantID()
+			if _, err := api.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: legacySeededTenant(string(id), nil, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			listed := func() bool {
+				ts, _, err := st.ListTenants(t.Context(), fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return slices.ContainsFunc(ts, func(tn fleetclaim.Tenant) bool { return tn.ID == id })
+			}
+			if listed() {
+				t.Fatal("a legacy item is listed before any change; the test needs one that is not")
+			}
+			if err := change(id); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if !listed() {
+				t.Errorf("after %s: not listed", name)
+			}
+		})
 	}
 }

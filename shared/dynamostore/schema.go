@@ -6,6 +6,7 @@ package dynamostore
 // Items (all keys are strings):
 //
 //	tenant     pk=TENANT#<tenant>             sk=TENANT
+//	           gsi2pk=TENANTS                 gsi2sk=<tenant>
 //	installer  pk=INSTALLER#<sub>             sk=INSTALLER
 //	           gsi2pk=TENANT#<tenant>#INSTALLER gsi2sk=<email>#<sub>
 //	claim      pk=CLAIM#<claimId>             sk=CLAIM        ttl=<retain until>
@@ -41,6 +42,6 @@ const (
 
 	// IndexByInstaller lists an installer's claims.
 	IndexByInstaller = "gsi1"
-	// IndexByTenant lists a tenant's installers and devices.
+	// IndexByTenant lists a tenant's installers and devices, and the tenants.
 	IndexByTenant = "gsi2"
 )

@@ -44,6 +44,18 @@ const (
 	CodeInternal                 = "internal_error"
 )
 
+// Stable error codes of tenant administration (tenants.go).
+const (
+	// CodeRevisionConflict: the tenant changed since the revision the caller read.
+	CodeRevisionConflict = "revision_conflict"
+	// CodeTenantExists: a tenant with the requested ID exists already.
+	CodeTenantExists = "tenant_exists"
+	// CodeTenantStatusConflict: the tenant is not in the status the action applies to.
+	CodeTenantStatusConflict = "tenant_status_conflict"
+	// CodePublicMailDomain: an auto-approve domain anyone can get an address at.
+	CodePublicMailDomain = "public_mail_domain"
+)
+
 // Error is a domain error: a kind for the status, a stable code, a message
 // safe to show the caller, and the cause, which is logged but never shown.
 type Error struct {

@@ -110,9 +110,28 @@ type InstallerStore interface {
 
 // TenantStore keeps tenants.
 type TenantStore interface {
+	// GetTenant reads a tenant with strong consistency.
 	GetTenant(ctx context.Context, id TenantID) (Tenant, error)
-	// PutTenant creates or replaces a tenant (operator action).
+	// PutTenant writes the deploy-time seed's version of a tenant: it
+	// creates t, or replaces the stored tenant while that one's Revision is
+	// 0 (no change through the API since); ErrConflict once the API has
+	// changed it, so a redeploy never undoes a platform admin's change.
+	// t.Revision must be 0.
 	PutTenant(ctx context.Context, t Tenant) error
+	// CreateTenant records a new tenant; ErrConflict if its ID exists.
+	// t.Revision must be at least 1.
+	CreateTenant(ctx context.Context, t Tenant) error
+	// ListTenants lists every tenant ordered by ID.
+	ListTenants(ctx context.Context, p Page) ([]Tenant, string, error)
+	// UpdateTenant replaces the stored tenant's settings (Name,
+	// AutoApproveDomains, ClaimsPerHour, AllowedTemplates,
+	// InstallersMayDecommission) and UpdatedAt and UpdatedBy with t's, if
+	// the stored Revision is ifRevision, and writes Revision ifRevision+1;
+	// Status and CreatedAt stay. ErrConflict for another revision.
+	UpdateTenant(ctx context.Context, t Tenant, ifRevision int) (Tenant, error)
+	// SetTenantStatus moves a tenant from status `from` to `to`, adding one
+	// to its Revision; ErrConflict if its status is not `from`.
+	SetTenantStatus(ctx context.Context, id TenantID, from, to TenantStatus, at time.Time, by InstallerID) (Tenant, error)
 }
 
 // QuotaStore counts uses within fixed windows.

@@ -69,6 +69,9 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 	if err != nil {
 		return IssuedClaim{}, err
 	}
+	if template, err = tenantTemplate(a.tenant, r.Template, template); err != nil {
+		return IssuedClaim{}, err
+	}
 	st, err := s.Store.GetSerial(ctx, a.TenantID, r.Serial)
 	if err != nil {
 		return IssuedClaim{}, Unavailable(fmt.Errorf("get serial %s: %w", r.Serial, err))

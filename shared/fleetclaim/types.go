@@ -96,11 +96,37 @@ const (
 // PrivilegedGroups are stripped from the tokens of installers who are not approved.
 var PrivilegedGroups = []string{GroupInstallers, GroupAdmins, GroupPlatformAdmins}
 
-// Tenant is an organisation. Operators create tenants; admins manage their installers.
+// Tenant audit actions, recorded in the trail of the tenant acted on.
+const (
+	ActionTenantCreated     = "tenant.created"
+	ActionTenantUpdated     = "tenant.updated"
+	ActionTenantSuspended   = "tenant.suspended"
+	ActionTenantReactivated = "tenant.reactivated"
+)
+
+// ReasonTenantSuspended is recorded on the unused claims that a tenant's
+// suspension revokes.
+const ReasonTenantSuspended Reason = "tenant_suspended"
+
+// Tenant is an organisation. Platform admins create and configure tenants
+// (tenants.go); the deploy-time seed may write them too; admins manage their
+// installers.
 type Tenant struct {
 	ID     TenantID
 	Name   string
 	Status TenantStatus
+	// Revision counts the changes made through the API: CreateTenant writes
+	// 1 and every later change adds one. 0 marks a record only the
+	// deploy-time seed has written, which the seed may therefore rewrite
+	// (TenantStore.PutTenant). It is also UpdateTenant's concurrency token.
+	Revision int
+	// AllowedTemplates, when not empty, are the deployment's provisioning
+	// templates this tenant's installers may request; the first is their
+	// default. Empty means every template the deployment offers.
+	AllowedTemplates []string
+	CreatedAt        time.Time // zero for a seeded tenant
+	UpdatedAt        time.Time
+	UpdatedBy        InstallerID // who made the last API change
 	// AutoApproveDomains lists email domains whose verified addresses are
 	// approved at confirmation, without an admin.
 	AutoApproveDomains []string

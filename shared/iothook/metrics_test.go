@@ -49,7 +49,8 @@ func TestHookMetrics(t *testing.T) {
 			tally := metrics.NewTally("")
 			h := &Handler{Deadline: testDeadline, Log: log, Metrics: tally, Now: clock.Now,
 				Decider: slowDecider{clock: clock, took: 40 * time.Millisecond, Decider: &fleetclaim.Gatekeeper{
-					Claims: st, Installers: store, Tenants: store, Audit: store, Now: clock.Now, Log: log}}}
+					Claims: st, Devices: store, Installers: store, Tenants: store, Audit: store,
+					Revoker: &fleetclaimtest.Revoker{}, Now: clock.Now, Log: log}}}
 			ev := hookEvent()
 			ev.Parameters[fleetclaim.ParamSerialNumber] = tt.serial
 

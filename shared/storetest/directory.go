@@ -113,45 +113,6 @@ func testListInstallers(t *testing.T, s fleetclaim.Store) {
 	})
 }
 
-func testTenants(t *testing.T, s fleetclaim.Store) {
-	ctx := t.Context()
-	tests := []struct {
-		name   string
-		tenant fleetclaim.Tenant
-	}{
-		{"with domains and a quota", fleetclaim.Tenant{ID: NewTenantID(), Name: "Acme", Status: fleetclaim.TenantActive,
-			AutoApproveDomains: []string{"acme.example", "acme.test"}, ClaimsPerHour: 12}},
-		{"no domains", fleetclaim.Tenant{ID: NewTenantID(), Name: "Globex", Status: fleetclaim.TenantSuspended}},
-		{"installers may decommission", fleetclaim.Tenant{ID: NewTenantID(), Name: "Hooli", Status: fleetclaim.TenantActive,
-			InstallersMayDecommission: true}},
-		{"empty domains read back as nil", fleetclaim.Tenant{ID: NewTenantID(), Name: "Initech", Status: fleetclaim.TenantActive,
-			AutoApproveDomains: []string{}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			checkErr(t, "PutTenant", s.PutTenant(ctx, tt.tenant), nil)
-			got, err := s.GetTenant(ctx, tt.tenant.ID)
-			checkErr(t, "GetTenant", err, nil)
-			want := tt.tenant
-			if len(want.AutoApproveDomains) == 0 {
-				want.AutoApproveDomains = nil
-			}
-			checkEqual(t, "GetTenant", got, want)
-		})
-	}
-	t.Run("replace", func(t *testing.T) {
-		tn := fleetclaim.Tenant{ID: NewTenantID(), Name: "A", Status: fleetclaim.TenantActive}
-		checkErr(t, "PutTenant", s.PutTenant(ctx, tn), nil)
-		tn.Status = fleetclaim.TenantSuspended
-		checkErr(t, "PutTenant again", s.PutTenant(ctx, tn), nil)
-		got, err := s.GetTenant(ctx, tn.ID)
-		checkErr(t, "GetTenant", err, nil)
-		checkEqual(t, "GetTenant after replace", got, tn)
-	})
-	_, err := s.GetTenant(ctx, NewTenantID())
-	checkErr(t, "GetTenant of a missing tenant", err, fleetclaim.ErrNotFound)
-}
-
 func testTakeQuota(t *testing.T, s fleetclaim.Store) {
 	ctx := t.Context()
 	key := "claims#" + string(NewInstallerID())
