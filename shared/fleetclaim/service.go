@@ -137,6 +137,9 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 		Subject: string(c.ID), Detail: "serial " + c.Serial + ", template " + template})
 	s.Log.InfoContext(ctx, "claim issued", "claimId", c.ID, "tenantId", c.TenantID,
 		"installerId", c.InstallerID, "serial", c.Serial, "template", template, "expiresAt", c.ExpiresAt)
+	if err := s.revokeIfSuspendedMeanwhile(ctx, a, c); err != nil {
+		return IssuedClaim{}, err
+	}
 	return IssuedClaim{Claim: c, CertificatePEM: minted.CertificatePEM, PrivateKey: minted.PrivateKey, IoTEndpoint: endpoint}, nil
 }
 
