@@ -62,3 +62,37 @@ func TestIssueClaimRacingSuspension(t *testing.T) {
 		})
 	}
 }
+
+// The same race with the tenant's suspension: the suspension lists the
+// tenant's claims before the new one is recorded, so the issuance must
+// refuse and leave its claim revoked (tenant_suspended) and its certificate
+// deactivated in AWS IoT.
+func TestIssueClaimRacingTenantSuspension(t *testing.T) {
+	for name, open := range storesUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			store := &suspendingStore{Store: open(t)}
+			w := newTenantWorld(t, store)
+			ctx := context.Background()
+			store.suspend = func() {
+				if _, err := w.svc.SuspendTenant(ctx, w.operatorP(), "globex"); err != nil {
+					t.Errorf("SuspendTenant: %v", err)
+				}
+			}
+
+			_, err := w.svc.IssueClaim(ctx, w.globexP(), fleetclaim.IssueRequest{Serial: "SN-0001"})
+			if e := errorOf(t, err); e.Kind != fleetclaim.KindForbidden || e.Code != fleetclaim.CodeTenantInactive {
+				t.Fatalf("IssueClaim: got %v, want %s/%s", err, fleetclaim.KindForbidden, fleetclaim.CodeTenantInactive)
+			}
+			st, err := w.store.GetSerial(ctx, "globex", "SN-0001")
+			if err != nil || st.Claim == nil {
+				t.Fatalf("GetSerial: got %+v, %v; want the claim the issuance recorded", st, err)
+			}
+			if c := st.Claim; c.Status != fleetclaim.ClaimRevoked || c.Reason != fleetclaim.ReasonTenantSuspended {
+				t.Errorf("claim: got %s/%s, want %s/%s", c.Status, c.Reason, fleetclaim.ClaimRevoked, fleetclaim.ReasonTenantSuspended)
+			}
+			if !w.revoker.Inactive(string(st.Claim.ID)) {
+				t.Errorf("claim certificate %s: still active in AWS IoT; calls %v", st.Claim.ID, w.revoker.Calls())
+			}
+		})
+	}
+}
