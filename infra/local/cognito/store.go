@@ -22,6 +22,10 @@ type user struct {
 	Sub      string       `json:"sub"`
 	Username string       `json:"username"`
 	Password passwordHash `json:"password"`
+	// SRP is the salt and verifier USER_SRP_AUTH checks; nil for a user
+	// stored before the pool kept them (that user signs in with
+	// USER_PASSWORD_AUTH only).
+	SRP *srpVerifier `json:"srp,omitempty"`
 	// Attributes holds every attribute except sub, which is the identity.
 	Attributes map[string]string `json:"attributes"`
 	Status     string            `json:"status"`

@@ -71,7 +71,7 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 		attrs["email_verified"] = "false" // until a confirmation code proves it
 	}
 	code := randomString(6, digits)
-	u := &user{Sub: sub, Username: name, Password: hash, Attributes: maps.Clone(attrs), Status: statusUnconfirmed,
+	u := &user{Sub: sub, Username: name, Password: hash, SRP: newSRPVerifier(p.poolName(), name, password), Attributes: maps.Clone(attrs), Status: statusUnconfirmed,
 		Created: now, Modified: now, Code: &pendingCode{Value: code, Expires: now.Add(confirmationCodeLifetime)}}
 
 	p.mu.Lock()
