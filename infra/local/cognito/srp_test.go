@@ -6,8 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +253,61 @@ func TestCORSPreflight(t *testing.T) {
 	}
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("Access-Control-Allow-Origin = %q, want *", got)
+	}
+}
+
+// TestSRPWithTheConsoleLibrary signs in with amazon-cognito-identity-js
+// itself, the library the console bundles (shared/console/web), run by
+// Node.js over HTTP: the pool's SRP must be the one that library speaks.
+func TestSRPWithTheConsoleLibrary(t *testing.T) {
+	modules, err := filepath.Abs("../../../shared/console/web/node_modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(modules, "amazon-cognito-identity-js")); err != nil {
+		t.Fatalf("the console's npm packages are not installed (go generate ./shared/console installs them): %v", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("no node on PATH: infra/scripts/deps.sh installs Node.js")
+	}
+	s := newStack(t, cognito.Options{SignInWithEmail: true})
+	sub := aws.ToString(s.signUp(t, "jane@acme.example").UserSub)
+	s.confirm(t, "jane@acme.example")
+	tests := []struct {
+		name     string
+		username string
+		password string
+		wantOK   bool
+		wantCode string
+	}{
+		{"right password", "jane@acme.example", testPassword, true, ""},
+		{"wrong password", "jane@acme.example", "Wr0ngPassword", false, "NotAuthorizedException"},
+		{"unknown user", "nobody@acme.example", testPassword, false, "NotAuthorizedException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), node, "testdata/srp-signin.cjs")
+			cmd.Env = append(os.Environ(), "CONSOLE_NODE_MODULES="+modules, "POOL_ID="+s.pool.PoolID(),
+				"CLIENT_ID="+s.pool.ClientID(), "COGNITO_ENDPOINT="+s.srv.URL+"/", "USERNAME="+tt.username, "PASSWORD="+tt.password)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("node: %v\n%s", err, out)
+			}
+			var got struct {
+				OK     bool           `json:"ok"`
+				Code   string         `json:"code"`
+				Access map[string]any `json:"access"`
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("node printed %q: %v", out, err)
+			}
+			if got.OK != tt.wantOK || got.Code != tt.wantCode {
+				t.Fatalf("ok, code = %v, %q; want %v, %q", got.OK, got.Code, tt.wantOK, tt.wantCode)
+			}
+			if tt.wantOK && got.Access["sub"] != sub {
+				t.Errorf("access token sub = %v, want %s", got.Access["sub"], sub)
+			}
+		})
 	}
 }
