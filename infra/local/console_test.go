@@ -313,7 +313,28 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	}
 	in.screenshot("claim-expired.png")
 
+	// Suspended by an admin: the installer's session ends, and signing in
+	// again shows the suspension and what to do.
+	rec, err := x.admin.findInstaller(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.admin.call(t.Context(), "POST", "/installers/"+rec.InstallerID+"/suspend", nil, nil); err != nil {
+		t.Fatalf("suspend: %v", err)
+	}
+	in.do("check the status", chromedp.Click(chromedp.CSS(`#nav button:nth-child(2)`)), chromedp.Click(chromedp.CSS(`#status-refresh`)),
+		chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	if got := in.text(`main .notice`); !strings.Contains(got, "session has ended") {
+		t.Errorf("notice after the suspension = %q, want the session's end explained", got)
+	}
+	in.do("sign in again", in.fill("#signin-form #password", password), chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#installer-status[data-status=suspended]`)))
+	in.screenshot("status-suspended.png")
+
 	in.do("sign out", chromedp.Click(chromedp.CSS(`#nav button:last-child`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	if got := in.text(`main .notice`); got != "You are signed out." {
+		t.Errorf("notice after signing out = %q", got)
+	}
 }
 
 // TestConsoleSpanish: a browser that prefers Spanish gets the Spanish

@@ -363,6 +363,11 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 	if !snap.Password.matches(password) {
 		return nil, bad
 	}
+	if snap.SRP == nil {
+		if err := p.addVerifier(snap.Sub, password); err != nil {
+			return nil, err
+		}
+	}
 	if snap.Status != statusConfirmed {
 		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")
 	}

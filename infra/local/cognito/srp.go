@@ -143,6 +143,20 @@ func newSRPVerifier(poolName, username, password string) *srpVerifier {
 	return &srpVerifier{Salt: padHex(salt), Verifier: padHex(v)}
 }
 
+// addVerifier gives a user stored before the pool kept SRP verifiers one,
+// from the password they just proved, so that they can then sign in with
+// USER_SRP_AUTH (the console) too.
+func (p *Pool) addVerifier(sub, password string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := p.store.Users[sub]
+	if u == nil || u.SRP != nil {
+		return nil
+	}
+	u.SRP = newSRPVerifier(p.poolName(), u.Username, password)
+	return p.store.save()
+}
+
 // poolName is the part of the pool ID after the region, which SRP mixes
 // into every password.
 func (p *Pool) poolName() string {

@@ -311,3 +311,41 @@ func TestSRPWithTheConsoleLibrary(t *testing.T) {
 		})
 	}
 }
+
+// TestSRPVerifierForOlderUsers: a user stored before the pool kept SRP
+// verifiers gets one from their next USER_PASSWORD_AUTH sign-in, and can use
+// SRP from then on.
+func TestSRPVerifierForOlderUsers(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	s.register(t, "jane")
+	path := filepath.Join(s.opts.DataDir, "state.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state map[string]any
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	users, _ := state["users"].(map[string]any)
+	if len(users) != 1 {
+		t.Fatalf("state has %d users, want 1: is the state file's layout still users by sub?", len(users))
+	}
+	for _, u := range users {
+		delete(u.(map[string]any), "srp")
+	}
+	if raw, err = json.Marshal(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = s.restart(t)
+
+	_, err = s.srpSignIn(t, "jane", testPassword, nil)
+	wantAPIError[*types.NotAuthorizedException](t, err, "Incorrect username or password.")
+	s.login(t, "jane")
+	if _, err := s.srpSignIn(t, "jane", testPassword, nil); err != nil {
+		t.Fatalf("SRP after a password sign-in: %v", err)
+	}
+}

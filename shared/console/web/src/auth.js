@@ -67,7 +67,9 @@ export class Auth {
 		if (!this.user || !this.session) return Promise.reject({ code: 'session' });
 		return new Promise((resolve, reject) =>
 			this.user.refreshSession(this.session.getRefreshToken(), (err, session) => {
-				if (err) return reject(err);
+				// A refused refresh token (signed out everywhere, e.g. by a
+				// suspension, or expired) ends the session.
+				if (err) return reject(err.code === 'NotAuthorizedException' ? { code: 'session', message: err.message } : err);
 				this.session = session;
 				resolve(this.claims());
 			}));

@@ -99,6 +99,14 @@ function render() {
 	main.replaceChildren(...[app.notice ? h('p', { class: 'notice', role: 'status' }, app.notice) : null, ...view()].filter(Boolean));
 }
 
+// endSession returns to the sign-in page when Cognito no longer honours the
+// session; anything else is the caller's to show.
+async function ended(e) {
+	if (!e || e.code !== 'session') return false;
+	await signOut(t('error.session'));
+	return true;
+}
+
 // busyForm runs submit with the form's controls disabled and shows its error.
 function busyForm(form, errEl, submit) {
 	form.addEventListener('submit', async (ev) => {
@@ -112,6 +120,7 @@ function busyForm(form, errEl, submit) {
 		try {
 			await submit(data);
 		} catch (e) {
+			if (await ended(e)) return;
 			errEl.textContent = errorText(e);
 			controls.forEach((c) => (c.disabled = false));
 		}
@@ -172,7 +181,9 @@ const views = {
 				try {
 					app.me = await app.auth.refresh();
 					go(app.me.status === 'approved' ? 'claim' : 'status');
-				} catch (e) { err.textContent = errorText(e); }
+				} catch (e) {
+					if (!(await ended(e))) err.textContent = errorText(e);
+				}
 			} }, t('status.refresh')),
 			err,
 		];
@@ -262,7 +273,10 @@ const views = {
 				const after = app.claim.status + (app.claim.device ? app.claim.device.state : '');
 				if (before !== after) say(state.textContent);
 				err.textContent = '';
-			} catch (e) { err.textContent = errorText(e); }
+			} catch (e) {
+				if (await ended(e)) return;
+				err.textContent = errorText(e);
+			}
 			paint();
 		};
 		app.timers.push(setInterval(paint, 1000), setInterval(poll, POLL_MS));
@@ -320,13 +334,13 @@ const views = {
 	},
 };
 
-async function signOut() {
+async function signOut(notice) {
 	stopTimers();
 	forgetKey();
 	app.claim = null;
 	await app.auth.signOut();
 	app.me = null;
-	go('signIn', t('signedOut'));
+	go('signIn', typeof notice === 'string' ? notice : t('signedOut'));
 }
 
 async function start() {
