@@ -73,6 +73,8 @@ func (p *Pool) operations() map[string]operation {
 		"AdminConfirmSignUp":       p.adminConfirmSignUp,
 		"InitiateAuth":             p.initiateAuth,
 		"RespondToAuthChallenge":   p.respondToAuthChallenge,
+		"ForgotPassword":           p.forgotPassword,
+		"ConfirmForgotPassword":    p.confirmForgotPassword,
 		"GetUser":                  p.getUser,
 		"GlobalSignOut":            p.globalSignOut,
 		"AdminGetUser":             p.adminGetUser,

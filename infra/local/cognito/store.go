@@ -35,6 +35,9 @@ type user struct {
 	// Code is the pending sign-up confirmation code. It is kept in the clear
 	// because the stand-in logs it anyway: there is no email to deliver it.
 	Code *pendingCode `json:"code,omitempty"`
+	// Reset is the pending password reset code (ForgotPassword), kept in
+	// the clear for the same reason.
+	Reset *pendingCode `json:"reset,omitempty"`
 }
 
 type pendingCode struct {
@@ -61,6 +64,10 @@ func (u *user) clone() *user {
 	if u.Code != nil {
 		code := *u.Code
 		c.Code = &code
+	}
+	if u.Reset != nil {
+		reset := *u.Reset
+		c.Reset = &reset
 	}
 	return &c
 }
