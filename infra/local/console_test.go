@@ -337,6 +337,35 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	}
 }
 
+// TestConsoleForgottenPassword: an installer who forgot their password gets
+// a code by email, sets a new password, and signs in with it.
+func TestConsoleForgottenPassword(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	inst := x.autoApproved("acme", "acme.example")
+	b := &tab{t: t, ctx: newBrowser(t), name: "forgot"}
+	b.do("phone width", phoneWidth())
+	b.open(x.e.ConsoleURL)
+	b.do("ask for a code", b.fill("#signin-form #email", inst.email), chromedp.Click(chromedp.CSS(`#forgot-link`)),
+		chromedp.WaitVisible(chromedp.CSS(`#forgot-form`)), chromedp.Click(chromedp.CSS(`#forgot-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#reset-form`)))
+	code, ok := x.stack.Pool.PasswordResetCode(inst.email)
+	if !ok {
+		t.Fatalf("no reset code for %s", inst.email)
+	}
+	b.do("a wrong code", b.fill("#code", "000000"), b.fill("#reset-form #password", "N3w-Passw0rd-"+randomSuffix()),
+		chromedp.Click(chromedp.CSS(`#reset-form button[type=submit]`)))
+	b.waitFor("the refusal", `document.querySelector('#reset-error').textContent.length > 0`, 10*time.Second)
+	if got := b.text(`#reset-error`); got != "That code is not right. Check the email and try again." {
+		t.Errorf("wrong code message = %q", got)
+	}
+	newPassword := "N3w-Passw0rd-" + randomSuffix()
+	b.do("the right code", b.fill("#code", code), b.fill("#reset-form #password", newPassword),
+		chromedp.Click(chromedp.CSS(`#reset-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	b.screenshot("password-reset.png")
+	b.do("sign in with the new password", b.fill("#signin-form #email", inst.email), b.fill("#signin-form #password", newPassword),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#claim-form`)))
+}
+
 // TestConsoleSpanish: a browser that prefers Spanish gets the Spanish
 // catalogue, and the language switch changes it on the spot.
 func TestConsoleSpanish(t *testing.T) {

@@ -46,6 +46,17 @@ export class Auth {
 			this.cognitoUser(email).confirmRegistration(code, true, (err, res) => (err ? reject(err) : resolve(res))));
 	}
 
+	// forgotPassword has Cognito send a reset code to the user's verified email.
+	forgotPassword(email) {
+		return new Promise((resolve, reject) =>
+			this.cognitoUser(email).forgotPassword({ onSuccess: resolve, onFailure: reject, inputVerificationCode: resolve }));
+	}
+
+	resetPassword(email, code, password) {
+		return new Promise((resolve, reject) =>
+			this.cognitoUser(email).confirmPassword(code, password, { onSuccess: resolve, onFailure: reject }));
+	}
+
 	signIn(email, password) {
 		const user = this.cognitoUser(email);
 		const details = new AuthenticationDetails({ Username: email, Password: password });

@@ -135,9 +135,37 @@ const views = {
 			field('email', t('field.email'), { type: 'email', autocomplete: 'username', required: true, value: app.pendingEmail }),
 			field('password', t('field.password'), { type: 'password', autocomplete: 'current-password', required: true }),
 			h('button', { type: 'submit' }, t('signIn.submit')), err);
+		const forgot = h('button', { type: 'button', class: 'link', id: 'forgot-link', onclick: () => {
+			app.pendingEmail = form.querySelector('#email').value.trim();
+			go('forgot');
+		} }, t('forgot.link'));
 		return [h('h1', {}, t('signIn.title')), busyForm(form, err, async (d) => {
 			app.me = await app.auth.signIn(String(d.get('email')).trim(), String(d.get('password')));
 			go(app.me.status === 'approved' ? 'claim' : 'status');
+		}), h('p', {}, forgot)];
+	},
+
+	forgot() {
+		const err = h('p', { class: 'error', role: 'alert', id: 'forgot-error' });
+		const form = h('form', { id: 'forgot-form' },
+			field('email', t('field.email'), { type: 'email', autocomplete: 'username', required: true, value: app.pendingEmail }),
+			h('button', { type: 'submit' }, t('forgot.submit')), err);
+		return [h('h1', {}, t('forgot.title')), h('p', {}, t('forgot.intro')), busyForm(form, err, async (d) => {
+			app.pendingEmail = String(d.get('email')).trim();
+			await app.auth.forgotPassword(app.pendingEmail);
+			go('reset');
+		})];
+	},
+
+	reset() {
+		const err = h('p', { class: 'error', role: 'alert', id: 'reset-error' });
+		const form = h('form', { id: 'reset-form' },
+			field('code', t('field.code'), { type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true }, t('field.code.hint', { email: app.pendingEmail })),
+			field('password', t('forgot.newPassword'), { type: 'password', autocomplete: 'new-password', required: true, minlength: '12' }, t('field.password.hint')),
+			h('button', { type: 'submit' }, t('forgot.reset')), err);
+		return [h('h1', {}, t('forgot.title')), busyForm(form, err, async (d) => {
+			await app.auth.resetPassword(app.pendingEmail, String(d.get('code')).trim(), String(d.get('password')));
+			go('signIn', t('forgot.done'));
 		})];
 	},
 
