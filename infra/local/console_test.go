@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -162,6 +163,30 @@ func (b *tab) signIn(email, password string) {
 		chromedp.WaitNotPresent(chromedp.CSS(`#signin-form`)))
 }
 
+// download clicks the page's download button and reads the bundle it saves.
+func (b *tab) download(dir, serial string) bundleJSON {
+	b.t.Helper()
+	b.do("download the bundle", chromedp.Click(chromedp.CSS(`#download-bundle`)))
+	path := filepath.Join(dir, "claim-"+serial+".json")
+	var raw []byte
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if raw, err = os.ReadFile(path); err == nil && json.Valid(raw) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("no bundle downloaded to %s: %v", path, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var bundle bundleJSON
+	if err := json.Unmarshal(raw, &bundle); err != nil {
+		b.t.Fatal(err)
+	}
+	return bundle
+}
+
 // bundleJSON is the claim bundle as the README documents it.
 type bundleJSON struct {
 	Format         string    `json:"format"`
@@ -238,24 +263,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	in.do("get a claim", in.fill("#serial", serial), chromedp.Click(chromedp.CSS(`#claim-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#private-key`)))
 	in.screenshot("claim-issued.png")
-	in.do("download the bundle", chromedp.Click(chromedp.CSS(`#download-bundle`)))
-	path := filepath.Join(downloads, "claim-"+serial+".json")
-	var raw []byte
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var err error
-		if raw, err = os.ReadFile(path); err == nil && json.Valid(raw) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no bundle downloaded to %s: %v", path, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	var b bundleJSON
-	if err := json.Unmarshal(raw, &b); err != nil {
-		t.Fatal(err)
-	}
+	b := in.download(downloads, serial)
 	if b.Format != "fleetclaim.claim-bundle/1" || b.SerialNumber != serial || b.ClaimID == "" || b.CAPEM == "" ||
 		!strings.Contains(b.PrivateKey, "PRIVATE KEY") || b.IoTEndpoint != x.e.MQTTEndpoint || b.TemplateName != x.e.TemplateName {
 		t.Fatalf("bundle = %+v; want format, serial %s, claim ID, CA, key, endpoint %s, template %s", b, serial, x.e.MQTTEndpoint, x.e.TemplateName)
@@ -288,6 +296,24 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	if strings.Contains(in.eval(`document.documentElement.outerHTML`), "PRIVATE KEY") {
 		t.Error("the private key is still on the page after Done")
 	}
+
+	// A device that reports another serial than its claim's is refused, and
+	// the page says why in words.
+	misused := "SN-" + randomSuffix()
+	in.do("a claim a device misuses", chromedp.Click(chromedp.CSS(`#new-claim`)), in.fill("#serial", misused),
+		chromedp.Click(chromedp.CSS(`#claim-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#private-key`)))
+	mb := in.download(downloads, misused)
+	_, err = device.Provision(ctx, device.Config{Endpoint: mb.IoTEndpoint, CAFile: caFile, Timeout: 10 * time.Second},
+		device.Credentials{CertificatePEM: mb.CertificatePEM, PrivateKeyPEM: mb.PrivateKey}, mb.TemplateName, "SN-OTHER-"+randomSuffix(), false)
+	var rejected *device.RejectedError
+	if !errors.As(err, &rejected) {
+		t.Fatalf("provisioning under another serial: %v, want a refusal", err)
+	}
+	in.waitFor("the page sees the refusal", `document.querySelector('#claim-state').dataset.state === 'rejected'`, 10*time.Second)
+	if got := in.text(`#claim-reason`); got != "The device reported a different serial number than the claim was issued for." {
+		t.Errorf("rejected claim's reason = %q, want the serial mismatch in words", got)
+	}
+	in.screenshot("claim-rejected.png")
 
 	// An unused claim can be revoked, after a confirmation.
 	in.do("a claim to revoke", chromedp.Click(chromedp.CSS(`#new-claim`)), in.fill("#serial", "SN-"+randomSuffix()),
