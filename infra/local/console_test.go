@@ -157,7 +157,7 @@ func (b *tab) open(url string) {
 func (b *tab) signIn(email, password string) {
 	b.t.Helper()
 	b.do("sign in "+email,
-		chromedp.Click(chromedp.CSS(`#nav button:first-child`)),
+		chromedp.Click(chromedp.CSS(`#nav-signIn`)),
 		b.fill("#signin-form #email", email), b.fill("#signin-form #password", password),
 		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#signin-form`)))
@@ -226,7 +226,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	in.open(x.e.ConsoleURL)
 	in.screenshot("sign-in.png")
 	in.do("sign up",
-		chromedp.Click(chromedp.CSS(`#nav button:nth-child(2)`)),
+		chromedp.Click(chromedp.CSS(`#nav-signUp`)),
 		in.fill("#signup-form #email", email), in.fill("#signup-form #tenant", "acme"), in.fill("#signup-form #password", password),
 		chromedp.Click(chromedp.CSS(`#signup-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#confirm-form`)))
@@ -247,7 +247,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	admin.open(x.e.ConsoleURL)
 	admin.signIn(testAdmin, testAdminPassword)
 	row := fmt.Sprintf(`#installers tr[data-email=%q]`, email)
-	admin.do("open installers", chromedp.Click(chromedp.CSS(`#nav button:nth-child(3)`)), chromedp.WaitVisible(chromedp.CSS(row)))
+	admin.do("open installers", chromedp.Click(chromedp.CSS(`#nav-admin`)), chromedp.WaitVisible(chromedp.CSS(row)))
 	if first := admin.eval(`document.querySelector('#installers tr').dataset.status`); first != "pending" {
 		t.Errorf("first installer listed is %q, want the pending ones first", first)
 	}
@@ -339,6 +339,18 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	}
 	in.screenshot("claim-expired.png")
 
+	// The lists: every claim of this installer with its state, and the
+	// tenant's devices; a claim opens its progress again.
+	in.do("my claims", chromedp.Click(chromedp.CSS(`#nav-claims`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q][data-state=consumed]`, b.ClaimID))),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#devices tr[data-serial=%q]`, serial))))
+	if n := in.eval(`String(document.querySelectorAll('#claims tr[data-claim]').length)`); n != "4" {
+		t.Errorf("my claims lists %s claims, want the 4 this installer asked for", n)
+	}
+	in.screenshot("claims-list.png")
+	in.do("open a claim from the list", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q] button`, b.ClaimID))),
+		chromedp.WaitVisible(chromedp.CSS(`#claim-state[data-state=consumed]`)))
+
 	// Suspended by an admin: the installer's session ends, and signing in
 	// again shows the suspension and what to do.
 	rec, err := x.admin.findInstaller(t.Context(), email)
@@ -348,7 +360,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	if err := x.admin.call(t.Context(), "POST", "/installers/"+rec.InstallerID+"/suspend", nil, nil); err != nil {
 		t.Fatalf("suspend: %v", err)
 	}
-	in.do("check the status", chromedp.Click(chromedp.CSS(`#nav button:nth-child(2)`)), chromedp.Click(chromedp.CSS(`#status-refresh`)),
+	in.do("check the status", chromedp.Click(chromedp.CSS(`#nav-status`)), chromedp.Click(chromedp.CSS(`#status-refresh`)),
 		chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
 	if got := in.text(`main .notice`); !strings.Contains(got, "session has ended") {
 		t.Errorf("notice after the suspension = %q, want the session's end explained", got)
@@ -357,7 +369,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#installer-status[data-status=suspended]`)))
 	in.screenshot("status-suspended.png")
 
-	in.do("sign out", chromedp.Click(chromedp.CSS(`#nav button:last-child`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	in.do("sign out", chromedp.Click(chromedp.CSS(`#nav-signOut`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
 	if got := in.text(`main .notice`); got != "You are signed out." {
 		t.Errorf("notice after signing out = %q", got)
 	}

@@ -1,3 +1,9 @@
+function page(cursor) {
+	const q = new URLSearchParams({ limit: '20' });
+	if (cursor) q.set('cursor', cursor);
+	return q;
+}
+
 // The fleetclaim API: JSON in and out, problem+json errors turned into
 // thrown {status, code, detail}.
 export class API {
@@ -31,6 +37,8 @@ export class API {
 	issueClaim(serialNumber) { return this.call('POST', '/claims', { serialNumber }); }
 	getClaim(id) { return this.call('GET', '/claims/' + encodeURIComponent(id)); }
 	revokeClaim(id) { return this.call('DELETE', '/claims/' + encodeURIComponent(id)); }
+	listClaims(cursor) { return this.call('GET', '/claims?' + page(cursor)); }
+	listDevices(cursor) { return this.call('GET', '/devices?' + page(cursor)); }
 	listInstallers(cursor) {
 		const q = new URLSearchParams({ limit: '50' });
 		if (cursor) q.set('cursor', cursor);

@@ -76,14 +76,14 @@ function go(view, notice = '') {
 
 function nav() {
 	const items = [];
-	const link = (view, label) => h('button', { class: 'link', type: 'button', 'aria-current': app.view === view ? 'page' : null, onclick: () => go(view) }, label);
+	const link = (view, label) => h('button', { class: 'link', type: 'button', id: 'nav-' + view, 'aria-current': app.view === view ? 'page' : null, onclick: () => go(view) }, label);
 	if (!app.me) {
 		items.push(link('signIn', t('nav.signIn')), link('signUp', t('nav.signUp')));
 	} else {
-		if (app.me.status === 'approved') items.push(link('claim', t('nav.claim')));
+		if (app.me.status === 'approved') items.push(link('claim', t('nav.claim')), link('claims', t('nav.claims')));
 		items.push(link('status', t('nav.status')));
 		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('admin', t('nav.admin')));
-		items.push(h('button', { class: 'link', type: 'button', onclick: signOut }, t('nav.signOut')));
+		items.push(h('button', { class: 'link', type: 'button', id: 'nav-signOut', onclick: signOut }, t('nav.signOut')));
 	}
 	return items;
 }
@@ -235,6 +235,7 @@ const views = {
 
 	watch() {
 		const c = app.claim;
+		// Opened from the list, the claim has no key: only its progress.
 		const out = [h('h1', {}, t('claim.title')), h('p', { id: 'claim-issued' }, t('claim.issued', { id: c.claimId, serial: c.serialNumber }))];
 		if (app.secret) {
 			const keyBox = h('textarea', { id: 'private-key', class: 'key', readonly: true, 'aria-label': t('claim.key.title') });
@@ -309,6 +310,52 @@ const views = {
 		};
 		app.timers.push(setInterval(paint, 1000), setInterval(poll, POLL_MS));
 		return out;
+	},
+
+	// claims lists the installer's claims, newest first as the API pages
+	// them, and the tenant's devices; a claim opens its progress (no key).
+	claims() {
+		const err = h('p', { class: 'error', role: 'alert', id: 'claims-error' });
+		const claimRows = h('tbody', { id: 'claims' });
+		const deviceRows = h('tbody', { id: 'devices' });
+		const pager = (fetchPage, body, row, empty, cols) => {
+			let cursor = '';
+			let count = 0;
+			const more = h('button', { type: 'button', class: 'secondary', hidden: true }, t('admin.more'));
+			const load = async () => {
+				try {
+					const page = await fetchPage(cursor);
+					const items = page.items || [];
+					count += items.length;
+					body.append(...items.map(row));
+					cursor = page.nextCursor || '';
+					more.hidden = !cursor;
+					if (!count) body.replaceChildren(h('tr', {}, h('td', { colspan: String(cols) }, empty)));
+				} catch (e) {
+					if (!(await ended(e))) err.textContent = errorText(e);
+				}
+			};
+			more.addEventListener('click', load);
+			load();
+			return more;
+		};
+		const claimRow = (c) => {
+			const phase = c.status === 'consumed' && c.device && c.device.state === 'online' ? 'online' : c.status;
+			return h('tr', { 'data-claim': c.claimId, 'data-state': phase },
+				h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => { app.claim = c; go('watch'); } }, c.serialNumber)),
+				h('td', {}, h('span', { class: 'status ' + phase }, t('state.' + phase))),
+				h('td', {}, new Date(c.issuedAt).toLocaleString(language())));
+		};
+		const deviceRow = (d) => h('tr', { 'data-serial': d.serialNumber },
+			h('td', {}, d.serialNumber), h('td', {}, d.thingName), h('td', {}, new Date(d.provisionedAt).toLocaleString(language())));
+		const table = (caption, heads, body) => h('table', {}, h('caption', {}, caption),
+			h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', { scope: 'col' }, t(k))))), body);
+		return [h('h1', {}, t('claims.title')),
+			table(t('claims.mine'), ['claim.serial', 'admin.col.status', 'claims.issuedAt'], claimRows),
+			pager((c) => app.api.listClaims(c), claimRows, claimRow, t('claims.none'), 3),
+			table(t('claims.devices'), ['claim.serial', 'claims.thing', 'claims.provisionedAt'], deviceRows),
+			pager((c) => app.api.listDevices(c), deviceRows, deviceRow, t('claims.noDevices'), 3),
+			err];
 	},
 
 	admin() {
