@@ -404,6 +404,39 @@ func TestConsoleForgottenPassword(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#claim-form`)))
 }
 
+// TestConsoleByKeyboard: skip to the content, sign in and get a claim with
+// the keyboard alone; each new screen puts the focus on its heading.
+func TestConsoleByKeyboard(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	b := &tab{t: t, ctx: newBrowser(t), name: "keyboard"}
+	b.open(x.e.ConsoleURL)
+	focused := func() string {
+		return b.eval(`(e => e.id || e.className || e.tagName)(document.activeElement)`)
+	}
+	steps := []struct {
+		keys, wantFocus, waitFor string
+	}{
+		{"\t", "skip", ""},
+		{"\r", "main", ""},
+		{"\t", "email", ""},
+		{testAdmin + "\t", "password", ""},
+		{testAdminPassword + "\r", "H1", "#claim-form"},
+		{"\t", "serial", ""},
+		{"SN-" + randomSuffix() + "\r", "H1", "#private-key"},
+		{"\t", "download-bundle", ""},
+		{"\t", "forget-key", ""},
+	}
+	for _, s := range steps {
+		b.do(fmt.Sprintf("keys %q", s.keys), chromedp.KeyEvent(s.keys))
+		if s.waitFor != "" {
+			b.do("wait for "+s.waitFor, chromedp.WaitVisible(chromedp.CSS(s.waitFor)))
+		}
+		if got := focused(); got != s.wantFocus {
+			t.Fatalf("after %q the focus is on %q, want %q", s.keys, got, s.wantFocus)
+		}
+	}
+}
+
 // TestConsoleSpanish: a browser that prefers Spanish gets the Spanish
 // catalogue, and the language switch changes it on the spot.
 func TestConsoleSpanish(t *testing.T) {

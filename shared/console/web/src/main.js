@@ -72,6 +72,12 @@ function go(view, notice = '') {
 	app.view = view;
 	app.notice = notice;
 	render();
+	// A new screen: keyboard and screen reader users start at its heading.
+	const heading = document.querySelector('main h1');
+	if (heading) {
+		heading.tabIndex = -1;
+		heading.focus();
+	}
 }
 
 function nav() {
