@@ -187,6 +187,51 @@ func (b *tab) download(dir, serial string) bundleJSON {
 	return bundle
 }
 
+// axeScript is axe-core, the accessibility checker, from the console's npm
+// development dependencies.
+const axeScript = "../../shared/console/web/node_modules/axe-core/axe.min.js"
+
+// accessible runs axe-core's WCAG 2 A and AA rules on the screen and fails
+// the test on any violation of serious or critical impact.
+func (b *tab) accessible(screen string) {
+	b.t.Helper()
+	src, err := os.ReadFile(axeScript)
+	if err != nil {
+		b.t.Fatalf("axe-core (go generate ./shared/console installs it): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src))); err != nil {
+		b.t.Fatalf("load axe-core: %v", err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})
+		.then(r => JSON.stringify({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(' '))}))}))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("run axe-core on %s: %v", screen, err)
+	}
+	var res struct {
+		Passes     int
+		Violations []struct {
+			ID, Impact, Help string
+			Targets          []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		b.t.Fatal(err)
+	}
+	if res.Passes < 10 {
+		b.t.Fatalf("%s: axe-core passed only %d rules: did it check the page?", screen, res.Passes)
+	}
+	for _, v := range res.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			b.t.Errorf("%s: accessibility: %s (%s): %s at %v", screen, v.ID, v.Impact, v.Help, v.Targets)
+		} else {
+			b.t.Logf("%s: accessibility (%s, tolerated): %s at %v", screen, v.Impact, v.ID, v.Targets)
+		}
+	}
+}
+
 // bundleJSON is the claim bundle as the README documents it.
 type bundleJSON struct {
 	Format         string    `json:"format"`
@@ -225,6 +270,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	email, password := "inst-"+randomSuffix()+"@installers.example", "Passw0rd-"+randomSuffix()
 	in.open(x.e.ConsoleURL)
 	in.screenshot("sign-in.png")
+	in.accessible("sign-in")
 	in.do("sign up",
 		chromedp.Click(chromedp.CSS(`#nav-signUp`)),
 		in.fill("#signup-form #email", email), in.fill("#signup-form #tenant", "acme"), in.fill("#signup-form #password", password),
@@ -242,6 +288,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		t.Fatalf("status after sign-up = %q, want pending", got)
 	}
 	in.screenshot("status-pending.png")
+	in.accessible("status-pending")
 
 	admin.do("admin at desktop width", chromedp.EmulateViewport(1100, 700))
 	admin.open(x.e.ConsoleURL)
@@ -252,6 +299,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		t.Errorf("first installer listed is %q, want the pending ones first", first)
 	}
 	admin.screenshot("admin-installers.png")
+	admin.accessible("admin-installers")
 	admin.do("approve", chromedp.Click(chromedp.CSS(row+` button[data-action=approve]`)),
 		chromedp.Click(chromedp.CSS(row+` button[data-confirm=approve]`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#installers tr[data-email=%q][data-status=approved]`, email))))
@@ -263,6 +311,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	in.do("get a claim", in.fill("#serial", serial), chromedp.Click(chromedp.CSS(`#claim-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#private-key`)))
 	in.screenshot("claim-issued.png")
+	in.accessible("claim-issued")
 	b := in.download(downloads, serial)
 	if b.Format != "fleetclaim.claim-bundle/1" || b.SerialNumber != serial || b.ClaimID == "" || b.CAPEM == "" ||
 		!strings.Contains(b.PrivateKey, "PRIVATE KEY") || b.IoTEndpoint != x.e.MQTTEndpoint || b.TemplateName != x.e.TemplateName {
@@ -292,6 +341,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		t.Error("a registered claim still offers to be revoked")
 	}
 	in.screenshot("claim-registered.png")
+	in.accessible("claim-registered")
 	in.do("forget the key", chromedp.Click(chromedp.CSS(`#forget-key`)), chromedp.WaitVisible(chromedp.CSS(`#key-gone`)))
 	if strings.Contains(in.eval(`document.documentElement.outerHTML`), "PRIVATE KEY") {
 		t.Error("the private key is still on the page after Done")
@@ -314,6 +364,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		t.Errorf("rejected claim's reason = %q, want the serial mismatch in words", got)
 	}
 	in.screenshot("claim-rejected.png")
+	in.accessible("claim-rejected")
 
 	// An unused claim can be revoked, after a confirmation.
 	in.do("a claim to revoke", chromedp.Click(chromedp.CSS(`#new-claim`)), in.fill("#serial", "SN-"+randomSuffix()),
@@ -338,6 +389,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		t.Errorf("expired claim's reason = %q, want it in plain words", got)
 	}
 	in.screenshot("claim-expired.png")
+	in.accessible("claim-expired")
 
 	// The lists: every claim of this installer with its state, and the
 	// tenant's devices; a claim opens its progress again.
@@ -348,6 +400,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 		t.Errorf("my claims lists %s claims, want the 4 this installer asked for", n)
 	}
 	in.screenshot("claims-list.png")
+	in.accessible("claims-list")
 	in.do("open a claim from the list", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q] button`, b.ClaimID))),
 		chromedp.WaitVisible(chromedp.CSS(`#claim-state[data-state=consumed]`)))
 
@@ -368,6 +421,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	in.do("sign in again", in.fill("#signin-form #password", password), chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#installer-status[data-status=suspended]`)))
 	in.screenshot("status-suspended.png")
+	in.accessible("status-suspended")
 
 	in.do("sign out", chromedp.Click(chromedp.CSS(`#nav-signOut`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
 	if got := in.text(`main .notice`); got != "You are signed out." {
@@ -470,6 +524,7 @@ func TestConsoleSpanish(t *testing.T) {
 		}
 		if tt.lang == "es" {
 			es.screenshot("sign-in-es.png")
+			es.accessible("sign-in-es")
 		}
 	}
 	// A wrong password is explained in the reader's language.
