@@ -15,23 +15,31 @@ import (
 
 // Config is everything the local stack can be told on its command line.
 type Config struct {
-	DataDir          string
-	Host             string
-	APIPort          int
-	CognitoPort      int
-	IoTPort          int
-	MQTTPort         int
-	ConsolePort      int
-	ClaimLifetime    time.Duration
-	Template         string
-	ExtraTemplates   []string
-	ClaimsPerHour    int
-	Tenants          []fleetclaim.Tenant
-	Admin            AdminUser
-	AllowedOrigin    string
-	DynamoDBEndpoint string
-	TableName        string
-	LogLevel         string
+	DataDir        string
+	Host           string
+	APIPort        int
+	CognitoPort    int
+	IoTPort        int
+	MQTTPort       int
+	ConsolePort    int
+	ClaimLifetime  time.Duration
+	Template       string
+	ExtraTemplates []string
+	ClaimsPerHour  int
+	// RequestsPerMinute is each installer's API allowance.
+	RequestsPerMinute int
+	Tenants           []fleetclaim.Tenant
+	Admin             AdminUser
+	AllowedOrigin     string
+	DynamoDBEndpoint  string
+	TableName         string
+	LogLevel          string
+
+	// AccessTokenValidity, IDTokenValidity and RefreshTokenValidity are
+	// the Cognito app client's token lifetimes.
+	AccessTokenValidity  time.Duration
+	IDTokenValidity      time.Duration
+	RefreshTokenValidity time.Duration
 }
 
 // AdminUser is the initial admin the stack creates if it does not exist.
@@ -81,6 +89,14 @@ Example:
 	fs.IntVar(&c.MQTTPort, "mqtt-port", 8883, "MQTT over TLS port, client certificates required (0 picks a free port)")
 	fs.IntVar(&c.ConsolePort, "console-port", 8090, "installer and admin console port (0 picks a free port)")
 	fs.DurationVar(&c.ClaimLifetime, "claim-lifetime", 5*time.Minute, "validity of claim certificates (AWS: 5m)")
+	// Shorter than Cognito allows (5m) so that an app's token refresh can be
+	// watched in seconds.
+	fs.DurationVar(&c.AccessTokenValidity, "access-token-validity", fleetclaim.AccessTokenValidity,
+		"lifetime of access tokens, 10s to 24h (Cognito: 5m to 24h; the deployed pool's is the default)")
+	fs.DurationVar(&c.IDTokenValidity, "id-token-validity", fleetclaim.IDTokenValidity,
+		"lifetime of ID tokens, 10s to 24h (Cognito: 5m to 24h)")
+	fs.DurationVar(&c.RefreshTokenValidity, "refresh-token-validity", fleetclaim.RefreshTokenValidity,
+		"lifetime of refresh tokens, 1m to 87600h (Cognito: 1h to 10 years)")
 	fs.StringVar(&c.Template, "template", "fleetclaim-local", "fleet provisioning template name")
 	fs.Func("extra-template", "another provisioning `name` installers may request (repeatable)", func(s string) error {
 		if err := fleetclaim.ValidateTemplateName(s); err != nil {
@@ -90,13 +106,15 @@ Example:
 		return nil
 	})
 	fs.IntVar(&c.ClaimsPerHour, "claims-per-hour", 60, "per-installer claim quota per clock hour")
+	fs.IntVar(&c.RequestsPerMinute, "requests-per-minute", fleetclaim.DefaultRequestsPerMinute, "per-installer API requests per clock minute")
 	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173\n"+
 		"(default: the console's origin)")
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Func("tenant", "a tenant as `id:name:domain1,domain2` (repeatable); verified emails at the\n"+
-		"listed domains are approved at sign-up; default acme:Acme:acme.example", func(s string) error {
+		"listed domains are approved at sign-up; default acme:Acme:acme.example. A seed: a tenant\n"+
+		"changed through the API (/tenants) keeps its changes", func(s string) error {
 		t, err := parseTenant(s)
 		if err == nil {
 			c.Tenants = append(c.Tenants, t)
@@ -135,11 +153,22 @@ func (c Config) validate() error {
 	if c.ClaimLifetime < 10*time.Second || c.ClaimLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("-claim-lifetime %v: must be between 10s and 24h", c.ClaimLifetime))
 	}
+	for name, v := range map[string]time.Duration{"access-token-validity": c.AccessTokenValidity, "id-token-validity": c.IDTokenValidity} {
+		if v < 10*time.Second || v > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("-%s %v: must be between 10s and 24h", name, v))
+		}
+	}
+	if c.RefreshTokenValidity < time.Minute || c.RefreshTokenValidity > 3650*24*time.Hour {
+		errs = append(errs, fmt.Errorf("-refresh-token-validity %v: must be between 1m and 87600h", c.RefreshTokenValidity))
+	}
 	if err := fleetclaim.ValidateTemplateName(c.Template); err != nil {
 		errs = append(errs, fmt.Errorf("-template: %w", err))
 	}
 	if c.ClaimsPerHour < 1 {
 		errs = append(errs, errors.New("-claims-per-hour must be at least 1"))
+	}
+	if c.RequestsPerMinute < 1 {
+		errs = append(errs, errors.New("-requests-per-minute must be at least 1"))
 	}
 	if u, err := url.Parse(c.DynamoDBEndpoint); c.DynamoDBEndpoint != "" && (err != nil || u.Scheme != "http" || !isLoopback(u.Hostname())) {
 		errs = append(errs, fmt.Errorf("-dynamodb-endpoint %q: must be a loopback http URL", c.DynamoDBEndpoint))
@@ -172,6 +201,9 @@ func parseTenant(s string) (fleetclaim.Tenant, error) {
 				domain, err := fleetclaim.ParseDomain(d)
 				if err != nil {
 					return t, fmt.Errorf("tenant %q: %q is not an ASCII domain name (write internationalized domains in their xn-- form)", s, d)
+				}
+				if fleetclaim.IsPublicMailDomain(domain) {
+					return t, fmt.Errorf("tenant %q: %s is a public mail provider; anyone can get an address there", s, domain)
 				}
 				t.AutoApproveDomains = append(t.AutoApproveDomains, domain)
 			}

@@ -62,16 +62,33 @@ func (p *Pool) confirmForgotPassword(ctx context.Context, body []byte) (any, err
 		return nil, newError(codeInternal, "Internal error.")
 	}
 	mismatch := newError(codeCodeMismatch, "Invalid verification code provided, please try again.")
+	now := p.now()
 	p.mu.Lock()
 	u := p.store.find(in.Username, false)
+	// Reset codes are guessed under the same limits as sign-up codes.
+	key := attemptKey(u, in.Username)
 	switch {
-	case u == nil || u.Reset == nil || u.Reset.Value != in.ConfirmationCode:
+	case p.limits.codeLocked(key, now):
 		p.mu.Unlock()
-		return nil, mismatch
-	case !p.now().Before(u.Reset.Expires):
+		return nil, errAttemptLimitExceeded
+	case u == nil || u.Reset == nil || u.Reset.Value != in.ConfirmationCode:
+		defer p.mu.Unlock()
+		if !p.limits.codeFailed(key, now) {
+			return nil, mismatch
+		}
+		// As with sign-up codes, reaching the limit spends the code.
+		if u != nil && u.Reset != nil {
+			u.Reset = nil
+			if err := p.store.save(); err != nil {
+				return nil, err
+			}
+		}
+		return nil, errAttemptLimitExceeded
+	case !now.Before(u.Reset.Expires):
 		p.mu.Unlock()
 		return nil, newError(codeExpiredCode, "Invalid code provided, please request a code again.")
 	}
+	p.limits.codeSucceeded(key)
 	u.Password, u.SRP, u.Reset, u.Modified = hash, newSRPVerifier(p.poolName(), u.Username, in.Password), nil, p.now()
 	snap := u.clone()
 	err = p.store.save()

@@ -109,3 +109,25 @@ func TestForgotPasswordRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestResetCodeLimit: wrong reset codes are limited like sign-up codes, and
+// reaching the limit spends the code.
+func TestResetCodeLimit(t *testing.T) {
+	s := newStack(t, cognito.Options{})
+	s.register(t, "jane")
+	if _, err := s.forgot(t, "jane"); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := s.pool.PasswordResetCode("jane")
+	for i := range 4 {
+		wantAPIError[*types.CodeMismatchException](t, s.reset(t, "jane", "wrong"+code, newPassword), "")
+		if t.Failed() {
+			t.Fatalf("wrong code %d", i+1)
+		}
+	}
+	wantAPIError[*types.LimitExceededException](t, s.reset(t, "jane", "wrong"+code, newPassword), "")
+	wantAPIError[*types.LimitExceededException](t, s.reset(t, "jane", code, newPassword), "")
+	if _, ok := s.pool.PasswordResetCode("jane"); ok {
+		t.Error("the reset code survived the limit")
+	}
+}

@@ -254,7 +254,17 @@ func (p *Pool) srpFinish(ctx context.Context, username, secret, timestamp, signa
 	if c == nil || !now.Before(c.expires) {
 		return nil, newError(codeNotAuthorized, "Invalid session for the user, session is expired.")
 	}
+	// SRP is a sign-in like USER_PASSWORD_AUTH, under the same lock-out
+	// after repeated failures, or it would be the way around it.
+	key := attemptKey(nil, c.userIDForSRP)
+	if c.known {
+		key = attemptKey(&user{Sub: c.sub}, "")
+	}
+	if p.limits.signInLocked(key, now) {
+		return nil, errPasswordAttemptsExceeded
+	}
 	if username != c.userIDForSRP {
+		p.limits.signInFailed(key, now)
 		return nil, bad
 	}
 	at, err := time.Parse(srpTimestampLayout, timestamp)
@@ -262,6 +272,7 @@ func (p *Pool) srpFinish(ctx context.Context, username, secret, timestamp, signa
 		return nil, newError(codeInvalidParameter, "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english.")
 	}
 	if d := now.Sub(at); d > srpClockSkew || d < -srpClockSkew {
+		p.limits.signInFailed(key, now)
 		return nil, bad
 	}
 	// S = (A · v^u)^b mod N; the client reaches the same S from the password.
@@ -271,8 +282,10 @@ func (p *Pool) srpFinish(ctx context.Context, username, secret, timestamp, signa
 	block, _ := base64.StdEncoding.DecodeString(secret)
 	want := srpSignature(srpPasswordKey(s, u), p.poolName(), c.userIDForSRP, block, timestamp)
 	if !c.known || !hmac.Equal([]byte(want), []byte(signature)) {
+		p.limits.signInFailed(key, now)
 		return nil, bad
 	}
+	p.limits.signInSucceeded(key)
 	p.mu.Lock()
 	var snap *user
 	if usr := p.store.Users[c.sub]; usr != nil {

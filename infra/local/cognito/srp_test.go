@@ -349,3 +349,28 @@ func TestSRPVerifierForOlderUsers(t *testing.T) {
 		t.Fatalf("SRP after a password sign-in: %v", err)
 	}
 }
+
+// TestSRPLockout: failed SRP sign-ins count toward the same lock-out as
+// failed USER_PASSWORD_AUTH ones, so neither flow gets around it.
+func TestSRPLockout(t *testing.T) {
+	var clock clockMu
+	clock.set(time.Now())
+	s := newStack(t, cognito.Options{Now: clock.now})
+	s.register(t, "jane")
+	for i := range 5 {
+		_, err := s.srpSignIn(t, "jane", "Wrong-Password-1", nil)
+		wantAPIError[*types.NotAuthorizedException](t, err, "Incorrect username or password.")
+		if t.Failed() {
+			t.Fatalf("failure %d", i+1)
+		}
+	}
+	_, err := s.srpSignIn(t, "jane", testPassword, nil)
+	wantAPIError[*types.NotAuthorizedException](t, err, "Password attempts exceeded")
+	_, err = s.passwordAuth(t, "jane", testPassword)
+	wantAPIError[*types.NotAuthorizedException](t, err, "Password attempts exceeded")
+
+	clock.set(clock.now().Add(time.Second))
+	if _, err := s.srpSignIn(t, "jane", testPassword, nil); err != nil {
+		t.Fatalf("SRP after the lock-out: %v", err)
+	}
+}
