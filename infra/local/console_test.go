@@ -336,12 +336,14 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	if res.ThingName != b.ThingName {
 		t.Errorf("thing name = %q, want the bundle's %q", res.ThingName, b.ThingName)
 	}
-	in.waitFor("the page sees the device", `['consumed', 'online'].includes(document.querySelector('#claim-state').dataset.state)`, 15*time.Second)
+	// The device client connects with its new certificate once
+	// provisioned; AWS IoT's presence event marks the device online.
+	in.waitFor("the page sees the device online", `document.querySelector('#claim-state').dataset.state === 'online'`, 20*time.Second)
 	if shown := in.eval(`String(document.querySelector('#revoke-confirm').offsetParent !== null || document.querySelector('#revoke').offsetParent !== null)`); shown != "false" {
 		t.Error("a registered claim still offers to be revoked")
 	}
-	in.screenshot("claim-registered.png")
-	in.accessible("claim-registered")
+	in.screenshot("claim-online.png")
+	in.accessible("claim-online")
 	in.do("forget the key", chromedp.Click(chromedp.CSS(`#forget-key`)), chromedp.WaitVisible(chromedp.CSS(`#key-gone`)))
 	if strings.Contains(in.eval(`document.documentElement.outerHTML`), "PRIVATE KEY") {
 		t.Error("the private key is still on the page after Done")
@@ -394,7 +396,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	// The lists: every claim of this installer with its state, and the
 	// tenant's devices; a claim opens its progress again.
 	in.do("my claims", chromedp.Click(chromedp.CSS(`#nav-claims`)),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q][data-state=consumed]`, b.ClaimID))),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q][data-state=online]`, b.ClaimID))),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#devices tr[data-serial=%q]`, serial))))
 	if n := in.eval(`String(document.querySelectorAll('#claims tr[data-claim]').length)`); n != "4" {
 		t.Errorf("my claims lists %s claims, want the 4 this installer asked for", n)
@@ -402,7 +404,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	in.screenshot("claims-list.png")
 	in.accessible("claims-list")
 	in.do("open a claim from the list", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q] button`, b.ClaimID))),
-		chromedp.WaitVisible(chromedp.CSS(`#claim-state[data-state=consumed]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#claim-state[data-state=online]`)))
 
 	// Suspended by an admin: the installer's session ends, and signing in
 	// again shows the suspension and what to do.

@@ -294,8 +294,9 @@ const views = {
 			} else left.textContent = '';
 			const order = ['issued', 'consumed', 'online'];
 			const at = order.indexOf(phase);
+			// Online is the end: every step is done.
 			steps.replaceChildren(...['step.issued', 'step.registered', 'step.online'].map((k, i) =>
-				h('li', { class: at < 0 ? '' : i < at ? 'done' : i === at ? 'current' : '' }, t(k))));
+				h('li', { class: at < 0 ? '' : i < at || phase === 'online' ? 'done' : i === at ? 'current' : '' }, t(k))));
 			revoke.hidden = phase !== 'issued' || !confirmRow.hidden;
 			if (phase !== 'issued') confirmRow.hidden = true;
 		};

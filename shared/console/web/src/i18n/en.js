@@ -117,6 +117,12 @@ export default {
 	'error.claim_open': 'This serial already has an open claim. Wait until it expires or ask its installer to revoke it.',
 	'error.device_already_provisioned': 'A device with this serial is already installed.',
 	'error.installer_not_approved': 'You are not approved to install devices yet.',
-	'error.rate_limited': 'Too many claims in a short time. Wait a little and try again.',
+	'error.quota_exceeded': 'You have asked for as many claims as allowed this hour. Try again later.',
+	'error.throttled': 'Too many requests in a short time. Wait a little and try again.',
+	'error.tenant_inactive': 'Your organisation is not active, so no claims can be issued.',
+	'error.dependency_unavailable': 'A service fleetclaim depends on did not answer. Try again in a moment.',
+	'reason.tenant_suspended': 'Your organisation was suspended, so its open claims were revoked.',
+	'reason.claim_unknown': 'The device used a claim fleetclaim does not know.',
+	'reason.claim_rejected': 'The claim had already been refused once.',
 	'error.session': 'Your session has ended. Sign in again.',
 };

@@ -116,6 +116,12 @@ export default {
 	'error.claim_open': 'Este número de serie ya tiene una credencial abierta. Espere a que caduque o pida a su instalador que la revoque.',
 	'error.device_already_provisioned': 'Ya hay un dispositivo instalado con este número de serie.',
 	'error.installer_not_approved': 'Aún no está aprobado para instalar dispositivos.',
-	'error.rate_limited': 'Demasiadas credenciales en poco tiempo. Espere un poco e inténtelo de nuevo.',
+	'error.quota_exceeded': 'Ha pedido todas las credenciales permitidas en esta hora. Inténtelo más tarde.',
+	'error.throttled': 'Demasiadas solicitudes en poco tiempo. Espere un poco e inténtelo de nuevo.',
+	'error.tenant_inactive': 'Su organización no está activa, así que no se pueden emitir credenciales.',
+	'error.dependency_unavailable': 'Un servicio del que depende fleetclaim no respondió. Inténtelo de nuevo en un momento.',
+	'reason.tenant_suspended': 'Su organización fue suspendida, así que sus credenciales abiertas se revocaron.',
+	'reason.claim_unknown': 'El dispositivo usó una credencial que fleetclaim no conoce.',
+	'reason.claim_rejected': 'La credencial ya había sido rechazada una vez.',
 	'error.session': 'Su sesión ha terminado. Inicie sesión de nuevo.',
 };
