@@ -229,8 +229,12 @@ func (p *Pool) respondToAuthChallenge(ctx context.Context, body []byte) (any, er
 	if err := p.checkClient(in.ClientId); err != nil {
 		return nil, err
 	}
-	if in.ChallengeName != "PASSWORD_VERIFIER" {
-		return nil, newError(codeInvalidParameter, "Challenge "+in.ChallengeName+" is not supported.")
+	switch in.ChallengeName {
+	case "PASSWORD_VERIFIER":
+	case "NEW_PASSWORD_REQUIRED":
+		return p.respondNewPassword(ctx, body)
+	default:
+		return nil, newError(codeInvalidParameter, "Unsupported challenge name "+in.ChallengeName+".")
 	}
 	r := in.ChallengeResponses
 	for _, name := range []string{"USERNAME", "PASSWORD_CLAIM_SECRET_BLOCK", "TIMESTAMP", "PASSWORD_CLAIM_SIGNATURE"} {
@@ -295,8 +299,13 @@ func (p *Pool) srpFinish(ctx context.Context, username, secret, timestamp, signa
 	if snap == nil {
 		return nil, bad
 	}
-	if snap.Status != statusConfirmed {
+	switch snap.Status {
+	case statusConfirmed:
+	case statusForceChangePassword:
+		// The temporary password is proven; the new one comes next.
+		return p.newPasswordChallenge(snap, now)
+	default:
 		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")
 	}
-	return p.signIn(ctx, snap)
+	return p.startSession(ctx, snap)
 }

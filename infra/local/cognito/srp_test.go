@@ -374,3 +374,38 @@ func TestSRPLockout(t *testing.T) {
 		t.Fatalf("SRP after the lock-out: %v", err)
 	}
 }
+
+// TestSRPNewPasswordRequired: a user an administrator created signs in with
+// SRP and the temporary password, is asked for a new one, and signs in with
+// SRP and the new one from then on.
+func TestSRPNewPasswordRequired(t *testing.T) {
+	s := newStack(t, cognito.Options{SignInWithEmail: true})
+	const email, chosen = "ops@acme.example", "Chosen-Passw0rd-1"
+	out, err := s.adminCreate(t, &cip.AdminCreateUserInput{Username: aws.String(email),
+		UserAttributes: attrs("email", email, "email_verified", "true", "custom:tenant_id", "acme")})
+	if err != nil {
+		t.Fatalf("AdminCreateUser: %v", err)
+	}
+	temporary, ok := s.pool.TemporaryPassword(email)
+	if !ok {
+		t.Fatal("no temporary password")
+	}
+	first, err := s.srpSignIn(t, email, temporary, nil)
+	if err != nil {
+		t.Fatalf("SRP with the temporary password: %v", err)
+	}
+	if first.ChallengeName != types.ChallengeNameTypeNewPasswordRequired || aws.ToString(first.Session) == "" || first.AuthenticationResult != nil {
+		t.Fatalf("got %+v, want the NEW_PASSWORD_REQUIRED challenge", first)
+	}
+	done, err := s.client.RespondToAuthChallenge(t.Context(), &cip.RespondToAuthChallengeInput{
+		ClientId: aws.String(s.pool.ClientID()), ChallengeName: types.ChallengeNameTypeNewPasswordRequired, Session: first.Session,
+		ChallengeResponses: map[string]string{"USERNAME": aws.ToString(out.User.Username), "NEW_PASSWORD": chosen}})
+	if err != nil || done.AuthenticationResult == nil {
+		t.Fatalf("new password: %+v, %v", done, err)
+	}
+	if _, err := s.srpSignIn(t, email, chosen, nil); err != nil {
+		t.Errorf("SRP with the new password: %v", err)
+	}
+	_, err = s.srpSignIn(t, email, temporary, nil)
+	wantAPIError[*types.NotAuthorizedException](t, err, "Incorrect username or password.")
+}
