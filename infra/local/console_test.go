@@ -12,12 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fleetclaim/fleetclaim/infra/local/device"
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/console"
 )
 
@@ -490,6 +495,40 @@ func TestConsoleByKeyboard(t *testing.T) {
 		if got := focused(); got != s.wantFocus {
 			t.Fatalf("after %q the focus is on %q, want %q", s.keys, got, s.wantFocus)
 		}
+	}
+}
+
+// TestConsoleNewPasswordRequired: an admin an operator created
+// (AdminCreateUser) signs in with the temporary password, chooses their own
+// and reaches the console.
+func TestConsoleNewPasswordRequired(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	sdk := awsenv.Local(x.e.Region)
+	sdk.Credentials = credentials.StaticCredentialsProvider{Value: x.e.operator}
+	email := "ops-" + randomSuffix() + "@acme.example"
+	if _, err := awsenv.Cognito(sdk, x.e.CognitoEndpoint).AdminCreateUser(t.Context(), &cip.AdminCreateUserInput{
+		UserPoolId: aws.String(x.e.UserPoolID), Username: aws.String(email),
+		UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(email)},
+			{Name: aws.String("email_verified"), Value: aws.String("true")}, {Name: aws.String("custom:tenant_id"), Value: aws.String("acme")}},
+	}); err != nil {
+		t.Fatalf("AdminCreateUser: %v", err)
+	}
+	temporary, ok := x.stack.Pool.TemporaryPassword(email)
+	if !ok {
+		t.Fatal("no temporary password")
+	}
+	b := &tab{t: t, ctx: newBrowser(t), name: "new-password"}
+	b.open(x.e.ConsoleURL)
+	b.do("sign in with the temporary password", b.fill("#signin-form #email", email), b.fill("#signin-form #password", temporary),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#newpassword-form`)))
+	b.accessible("new-password")
+	chosen := "Chosen-Passw0rd-" + randomSuffix()
+	b.do("choose a password", b.fill("#newpassword-form #password", chosen), chromedp.Click(chromedp.CSS(`#newpassword-form button[type=submit]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#newpassword-form`)), chromedp.WaitVisible(chromedp.CSS(`#nav-signOut`)))
+	if _, err := newInstaller(x.e, email, chosen).cognito.InitiateAuth(t.Context(), &cip.InitiateAuthInput{
+		ClientId: aws.String(x.e.ClientID), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+		AuthParameters: map[string]string{"USERNAME": email, "PASSWORD": chosen}}); err != nil {
+		t.Errorf("sign-in with the chosen password: %v", err)
 	}
 }
 

@@ -68,7 +68,29 @@ export class Auth {
 					resolve(this.claims());
 				},
 				onFailure: reject,
-				newPasswordRequired: () => reject({ code: 'NewPasswordRequired', message: 'A new password is required.' }),
+				// A user an administrator created signs in first with a
+				// temporary password and must choose their own.
+				newPasswordRequired: () => {
+					this.pendingUser = user;
+					reject({ code: 'NewPasswordRequired' });
+				},
+			}));
+	}
+
+	// completeNewPassword answers NEW_PASSWORD_REQUIRED for the user whose
+	// sign-in asked for it.
+	completeNewPassword(password) {
+		const user = this.pendingUser;
+		if (!user) return Promise.reject({ code: 'session' });
+		return new Promise((resolve, reject) =>
+			user.completeNewPasswordChallenge(password, {}, {
+				onSuccess: (session) => {
+					this.pendingUser = null;
+					this.user = user;
+					this.session = session;
+					resolve(this.claims());
+				},
+				onFailure: reject,
 			}));
 	}
 

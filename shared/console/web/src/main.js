@@ -146,9 +146,25 @@ const views = {
 			go('forgot');
 		} }, t('forgot.link'));
 		return [h('h1', {}, t('signIn.title')), busyForm(form, err, async (d) => {
-			app.me = await app.auth.signIn(String(d.get('email')).trim(), String(d.get('password')));
+			try {
+				app.me = await app.auth.signIn(String(d.get('email')).trim(), String(d.get('password')));
+			} catch (e) {
+				if (e && e.code === 'NewPasswordRequired') return go('newPassword');
+				throw e;
+			}
 			go(app.me.status === 'approved' ? 'claim' : 'status');
 		}), h('p', {}, forgot)];
+	},
+
+	newPassword() {
+		const err = h('p', { class: 'error', role: 'alert', id: 'newpassword-error' });
+		const form = h('form', { id: 'newpassword-form' },
+			field('password', t('forgot.newPassword'), { type: 'password', autocomplete: 'new-password', required: true, minlength: '12' }, t('field.password.hint')),
+			h('button', { type: 'submit' }, t('forgot.reset')), err);
+		return [h('h1', {}, t('newPassword.title')), h('p', {}, t('newPassword.intro')), busyForm(form, err, async (d) => {
+			app.me = await app.auth.completeNewPassword(String(d.get('password')));
+			go(app.me.status === 'approved' ? 'claim' : 'status');
+		})];
 	},
 
 	forgot() {

@@ -29,6 +29,8 @@ export default {
 	'field.code.hint': 'We sent a code to {email}.',
 	'signUp.title': 'Create an installer account',
 	'signUp.submit': 'Create account',
+	'newPassword.title': 'Choose your password',
+	'newPassword.intro': 'You signed in with a temporary password. Choose your own to continue.',
 	'forgot.link': 'Forgot your password?',
 	'forgot.title': 'Reset your password',
 	'forgot.intro': 'We will email you a code to set a new password.',

@@ -28,6 +28,8 @@ export default {
 	'field.code.hint': 'Enviamos un código a {email}.',
 	'signUp.title': 'Crear una cuenta de instalador',
 	'signUp.submit': 'Crear cuenta',
+	'newPassword.title': 'Elija su contraseña',
+	'newPassword.intro': 'Ha entrado con una contraseña temporal. Elija la suya para continuar.',
 	'forgot.link': '¿Olvidó su contraseña?',
 	'forgot.title': 'Restablecer la contraseña',
 	'forgot.intro': 'Le enviaremos un código por correo para elegir una contraseña nueva.',
