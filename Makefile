@@ -11,12 +11,15 @@ LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:L
 CDK      := infra/scripts/cdk.sh
 CDK_ARGS ?=
 
-.PHONY: help build test lint fuzz bench local demo synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help build console test lint fuzz bench local demo synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: $(addprefix build-,$(FUNCTIONS)) ## Build every function as bin/<name>/bootstrap (linux/arm64, CGO off).
+build: console $(addprefix build-,$(FUNCTIONS)) ## Build every function as bin/<name>/bootstrap (linux/arm64, CGO off), and the console.
+
+console: ## Build the console's bundle (shared/console/web -> dist, npm ci + esbuild).
+	go generate ./shared/console
 
 $(addprefix build-,$(FUNCTIONS)): build-%:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/$*/bootstrap ./functions/$*
@@ -26,6 +29,7 @@ test: ## Run every test, against real local servers the scripts install.
 
 local: ## Run the whole system on this machine, offline (Ctrl-C stops it; state in .local/).
 	infra/scripts/deps.sh
+	go generate ./shared/console
 	go run ./infra/local $(LOCAL_FLAGS)
 
 demo: ## Play an installer and a device against a running `make local`.

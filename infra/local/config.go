@@ -21,6 +21,7 @@ type Config struct {
 	CognitoPort    int
 	IoTPort        int
 	MQTTPort       int
+	ConsolePort    int
 	ClaimLifetime  time.Duration
 	Template       string
 	ExtraTemplates []string
@@ -86,6 +87,7 @@ Example:
 	fs.IntVar(&c.CognitoPort, "cognito-port", 9229, "Cognito user pool stand-in port (0 picks a free port)")
 	fs.IntVar(&c.IoTPort, "iot-port", 8443, "AWS IoT control-plane stand-in port, HTTP (0 picks a free port)")
 	fs.IntVar(&c.MQTTPort, "mqtt-port", 8883, "MQTT over TLS port, client certificates required (0 picks a free port)")
+	fs.IntVar(&c.ConsolePort, "console-port", 8090, "installer and admin console port (0 picks a free port)")
 	fs.DurationVar(&c.ClaimLifetime, "claim-lifetime", 5*time.Minute, "validity of claim certificates (AWS: 5m)")
 	// Shorter than Cognito allows (5m) so that an app's token refresh can be
 	// watched in seconds.
@@ -105,7 +107,8 @@ Example:
 	})
 	fs.IntVar(&c.ClaimsPerHour, "claims-per-hour", 60, "per-installer claim quota per clock hour")
 	fs.IntVar(&c.RequestsPerMinute, "requests-per-minute", fleetclaim.DefaultRequestsPerMinute, "per-installer API requests per clock minute")
-	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173")
+	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173\n"+
+		"(default: the console's origin)")
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -142,7 +145,7 @@ func (c Config) validate() error {
 	if !isLoopback(c.Host) {
 		errs = append(errs, fmt.Errorf("-host %q: only loopback addresses are allowed", c.Host))
 	}
-	for name, p := range map[string]int{"api-port": c.APIPort, "cognito-port": c.CognitoPort, "iot-port": c.IoTPort, "mqtt-port": c.MQTTPort} {
+	for name, p := range map[string]int{"api-port": c.APIPort, "cognito-port": c.CognitoPort, "iot-port": c.IoTPort, "mqtt-port": c.MQTTPort, "console-port": c.ConsolePort} {
 		if p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("-%s %d: not a port", name, p))
 		}

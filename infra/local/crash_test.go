@@ -127,7 +127,7 @@ func runStack(t *testing.T, bin, dir string) (*exec.Cmd, Endpoints) {
 	t.Helper()
 	endpoints := filepath.Join(dir, "endpoints.json")
 	_ = os.Remove(endpoints)
-	cmd := exec.Command(bin, "-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
+	cmd := exec.Command(bin, "-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0", "-console-port", "0",
 		"-tenant", "acme:Acme:acme.example", "-admin", testAdmin+":"+testAdminPassword+":acme", "-log-level", "warn")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

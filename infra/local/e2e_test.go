@@ -36,7 +36,7 @@ type e2e struct {
 // startStack starts the stack on dir, with extra flags after the tests' own.
 func startStack(t *testing.T, dir string, extra ...string) *e2e {
 	t.Helper()
-	cfg, err := parseConfig(append([]string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
+	cfg, err := parseConfig(append([]string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0", "-console-port", "0",
 		"-tenant", "acme:Acme:acme.example", "-tenant", "globex:Globex:globex.example",
 		"-admin", testAdmin + ":" + testAdminPassword + ":acme", "-claim-lifetime", "1m", "-extra-template", "other-template"}, extra...), io.Discard)
 	if err != nil {

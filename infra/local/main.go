@@ -48,6 +48,7 @@ func run(args []string) int {
 	e := s.Endpoints
 	fmt.Printf(`fleetclaim local stack is up (state in %s)
 
+  Console (open this)   %s
   API (installer app)   %s
   OpenAPI document      %s
   Metrics               %s   (as CloudWatch would receive them)
@@ -62,7 +63,7 @@ func run(args []string) int {
 The same, for scripts: %s/endpoints.json
 IAM credentials for Admin* and control-plane calls: %s (yours alone, new at every start)
 Try it: make demo (in another terminal). Stop with Ctrl-C.
-`, e.DataDir, e.APIURL, e.OpenAPIURL, e.MetricsURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
+`, e.DataDir, e.ConsoleURL, e.APIURL, e.OpenAPIURL, e.MetricsURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
 		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir, e.CredentialsFile)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "fleetclaim-local: stopping")

@@ -26,6 +26,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/boltstore"
 	"github.com/fleetclaim/fleetclaim/shared/cognitoadmin"
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/console"
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
@@ -65,6 +66,9 @@ type Endpoints struct {
 	// such as infra/admin; the embedded store is the stack's alone.
 	DynamoDBEndpoint string `json:"dynamodbEndpoint,omitempty"`
 	TableName        string `json:"tableName,omitempty"`
+
+	// ConsoleURL is the installer and admin console, served by the stack.
+	ConsoleURL string `json:"consoleUrl"`
 
 	// operator are the credentials in CredentialsFile, as Start made them
 	// or readEndpoints read them; never in endpoints.json.
@@ -217,7 +221,17 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	if err != nil {
 		return nil, err
 	}
+	consoleL, err := s.listen("console-port", c.Host, c.ConsolePort)
+	if err != nil {
+		return nil, err
+	}
 	cognitoURL, iotURL := "http://"+cognitoL.Addr().String(), "http://"+iotL.Addr().String()
+	consoleURL := "http://" + consoleL.Addr().String()
+	// The console is the stack's own web app: the API lets its origin in
+	// unless the operator names another app's origin.
+	if c.AllowedOrigin == "" {
+		c.AllowedOrigin = consoleURL
+	}
 
 	// The handlers reach Cognito and AWS IoT through the same SDK adapters
 	// as in AWS, pointed at the stand-ins.
@@ -342,6 +356,15 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		}
 	}
 	apiBase := "http://" + apiL.Addr().String()
+	ca, err := os.ReadFile(s.IoT.CAFile())
+	if err != nil {
+		return nil, fmt.Errorf("read the local AWS IoT CA for the console: %w", err)
+	}
+	if !console.Built() {
+		log.Warn("the console is not built; run `go generate ./shared/console` (make local does)")
+	}
+	s.serve(consoleL, console.Handler(console.Config{Region: region, UserPoolID: s.Pool.PoolID(), ClientID: s.Pool.ClientID(),
+		APIURL: apiBase + "/" + gateway.DefaultStage, CognitoEndpoint: cognitoURL, CAPEM: string(ca)}))
 	s.Endpoints = Endpoints{
 		APIURL:          apiBase + "/" + gateway.DefaultStage,
 		OpenAPIURL:      apiBase + "/openapi.yaml",
@@ -353,6 +376,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		Issuer:          s.Pool.Issuer(),
 		IoTEndpoint:     iotURL,
 		MQTTEndpoint:    s.IoT.MQTTAddr(),
+		ConsoleURL:      consoleURL + "/",
 		CAFile:          s.IoT.CAFile(),
 		TemplateName:    c.Template,
 		CredentialsFile: filepath.Join(dir, credentialsFile),

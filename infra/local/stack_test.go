@@ -16,7 +16,7 @@ import (
 // directory opens again at once.
 func TestStartFailureStopsWhatStarted(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0"}
+	args := []string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0", "-console-port", "0"}
 	cfg, err := parseConfig(append(args, "-admin", "admin@acme.example:Passw0rd!:acme"), io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func TestEndToEndTenantOnboarding(t *testing.T) {
 	for _, store := range []string{"embedded", "dynamodb"} {
 		t.Run(store, func(t *testing.T) {
 			dir := t.TempDir()
-			args := []string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
+			args := []string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0", "-console-port", "0",
 				"-tenant", "operators:Platform operators", "-tenant", "acme:Acme:acme.example", "-claim-lifetime", "2m"}
 			if store == "dynamodb" {
 				args = append(args, "-dynamodb-endpoint", dynamotest.Endpoint(t), "-table", "e2e-"+randomHexString(6))

@@ -85,7 +85,7 @@ for store in $LOAD_STORES; do
 	*) echo "bench: unknown store $store in BENCH_LOAD_STORES" >&2; exit 2 ;;
 	esac
 	dir="$WORK/stack-$store"
-	"$WORK/fleetclaim-local" -data-dir "$dir" -api-port 0 -cognito-port 0 -iot-port 0 -mqtt-port 0 \
+	"$WORK/fleetclaim-local" -data-dir "$dir" -api-port 0 -cognito-port 0 -iot-port 0 -mqtt-port 0 -console-port 0 \
 		-claims-per-hour 1000000 -requests-per-minute 1000000 -log-level error "${args[@]}" \
 		-tenant 'acme:Acme:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme' >"$WORK/stack-$store.log" 2>&1 &
 	STACK_PID=$!

@@ -6,7 +6,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-infra/scripts/deps.sh
+infra/scripts/deps.sh --browser
+# The console's bundle (shared/console/dist), which its tests and the local
+# stack's browser tests serve.
+go generate ./shared/console
 DYNALITE_PORT=""
 eval "$(infra/scripts/dynalite.sh start)"
 DYNALITE_PORT="${FLEETCLAIM_TEST_DYNAMODB_ENDPOINT##*:}"

@@ -133,7 +133,7 @@ func (p *Pool) adminCreateUser(_ context.Context, body []byte) (any, error) {
 	if p.signInWithEmail {
 		name = sub
 	}
-	u := &user{Sub: sub, Username: name, Password: hash, Attributes: maps.Clone(attrs), Status: statusForceChangePassword,
+	u := &user{Sub: sub, Username: name, Password: hash, SRP: newSRPVerifier(p.poolName(), name, password), Attributes: maps.Clone(attrs), Status: statusForceChangePassword,
 		Created: now, Modified: now, Temporary: temporary}
 
 	p.mu.Lock()
@@ -167,6 +167,7 @@ func (p *Pool) resendInvitation(username string, hash passwordHash, temporary *p
 		return nil, newError(codeUnsupportedUserState, fmt.Sprintf("Resend not possible. %s status is %s.", username, u.Status))
 	}
 	u.Password, u.Temporary, u.Challenge, u.Modified = hash, temporary, nil, p.now()
+	u.SRP = newSRPVerifier(p.poolName(), u.Username, temporary.Value)
 	if err := p.store.save(); err != nil {
 		return nil, err
 	}
@@ -232,12 +233,12 @@ func (p *Pool) newPasswordChallenge(snap *user, now time.Time) (any, error) {
 			"requiredAttributes": string(requiredJSON), "userAttributes": string(attrsJSON)}}, nil
 }
 
-// respondToAuthChallenge is RespondToAuthChallenge for NEW_PASSWORD_REQUIRED,
-// the one challenge this pool sets: the user's new password (and any
+// respondNewPassword is RespondToAuthChallenge for NEW_PASSWORD_REQUIRED:
+// the user's new password (and any
 // required attribute still missing, as userAttributes.<name>) replaces the
 // temporary one, the user is CONFIRMED, and the answer is a sign-in's
 // tokens.
-func (p *Pool) respondToAuthChallenge(ctx context.Context, body []byte) (any, error) {
+func (p *Pool) respondNewPassword(ctx context.Context, body []byte) (any, error) {
 	var in struct {
 		ClientId           string
 		ChallengeName      string
@@ -306,6 +307,7 @@ func (p *Pool) respondToAuthChallenge(ctx context.Context, body []byte) (any, er
 	}
 	maps.Copy(u.Attributes, attrs)
 	u.Password, u.Status, u.Temporary, u.Challenge, u.Modified = hash, statusConfirmed, nil, nil, now
+	u.SRP = newSRPVerifier(p.poolName(), u.Username, newPassword)
 	snap := u.clone()
 	err = p.store.save()
 	p.mu.Unlock()

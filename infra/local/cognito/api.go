@@ -41,8 +41,26 @@ func (p *Pool) Handler() http.Handler {
 		})
 	})
 	ops := p.operations()
-	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) { p.serveAPI(w, r, ops) })
+	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
+		allowBrowsers(w)
+		p.serveAPI(w, r, ops)
+	})
+	mux.HandleFunc("OPTIONS /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		allowBrowsers(w)
+		w.Header().Set("Access-Control-Allow-Methods", "POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Amz-Target, X-Amz-User-Agent, Cache-Control")
+		w.Header().Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	return mux
+}
+
+// allowBrowsers lets a page on any origin call the API, as Cognito's public
+// endpoint does: the app client's ID is public, and what the calls need is
+// proof of a password or a token, never the caller's origin.
+func allowBrowsers(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "X-Amzn-RequestId, X-Amzn-ErrorType")
 }
 
 type operation func(ctx context.Context, body []byte) (any, error)
@@ -54,6 +72,9 @@ func (p *Pool) operations() map[string]operation {
 		"ResendConfirmationCode":   p.resendCode,
 		"AdminConfirmSignUp":       p.adminConfirmSignUp,
 		"InitiateAuth":             p.initiateAuth,
+		"RespondToAuthChallenge":   p.respondToAuthChallenge,
+		"ForgotPassword":           p.forgotPassword,
+		"ConfirmForgotPassword":    p.confirmForgotPassword,
 		"GetUser":                  p.getUser,
 		"GlobalSignOut":            p.globalSignOut,
 		"AdminGetUser":             p.adminGetUser,
@@ -62,7 +83,6 @@ func (p *Pool) operations() map[string]operation {
 		"AdminListGroupsForUser":   p.adminListGroupsForUser,
 		"AdminUserGlobalSignOut":   p.adminUserGlobalSignOut,
 		"AdminCreateUser":          p.adminCreateUser,
-		"RespondToAuthChallenge":   p.respondToAuthChallenge,
 	}
 }
 
@@ -331,6 +351,8 @@ func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
 	switch in.AuthFlow {
 	case "USER_PASSWORD_AUTH":
 		required = []string{"USERNAME", "PASSWORD"}
+	case "USER_SRP_AUTH":
+		required = []string{"USERNAME", "SRP_A"}
 	case "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN":
 		required = []string{"REFRESH_TOKEN"}
 	default:
@@ -341,8 +363,11 @@ func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
 			return nil, newError(codeInvalidParameter, "Missing required parameter "+name)
 		}
 	}
-	if in.AuthFlow == "USER_PASSWORD_AUTH" {
+	switch in.AuthFlow {
+	case "USER_PASSWORD_AUTH":
 		return p.passwordAuth(ctx, in.AuthParameters["USERNAME"], in.AuthParameters["PASSWORD"])
+	case "USER_SRP_AUTH":
+		return p.srpStart(in.AuthParameters["USERNAME"], in.AuthParameters["SRP_A"])
 	}
 	return p.refreshAuth(ctx, in.AuthParameters["REFRESH_TOKEN"])
 }
@@ -371,6 +396,11 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 		return nil, bad
 	}
 	p.limits.signInSucceeded(key)
+	if snap.SRP == nil {
+		if err := p.addVerifier(snap.Sub, password); err != nil {
+			return nil, err
+		}
+	}
 	switch snap.Status {
 	case statusConfirmed:
 	case statusForceChangePassword:

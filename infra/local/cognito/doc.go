@@ -19,11 +19,19 @@
 // signing key in signing-key.pem, each replaced atomically on every change.
 //
 // Operations served: SignUp, ConfirmSignUp, ResendConfirmationCode,
-// AdminConfirmSignUp, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),
-// RespondToAuthChallenge (NEW_PASSWORD_REQUIRED), GetUser, GlobalSignOut,
+// AdminConfirmSignUp, InitiateAuth (USER_PASSWORD_AUTH, USER_SRP_AUTH,
+// REFRESH_TOKEN_AUTH), RespondToAuthChallenge (PASSWORD_VERIFIER,
+// NEW_PASSWORD_REQUIRED), ForgotPassword, ConfirmForgotPassword, GetUser,
+// GlobalSignOut,
 // AdminCreateUser, AdminGetUser, AdminAddUserToGroup,
 // AdminRemoveUserFromGroup, AdminListGroupsForUser and AdminUserGlobalSignOut.
-// Anything else is answered with UnknownOperationException.
+// Anything else is answered with UnknownOperationException. Browsers may
+// call it from any origin (CORS), as they may call Cognito.
+//
+// USER_SRP_AUTH is SRP-6a over the 3072-bit group with SHA-256 and the
+// HKDF-derived PASSWORD_VERIFIER signature, as amazon-cognito-identity-js and
+// Amplify run it (srp.go); each user keeps a salt and verifier derived from
+// the password at sign-up, admin creation, reset or new-password challenge.
 //
 // AdminCreateUser makes a FORCE_CHANGE_PASSWORD user with a temporary
 // password (given, or generated to the password policy) valid for 7 days;

@@ -311,8 +311,12 @@ func TestInitiateAuthRejects(t *testing.T) {
 			AuthParameters: map[string]string{"REFRESH_TOKEN": "bogus"}}, func(t *testing.T, err error) {
 			wantAPIError[*types.NotAuthorizedException](t, err, "Invalid Refresh Token")
 		}},
-		{"unsupported flow", cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserSrpAuth,
-			AuthParameters: map[string]string{"USERNAME": "jane", "SRP_A": "1234"}}, func(t *testing.T, err error) {
+		{"SRP_A of zero", cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserSrpAuth,
+			AuthParameters: map[string]string{"USERNAME": "jane", "SRP_A": "0"}}, func(t *testing.T, err error) {
+			wantAPIError[*types.InvalidParameterException](t, err, "Invalid SRP_A value.")
+		}},
+		{"unsupported flow", cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeAdminNoSrpAuth,
+			AuthParameters: map[string]string{"USERNAME": "jane", "PASSWORD": testPassword}}, func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidParameterException](t, err, "")
 		}},
 		{"unknown client", cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: aws.String("other"),

@@ -153,6 +153,10 @@ type Pool struct {
 	// to groups), and those calls need it.
 	mu    sync.Mutex
 	store *store
+	// srpChallenges are the USER_SRP_AUTH sign-ins awaiting their
+	// PASSWORD_VERIFIER answer, by SECRET_BLOCK; memory only, as a restart
+	// ends them in Cognito's terms (the client starts again).
+	srpChallenges map[string]*srpChallenge
 }
 
 // New opens (or creates) the pool whose state is in opts.DataDir.

@@ -26,6 +26,10 @@ type user struct {
 	Sub      string       `json:"sub"`
 	Username string       `json:"username"`
 	Password passwordHash `json:"password"`
+	// SRP is the salt and verifier USER_SRP_AUTH checks; nil for a user
+	// stored before the pool kept them (that user signs in with
+	// USER_PASSWORD_AUTH only).
+	SRP *srpVerifier `json:"srp,omitempty"`
 	// Attributes holds every attribute except sub, which is the identity.
 	Attributes map[string]string `json:"attributes"`
 	Status     string            `json:"status"`
@@ -35,6 +39,9 @@ type user struct {
 	// Code is the pending sign-up confirmation code. It is kept in the clear
 	// because the stand-in logs it anyway: there is no email to deliver it.
 	Code *pendingCode `json:"code,omitempty"`
+	// Reset is the pending password reset code (ForgotPassword), kept in
+	// the clear for the same reason.
+	Reset *pendingCode `json:"reset,omitempty"`
 	// Temporary is the temporary password of a FORCE_CHANGE_PASSWORD user
 	// and when it stops working. Like Code it is kept in the clear because
 	// the stand-in logs it in place of the invitation email.
@@ -70,6 +77,10 @@ func (u *user) clone() *user {
 			v := **p
 			*p = &v
 		}
+	}
+	if u.Reset != nil {
+		reset := *u.Reset
+		c.Reset = &reset
 	}
 	return &c
 }

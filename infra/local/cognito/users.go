@@ -71,7 +71,7 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 		attrs["email_verified"] = "false" // until a confirmation code proves it
 	}
 	code := randomString(6, digits)
-	u := &user{Sub: sub, Username: name, Password: hash, Attributes: maps.Clone(attrs), Status: statusUnconfirmed,
+	u := &user{Sub: sub, Username: name, Password: hash, SRP: newSRPVerifier(p.poolName(), name, password), Attributes: maps.Clone(attrs), Status: statusUnconfirmed,
 		Created: now, Modified: now, Code: &pendingCode{Value: code, Expires: now.Add(confirmationCodeLifetime)}}
 
 	p.mu.Lock()
@@ -94,13 +94,20 @@ func (p *Pool) register(username, password string, attrs map[string]string) (*us
 // is confirmed whatever the trigger answers; its failure is the caller's
 // error, as in Cognito.
 func (p *Pool) runPostConfirmation(ctx context.Context, u *user, clientID, sdkVersion string, meta map[string]string) error {
+	return p.runPostConfirmationFor(ctx, "PostConfirmation_ConfirmSignUp", u, clientID, sdkVersion, meta)
+}
+
+// runPostConfirmationFor invokes the post-confirmation trigger with the
+// trigger source: Cognito runs it after a confirmed sign-up and after a
+// confirmed password reset.
+func (p *Pool) runPostConfirmationFor(ctx context.Context, source string, u *user, clientID, sdkVersion string, meta map[string]string) error {
 	if p.postConfirmation == nil {
 		return nil
 	}
 	attrs := u.allAttributes()
 	attrs["cognito:user_status"] = statusConfirmed
 	ev := events.CognitoEventUserPoolsPostConfirmation{
-		CognitoEventUserPoolsHeader: p.header("PostConfirmation_ConfirmSignUp", "1", u.Username, clientID, sdkVersion),
+		CognitoEventUserPoolsHeader: p.header(source, "1", u.Username, clientID, sdkVersion),
 		Request:                     events.CognitoEventUserPoolsPostConfirmationRequest{UserAttributes: attrs, ClientMetadata: meta},
 	}
 	err := invoke(ctx, p, "PostConfirmation", func(ctx context.Context) error {
