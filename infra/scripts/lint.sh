@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# lint.sh runs the static checks: gofmt, go vet, staticcheck and gosec, at
-# pinned versions (go run pkg@version leaves go.mod alone).
+# lint.sh runs the static checks: go.mod tidiness, gofmt, go vet, staticcheck
+# and gosec.
+#
+# The two tools are pinned here and run with go run pkg@version rather than
+# with go.mod's tool directive: a tool directive would put each tool's own
+# dependencies in our module graph (gosec's alone brings several AI SDKs and
+# gRPC), which every `go mod download`, `make local` and deployment build
+# would then fetch, and whose versions would constrain ours. Here they are
+# built in their own module, and only lint pays for them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.7.0
 GOSEC=github.com/securego/gosec/v2/cmd/gosec@v2.24.0
+
+# go.mod and go.sum must be what `go mod tidy` makes of the imports: every
+# direct dependency listed as direct, nothing unused. (The golang.org/x/lint
+# and godoc requirements are not ours: tidy keeps them for the `tools` build
+# tag of github.com/aws/jsii-runtime-go's tools.go.)
+if ! tidy=$(go mod tidy -diff); then
+	echo "go mod tidy: go.mod or go.sum is not tidy; run go mod tidy and commit:" >&2
+	echo "$tidy" >&2
+	exit 1
+fi
 
 unformatted=$(gofmt -l functions infra shared)
 if [[ -n "$unformatted" ]]; then
