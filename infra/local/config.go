@@ -31,6 +31,7 @@ type Config struct {
 	DynamoDBEndpoint string
 	TableName        string
 	LogLevel         string
+	KeyPool          int
 }
 
 // AdminUser is the initial admin the stack creates if it does not exist.
@@ -92,6 +93,8 @@ Example:
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.KeyPool, "key-pool", 32, "RSA key pairs the AWS IoT stand-in keeps generated ahead of claims and\n"+
+		"CreateKeysAndCertificate (0: each is generated when asked)")
 	fs.Func("tenant", "a tenant as `id:name:domain1,domain2` (repeatable); verified emails at the\n"+
 		"listed domains are approved at sign-up; default acme:Acme:acme.example", func(s string) error {
 		t, err := parseTenant(s)
@@ -137,6 +140,9 @@ func (c Config) validate() error {
 	}
 	if c.ClaimsPerHour < 1 {
 		errs = append(errs, errors.New("-claims-per-hour must be at least 1"))
+	}
+	if c.KeyPool < 0 || c.KeyPool > 1024 {
+		errs = append(errs, fmt.Errorf("-key-pool %d: must be between 0 and 1024", c.KeyPool))
 	}
 	if u, err := url.Parse(c.DynamoDBEndpoint); c.DynamoDBEndpoint != "" && (err != nil || u.Scheme != "http" || !isLoopback(u.Hostname())) {
 		errs = append(errs, fmt.Errorf("-dynamodb-endpoint %q: must be a loopback http URL", c.DynamoDBEndpoint))

@@ -41,6 +41,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"DynamoDB endpoint not a URL", []string{"-dynamodb-endpoint", "127.0.0.1:8000"}, "loopback http URL"},
 		{"port", []string{"-api-port", "70000"}, "not a port"},
 		{"claim lifetime", []string{"-claim-lifetime", "1s"}, "claim-lifetime"},
+		{"negative key pool", []string{"-key-pool", "-1"}, "-key-pool"},
 		{"admin", []string{"-admin", "admin:pw:acme"}, "admin: want"},
 		{"argument", []string{"serve"}, "unexpected argument"},
 	}

@@ -236,6 +236,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		Region:        region,
 		Hook:          hook.Handle,
 		Credentials:   operator,
+		KeyPool:       c.KeyPool,
 		Logger:        log.With("component", "iot"),
 	})
 	if err != nil {
