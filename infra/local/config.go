@@ -32,6 +32,9 @@ type Config struct {
 	TableName        string
 	LogLevel         string
 	KeyPool          int
+	// Codes gets each sign-up confirmation code as a readable line (the
+	// command sets standard output); not a flag.
+	Codes io.Writer
 }
 
 // AdminUser is the initial admin the stack creates if it does not exist.

@@ -264,6 +264,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		AdminCredentials:   operator,
 		Logger:             log.With("component", "cognito"),
+		Codes:              c.Codes,
 	})
 	if err != nil {
 		return nil, err
