@@ -27,7 +27,11 @@ if [[ ! -x "$CDK" ]]; then
 	npm install --prefix "$TOOLS" --no-audit --no-fund --ignore-scripts --loglevel=error "aws-cdk@$CDK_VERSION" >&2
 fi
 
-args=(--no-notices)
+# The app (cdk.json's "go run .") is built here first, with progress: on a
+# fresh machine it compiles the CDK's large Go bindings for minutes, which
+# the CLI would otherwise spend in silence.
+(cd "$ROOT" && infra/scripts/gobuild.sh bin/fleetclaim-cdk ./infra)
+args=(--no-notices --app "$ROOT/bin/fleetclaim-cdk")
 if [[ -n "${CDK_OUTDIR:-}" ]]; then
 	# Relative to where the caller stands, not to infra/.
 	args+=(--output "$(realpath -m "$CDK_OUTDIR")")
