@@ -138,6 +138,7 @@ type store struct {
 	journal      *os.File
 	journalSize  int64 // bytes of whole lines in the journal
 	snapshotSize int64 // bytes of the last snapshot written or read
+	minCompact   int64 // journal size below which it is not compacted
 	broken       error // set when the journal may hold a partial line
 }
 
@@ -168,7 +169,7 @@ func openStore(dir *os.Root, now func() time.Time) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", journalFile, err)
 	}
-	s := &store{dir: dir, now: now, state: loaded, journal: journal}
+	s := &store{dir: dir, now: now, state: loaded, journal: journal, minCompact: minCompaction}
 	replayed, err := s.replay()
 	if err == nil && replayed > 0 {
 		err = s.compact()
@@ -285,7 +286,7 @@ func (s *store) update(fn func(*state) error) error {
 	}
 	s.journalSize += int64(len(line))
 	s.state = next
-	if s.journalSize >= max(minCompaction, s.snapshotSize) {
+	if s.journalSize >= max(s.minCompact, s.snapshotSize) {
 		// The change is already durable; a failed compaction only leaves
 		// the journal longer, and is retried on the next change.
 		_ = s.compact()

@@ -77,6 +77,32 @@ func TestStoreChangeCostsItsOwnSize(t *testing.T) {
 	}
 }
 
+// Once the journal has grown as large as the snapshot, the next change folds
+// it in: the journal stays in proportion to the registry.
+func TestStoreCompactsALongJournal(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	s.minCompact = 8 << 10
+	for i := range 40 {
+		addCertificate(t, s, fmt.Sprintf("cert-%03d", i))
+		journal := fileSize(t, filepath.Join(dir, journalFile))
+		if limit := max(s.minCompact, fileSize(t, filepath.Join(dir, stateFile))); journal >= limit {
+			t.Fatalf("after change %d the journal holds %d bytes, want it folded in below %d", i+1, journal, limit)
+		}
+	}
+	if fileSize(t, filepath.Join(dir, stateFile)) == 0 {
+		t.Fatal("40 changes of 1.2 KB never compacted an 8 KB journal")
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	openTestStore(t, dir).view(func(st *state) {
+		if len(st.Certificates) != 40 {
+			t.Errorf("%d certificates after compactions and a restart, want 40", len(st.Certificates))
+		}
+	})
+}
+
 // What was changed survives a restart, in the order it was changed,
 // deletions included; a restart folds the journal into the snapshot.
 func TestStoreSurvivesRestart(t *testing.T) {
