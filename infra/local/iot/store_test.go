@@ -198,3 +198,40 @@ func TestStoreJournalDamage(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkStoreChange is one certificate recorded in a registry that already
+// holds n: a provisioning makes three such changes.
+func BenchmarkStoreChange(b *testing.B) {
+	for _, n := range []int{100, 2000} {
+		b.Run(fmt.Sprintf("registry=%d", n), func(b *testing.B) {
+			root, err := os.OpenRoot(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer root.Close()
+			s, err := openStore(root, time.Now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.close()
+			rec := certRecord{PEM: strings.Repeat("M", 1200), Kind: kindDevice, Status: statusActive, NotAfter: deviceNotAfter}
+			if err := s.update(func(st *state) error {
+				for i := range n {
+					rec.ID = fmt.Sprintf("seed-%d", i)
+					st.Certificates[rec.ID] = rec
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				i++
+				rec.ID = fmt.Sprintf("cert-%d", i)
+				if err := s.update(func(st *state) error { st.Certificates[rec.ID] = rec; return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
