@@ -6,6 +6,7 @@
 # long it took; with everything in Go's build cache it prints nothing.
 #
 # Usage: infra/scripts/gobuild.sh <output> <package> [go build flags...]
+# (an output of /dev/null only fills the build cache).
 set -euo pipefail
 command -v go >/dev/null || { echo "gobuild.sh: Go 1.26 or newer is required on PATH" >&2; exit 1; }
 out="$1" pkg="$2"
@@ -33,7 +34,7 @@ progress() {
 		esac
 	done
 	if [[ $n -gt 0 ]]; then
-		echo "build: $out built: $n packages compiled in $((SECONDS - start))s" >&2
+		echo "build: $pkg: $n packages compiled in $((SECONDS - start))s" >&2
 	fi
 }
 
