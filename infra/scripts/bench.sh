@@ -116,14 +116,14 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The previous run's throughput tables, kept beside the new ones so that a
 # change's effect shows in one file: what followed "## Local stack
-# throughput" in the old $OUT, from its first table heading, without the
-# run before it.
+# throughput" in the old $OUT, from its first table heading up to the next
+# "###" or "##" heading: not the run before it, nor notes written by hand.
 : >"$WORK/previous.md"
 if [[ -f "$OUT" ]]; then
 	prev_when="$(grep -m1 -o 'on [0-9]\{4\}-[0-9][0-9]-[0-9][0-9]' "$OUT" | cut -c4- || true)"
 	prev_load="$(grep -m1 -o 'Load average before and after: [^(]*' "$OUT" | sed 's/^Load average before and after: //; s/ *$//' || true)"
 	awk '/^## Local stack throughput/ { on = 1; next }
-		/^## / || /^### The previous run/ { on = 0 }
+		/^## / || /^### / { on = 0 }
 		on && /^#### / { seen = 1 }
 		on && seen' "$OUT" >"$WORK/previous-tables.md"
 	if [[ -s "$WORK/previous-tables.md" ]]; then
