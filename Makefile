@@ -2,7 +2,7 @@
 
 SHELL       := bash
 .SHELLFLAGS := -eu -o pipefail -c
-FUNCTIONS   := claims postconfirm pretoken provisionhook
+FUNCTIONS   := claims postconfirm pretoken provisionhook presence
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w' -tags lambda.norpc
 
 # The local stack's seed: one tenant and its first admin (local only).

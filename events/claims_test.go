@@ -2,10 +2,12 @@ package events_test
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
@@ -104,22 +106,74 @@ var claimsCases = map[string]claimsCase{
 	"approve-installer": {status: 200, body: map[string]any{"installerId": pending, "status": "approved", "updatedBy": admin},
 		after: func(t *testing.T, w *world, _ map[string]any) {
 			wantInstaller(t, w, pending, fleetclaim.InstallerApproved)
-			wantGroupCalls(t, w, userPoolID+": add "+pending+" installers")
+			wantGroupCalls(t, w, "exists "+pending)
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerApproved, pending)
 		}},
 	"suspend-installer": {status: 200, body: map[string]any{"installerId": installer, "status": "suspended", "updatedBy": admin},
 		after: func(t *testing.T, w *world, _ map[string]any) {
 			wantInstaller(t, w, installer, fleetclaim.InstallerSuspended)
-			wantGroupCalls(t, w, userPoolID+": remove "+installer+" installers", userPoolID+": signout "+installer)
+			wantGroupCalls(t, w, "signout "+installer)
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerSuspended, installer)
 		}},
 	"reinstate-installer": {status: 200, body: map[string]any{"installerId": suspended, "status": "approved"},
 		after: func(t *testing.T, w *world, _ map[string]any) {
 			wantInstaller(t, w, suspended, fleetclaim.InstallerApproved)
-			wantGroupCalls(t, w, userPoolID+": add "+suspended+" installers")
+			wantGroupCalls(t, w, "exists "+suspended)
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerReinstated, suspended)
 		}},
 	"list-audit": {status: 200, listed: 1},
+	"issue-claim-open": {status: 409, code: "claim_open", retryAfter: "240", after: func(t *testing.T, w *world, body map[string]any) {
+		// The installer's claim for SN-0001 expires at 10:04:00.
+		nothingMinted(t, w, body)
+		if c, err := w.store.GetClaim(t.Context(), issuedClaim); err != nil || c.Status != fleetclaim.ClaimIssued {
+			t.Errorf("got the open claim %s (%v), want it issued still", c.Status, err)
+		}
+	}},
+	"revoke-revoked-claim": {status: 200, body: map[string]any{"status": "revoked", "reason": "revoked_by_installer"},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if got, want := w.revoker.Calls(), []string{"deactivate " + string(revokedClaim)}; !slices.Equal(got, want) {
+				t.Errorf("got AWS IoT calls %q, want %q: a repeat retries the deactivation", got, want)
+			}
+		}},
+	"decommission-device": {status: 200, body: map[string]any{"serialNumber": "SN-0042", "state": "decommissioned",
+		"certificateId": deviceCertificate, "decommissionReason": "water damage", "decommissionedBy": admin,
+		"decommissionedAt": "2026-11-23T10:00:00Z", "overdue": false},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			want := []string{"deactivate " + deviceCertificate, "detach acme_SN-0042 " + deviceCertificate}
+			if got := w.revoker.Calls(); !slices.Equal(got, want) {
+				t.Errorf("got AWS IoT calls %q, want %q", got, want)
+			}
+			if _, err := w.store.GetDevice(t.Context(), "acme", "SN-0042"); !errors.Is(err, fleetclaim.ErrNotFound) {
+				t.Errorf("got %v reading the live device, want the serial free", err)
+			}
+			wantAudit(t, w, "acme", fleetclaim.ActionDeviceDecommissioned, "SN-0042")
+		}},
+	"decommission-device-not-allowed": {status: 403, code: "forbidden",
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if calls := w.revoker.Calls(); len(calls) != 0 {
+				t.Errorf("got AWS IoT calls %q, want none", calls)
+			}
+			if d, err := w.store.GetDevice(t.Context(), "acme", "SN-0042"); err != nil || d.CertificateID != deviceCertificate {
+				t.Errorf("got %+v (%v), want the device live still", d, err)
+			}
+		}},
+	"replace-device": {status: 201, body: map[string]any{"claimId": present, "status": "issued", "serialNumber": "SN-0042",
+		"thingName": "acme_SN-0042", "site": "Depot 4, bay 2", "installerId": admin, "certificatePem": present, "privateKey": present},
+		after: func(t *testing.T, w *world, body map[string]any) {
+			hist, _, err := w.store.ListDeviceHistory(t.Context(), "acme", "SN-0042", fleetclaim.Page{})
+			if err != nil || len(hist) != 1 || hist[0].CertificateID != deviceCertificate || hist[0].DecommissionReason != "replaced" {
+				t.Errorf("got history %+v (%v), want the old device, replaced", hist, err)
+			}
+			wantAudit(t, w, "acme", fleetclaim.ActionDeviceReplaced, "SN-0042")
+			wantAudit(t, w, "acme", fleetclaim.ActionClaimIssued, body["claimId"].(string))
+		}},
+	"list-device-history": {
+		before: func(t *testing.T, w *world, _ *apigw.Handler, _ events.APIGatewayProxyRequest) {
+			if _, err := w.store.DecommissionDevice(t.Context(), "acme", "SN-0042", deviceCertificate, now.Add(-time.Minute), admin, "water damage"); err != nil {
+				t.Fatal(err)
+			}
+		},
+		status: 200, listed: 1},
 }
 
 func TestClaimsEvents(t *testing.T) {
@@ -179,7 +233,7 @@ func TestClaimsEvents(t *testing.T) {
 					t.Errorf("got items %v, want %d of them", body["items"], want.listed)
 				}
 			}
-			if got, want := strings.Count(resp.Body, fleetclaimtest.KeyMarker), map[bool]int{true: 1}[want.status == 201]; got != want {
+			if got, want := strings.Count(resp.Body, fleetclaimtest.KeyMarker), map[bool]int{true: 1}[want.status == 201 && req.Resource != "/tenants"]; got != want {
 				t.Errorf("got the private key %d times in the answer, want %d", got, want)
 			}
 			if strings.Contains(w.logs.String(), fleetclaimtest.KeyMarker) {

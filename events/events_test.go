@@ -67,7 +67,9 @@ type world struct {
 	parts  app.Parts
 	minter *fleetclaimtest.Minter
 	groups *fleetclaimtest.Groups
-	logs   *fleetclaimtest.LogBuffer
+	// revoker stands in for AWS IoT's certificate deactivation.
+	revoker *fleetclaimtest.Revoker
+	logs    *fleetclaimtest.LogBuffer
 }
 
 func newWorld(t *testing.T) *world {
@@ -99,7 +101,7 @@ func newWorld(t *testing.T) *world {
 	claim := func(id fleetclaim.ClaimID, tenant fleetclaim.TenantID, by, serial string, issued time.Time) {
 		must(s.CreateClaim(ctx, fleetclaim.Claim{ID: id, TenantID: tenant, InstallerID: fleetclaim.InstallerID(by),
 			Template: template, Serial: serial, Status: fleetclaim.ClaimIssued, IssuedAt: issued,
-			ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued, RetainUntil: issued.Add(config.DefaultClaimRetention)}))
+			ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued, RetainUntil: issued.Add(config.DefaultClaimRetention)}, ""))
 	}
 	update := func(u fleetclaim.ClaimUpdate) {
 		u.IfStatus = fleetclaim.ClaimIssued
@@ -124,9 +126,10 @@ func newWorld(t *testing.T) *world {
 
 	w := &world{store: s, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }}, groups: &fleetclaimtest.Groups{},
 		logs: &fleetclaimtest.LogBuffer{}}
-	w.parts = app.Parts{Store: s, Minter: w.minter, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
+	w.revoker = &fleetclaimtest.Revoker{}
+	w.parts = app.Parts{Store: s, Minter: w.minter, Revoker: w.revoker, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
 		Endpoint:  func(context.Context) (string, error) { return endpoint, nil },
-		GroupsFor: func(pool string) fleetclaim.GroupManager { return w.groups.In(pool) }}
+		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups }}
 	return w
 }
 
@@ -288,6 +291,7 @@ func outcomes() map[string][]string {
 		"postconfirm":   names(postConfirmationCases),
 		"pretoken":      names(preTokenCases),
 		"provisionhook": names(hookCases),
+		"presence":      names(presenceCases),
 	}
 }
 

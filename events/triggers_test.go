@@ -1,11 +1,15 @@
 package events_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/app"
@@ -18,15 +22,13 @@ import (
 type postConfirmationCase struct {
 	sub    string
 	status fleetclaim.InstallerStatus // "" for no record
-	// groupCall is the one Cognito call expected, if any.
-	groupCall string
 	// registered is how many installer.registered events name sub.
 	registered int
 }
 
 var postConfirmationCases = map[string]postConfirmationCase{
 	"confirm-signup-pending":       {sub: newUser, status: fleetclaim.InstallerPending, registered: 1},
-	"confirm-signup-auto-approved": {sub: newUser, status: fleetclaim.InstallerApproved, registered: 1, groupCall: userPoolID + ": add " + newUser + " installers"},
+	"confirm-signup-auto-approved": {sub: newUser, status: fleetclaim.InstallerApproved, registered: 1},
 	// Cognito's retry after the record was written: nothing changes.
 	"confirm-signup-retry": {sub: pending, status: fleetclaim.InstallerPending},
 	// A password reset leaves the record alone (invariant 8): still suspended.
@@ -69,13 +71,9 @@ func TestPostConfirmationEvents(t *testing.T) {
 			case before.ID == "" && want.status != "" && (in.TenantID != "acme" || in.Email != ev.Request.UserAttributes["email"] || in.Username != ev.UserName):
 				t.Errorf("got record %+v, want it for %s of acme", in, ev.Request.UserAttributes["email"])
 			}
-			var wantCalls []string
-			if want.groupCall != "" {
-				// Once per delivery: adding a member twice is harmless.
-				wantCalls = []string{want.groupCall, want.groupCall}
-			}
-			if got := w.groups.Calls(); !slices.Equal(got, wantCalls) {
-				t.Errorf("got Cognito calls %q, want %q", got, wantCalls)
+			// Enrollment writes no Cognito group.
+			if got := w.groups.Calls(); len(got) != 0 {
+				t.Errorf("got Cognito calls %q, want none", got)
 			}
 			registered := 0
 			for _, e := range w.audit(t, "acme") {
@@ -111,9 +109,14 @@ var preTokenCases = map[string]preTokenCase{
 	"refresh-tokens":           {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
 	// A refresh after the suspension: the new access token opens nothing.
 	"refresh-tokens-suspended": {status: "suspended", tenant: "acme", suppressed: bothScopes, groups: []string{}},
-	// No record, however privileged the groups Cognito holds: no privileges,
-	// and sign-in is not blocked.
+	// No record, and none can be made (no tenant attribute), however
+	// privileged the groups Cognito holds: no privileges, and sign-in is not
+	// blocked.
 	"unknown-user": {status: "unknown", tenant: "", suppressed: bothScopes, groups: []string{}},
+	// A confirmed user whose post confirmation failed: the record is made
+	// now, as post confirmation would have (approved: a verified address on
+	// the tenant's auto-approved domain), and the token says so.
+	"missing-record-repaired": {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{}},
 }
 
 func TestPreTokenGenerationEvents(t *testing.T) {
@@ -160,6 +163,20 @@ func TestPreTokenGenerationEvents(t *testing.T) {
 			if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Request, ev.Request) || back.UserName != ev.UserName {
 				t.Errorf("got answer %s (%v), want the event back with its response", b, err)
 			}
+			// What the Lambda runtime sends back (Invoke) has no JSON null in
+			// its response, which Cognito may reject.
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := app.PreTokenGeneration(newWorld(t).parts).Invoke(t.Context(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent struct{ Response json.RawMessage }
+			if err := json.Unmarshal(answer, &sent); err != nil || bytes.Contains(sent.Response, []byte("null")) {
+				t.Errorf("got response %s (%v), want no null member", sent.Response, err)
+			}
 		})
 	}
 }
@@ -167,21 +184,63 @@ func TestPreTokenGenerationEvents(t *testing.T) {
 // hookCase is what one pre-provisioning hook event must decide, and what
 // the claim records afterwards (invariants 2 and 4).
 type hookCase struct {
+	// seed sets the scene beyond the world's records.
+	seed   func(t *testing.T, w *world)
 	allow  bool
 	claim  fleetclaim.ClaimID
 	status fleetclaim.ClaimStatus // of the claim afterwards
 	reason fleetclaim.Reason      // recorded on the claim
+	// deactivated: the denial burns the claim, whose certificate is
+	// deactivated in AWS IoT (invariant 10).
+	deactivated bool
 }
 
 var hookCases = map[string]hookCase{
 	"allow":               {allow: true, claim: issuedClaim, status: fleetclaim.ClaimConsumed},
-	"wrong-serial":        {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonSerialMismatch},
-	"wrong-template":      {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonTemplateMismatch},
+	"wrong-serial":        {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonSerialMismatch, deactivated: true},
+	"wrong-template":      {claim: issuedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonTemplateMismatch, deactivated: true},
 	"reused-claim":        {claim: consumedClaim, status: fleetclaim.ClaimConsumed, reason: fleetclaim.ReasonAlreadyUsed},
 	"expired-claim":       {claim: expiredClaim, status: fleetclaim.ClaimExpired, reason: fleetclaim.ReasonExpired},
 	"revoked-claim":       {claim: revokedClaim, status: fleetclaim.ClaimRevoked, reason: fleetclaim.ReasonRevokedByInstaller}, // who revoked it stays
-	"installer-suspended": {claim: suspendedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonInstallerNotApproved},
+	"installer-suspended": {claim: suspendedClaim, status: fleetclaim.ClaimRejected, reason: fleetclaim.ReasonInstallerNotApproved, deactivated: true},
 	"unknown-claim":       {claim: unknownClaim},
+	// Invariant 9: a claim that is no longer its serial's current claim,
+	// presented while another claim's device is live, loses at the
+	// consuming write. The installer's claim was open until 10:00:01 by
+	// one function's clock; another's, a second ahead, saw it expired and
+	// let the admin's claim replace it, which registered. The loser cannot
+	// be written (only a serial's current claim changes), so it stays
+	// issued until it expires; its certificate is deactivated.
+	"serial-in-use": {seed: seedTakenSerial, claim: takenClaim, status: fleetclaim.ClaimIssued, deactivated: true},
+}
+
+// takenClaim is the installer's claim for SN-0006, whose serial the
+// admin's claim took (seedTakenSerial).
+var takenClaim = fleetclaim.ClaimID(strings.Repeat("a6", 32))
+
+func seedTakenSerial(t *testing.T, w *world) {
+	t.Helper()
+	ctx := t.Context()
+	issued := now.Add(-5*time.Minute + time.Second)
+	taken := fleetclaim.Claim{ID: takenClaim, TenantID: "acme", InstallerID: installer, Template: template, Serial: "SN-0006",
+		Status: fleetclaim.ClaimIssued, IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued,
+		RetainUntil: issued.Add(config.DefaultClaimRetention)}
+	winner := taken
+	winner.ID, winner.InstallerID = fleetclaim.ClaimID(strings.Repeat("b6", 32)), admin
+	winner.IssuedAt, winner.UpdatedAt = taken.ExpiresAt, taken.ExpiresAt
+	winner.ExpiresAt = winner.IssuedAt.Add(5 * time.Minute)
+	if err := w.store.CreateClaim(ctx, taken, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.CreateClaim(ctx, winner, taken.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: winner.ID, IfStatus: fleetclaim.ClaimIssued,
+		Status: fleetclaim.ClaimConsumed, At: now.Add(-time.Second), Device: &fleetclaim.Device{TenantID: "acme", Serial: "SN-0006",
+			ThingName: "acme_SN-0006", CertificateID: strings.Repeat("e6", 32), InstallerID: admin, ClaimID: winner.ID,
+			Template: template, ProvisionedAt: now.Add(-time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestProvisioningHookEvents(t *testing.T) {
@@ -190,6 +249,9 @@ func TestProvisioningHookEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := hookCases[name]
 			w := newWorld(t)
+			if want.seed != nil {
+				want.seed(t, w)
+			}
 			h := app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, w.parts)
 			if got, want := eventType(h.Handle), reflect.TypeFor[events.IoTPreProvisionHookRequest](); got != want {
 				t.Fatalf("the hook takes %s, want %s", got, want)
@@ -232,11 +294,16 @@ func TestProvisioningHookEvents(t *testing.T) {
 			if len(resp.ParameterOverrides) != 0 {
 				t.Errorf("got overrides %v on a denial, want none", resp.ParameterOverrides)
 			}
+			if got := w.revoker.Inactive(string(want.claim)); got != want.deactivated {
+				t.Errorf("got the claim certificate deactivated %v, want %v", got, want.deactivated)
+			}
 			if want.status != "" {
 				wantAudit(t, w, "acme", fleetclaim.ActionProvisioningDenied, string(want.claim))
 			}
-			if _, err := w.store.GetDevice(t.Context(), "acme", ev.Parameters["SerialNumber"]); want.claim != consumedClaim && !errors.Is(err, fleetclaim.ErrNotFound) {
-				t.Errorf("got a device recorded for %s (%v), want none after a denial", ev.Parameters["SerialNumber"], err)
+			if d, err := w.store.GetDevice(t.Context(), "acme", ev.Parameters["SerialNumber"]); err == nil && d.CertificateID == ev.CertificateID {
+				t.Errorf("got the device's certificate recorded for %s, want none after a denial", ev.Parameters["SerialNumber"])
+			} else if err != nil && !errors.Is(err, fleetclaim.ErrNotFound) {
+				t.Errorf("got %v reading the device", err)
 			}
 		})
 	}

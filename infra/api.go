@@ -2,13 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -52,6 +52,8 @@ func newAPI(stack awscdk.Stack, s Settings, pool awscognito.IUserPool, claims aw
 			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
 			DataTraceEnabled: jsii.Bool(false),
 			MetricsEnabled:   jsii.Bool(true),
+			// X-Ray traces each request through the stage into the function.
+			TracingEnabled: jsii.Bool(true),
 		},
 		// The preflight answers come from API Gateway itself; the function
 		// adds the same origin to its own answers.
@@ -62,6 +64,14 @@ func newAPI(stack awscdk.Stack, s Settings, pool awscognito.IUserPool, claims aw
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
 	})
+
+	// API Gateway's account-level logging role, which the CDK makes: only
+	// API Gateway acting for this account may assume it.
+	if role, ok := api.Node().TryFindChild(jsii.String("CloudWatchRole")).(awsiam.Role); ok && role != nil {
+		role.Node().DefaultChild().(awsiam.CfnRole).AddPropertyOverride(
+			jsii.String("AssumeRolePolicyDocument.Statement.0.Condition"),
+			map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}})
+	}
 
 	authorizer := awsapigateway.NewCognitoUserPoolsAuthorizer(stack, jsii.String("ApiAuthorizer"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
 		CognitoUserPools: &[]awscognito.IUserPool{pool},
@@ -158,69 +168,28 @@ func issueClaimSchema() *awsapigateway.JsonSchema {
 	}
 }
 
-// gatewayProblem is an answer API Gateway gives on its own, before or
-// instead of the function, written as the function writes its errors.
-type gatewayProblem struct {
-	// responseType is API Gateway's name for the answer, as in
-	// awsapigateway.ResponseType_Of.
-	responseType string
-	status       int // 0 keeps API Gateway's own status
-	title        string
-	code         string
-}
-
-// gatewayProblems covers the answers an installer app can meet. A missing
-// or invalid token, or one without the route's scope, is 401 from the
-// authorizer. An unknown path is 403 "Missing Authentication Token" in API
-// Gateway's terms: a 404 here.
-var gatewayProblems = []gatewayProblem{
-	{"UNAUTHORIZED", 401, "Unauthorized", fleetclaim.CodeUnauthenticated},
-	{"ACCESS_DENIED", 403, "Forbidden", fleetclaim.CodeForbidden},
-	{"MISSING_AUTHENTICATION_TOKEN", 404, "Not Found", fleetclaim.CodeNotFound},
-	{"BAD_REQUEST_BODY", 400, "Bad Request", fleetclaim.CodeInvalidRequest},
-	{"BAD_REQUEST_PARAMETERS", 400, "Bad Request", fleetclaim.CodeInvalidRequest},
-	{"REQUEST_TOO_LARGE", 413, "Content Too Large", fleetclaim.CodeBodyTooLarge},
-	{"THROTTLED", 429, "Too Many Requests", fleetclaim.CodeThrottled},
-	{"INTEGRATION_TIMEOUT", 504, "Gateway Timeout", fleetclaim.CodeUnavailable},
-	{"DEFAULT_4XX", 0, "Client Error", fleetclaim.CodeInvalidRequest},
-	{"DEFAULT_5XX", 0, "Server Error", fleetclaim.CodeInternal},
-}
-
-// addProblemResponses makes API Gateway's own errors RFC 9457 problem
-// documents with the stable `code` field, and lets the installer app's
-// origin read them: without CORS headers a browser hides even the status.
+// addProblemResponses deploys apigw.GatewayResponses: API Gateway's own
+// errors become RFC 9457 problem documents with the stable code, carrying
+// the headers the installer app's origin needs to read them. The local API
+// stand-in answers from the same list.
 func addProblemResponses(api awsapigateway.RestApi, origin string) {
-	for _, p := range gatewayProblems {
-		headers := map[string]*string{
-			"Access-Control-Allow-Origin": jsii.String("'" + origin + "'"),
-			"Vary":                        jsii.String("'Origin'"),
-			"Content-Type":                jsii.String("'application/problem+json'"),
-		}
-		if p.code == fleetclaim.CodeThrottled {
-			headers["Retry-After"] = jsii.String("'1'")
+	for _, r := range apigw.GatewayResponses {
+		headers := map[string]*string{}
+		for name, value := range r.Headers(origin) {
+			// Response parameters are mapping expressions: a static
+			// value is quoted.
+			headers[name] = jsii.String("'" + value + "'")
 		}
 		opts := &awsapigateway.GatewayResponseOptions{
-			Type:            awsapigateway.ResponseType_Of(jsii.String(p.responseType)),
+			Type:            awsapigateway.ResponseType_Of(jsii.String(r.Type)),
 			ResponseHeaders: &headers,
-			Templates:       &map[string]*string{"application/json": jsii.String(problemTemplate(p))},
+			Templates:       &map[string]*string{"application/json": jsii.String(r.Template())},
 		}
-		if p.status != 0 {
-			opts.StatusCode = jsii.String(strconv.Itoa(p.status))
+		if r.Status != 0 {
+			opts.StatusCode = jsii.String(strconv.Itoa(r.Status))
 		}
-		api.AddGatewayResponse(jsii.String("Problem-"+p.responseType), opts)
+		api.AddGatewayResponse(jsii.String("Problem-"+r.Type), opts)
 	}
-}
-
-// problemTemplate is the body of a gateway problem. $context.error.messageString
-// is API Gateway's own message, already a quoted JSON string; the generic
-// 4XX and 5XX answers carry no status member because their status varies.
-func problemTemplate(p gatewayProblem) string {
-	status := ""
-	if p.status != 0 {
-		status = fmt.Sprintf(`"status":%d,`, p.status)
-	}
-	return fmt.Sprintf(`{"type":"about:blank","title":%q,%s"code":%q,"detail":$context.error.messageString,"requestId":"$context.requestId"}`,
-		p.title, status, p.code)
 }
 
 // accessLogFormat is one JSON object per request. Every value is quoted so a

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -30,7 +29,12 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 		UserPoolName:      jsii.String("fleetclaim-" + s.Stage),
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
-		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		// Ana@Acme.example and ana@acme.example are one user, not two
+		// accounts (and two installer records) for one mailbox. Cognito
+		// fixes this when the pool is created: an existing case-sensitive
+		// pool must be replaced (DEPLOY.md).
+		SignInCaseSensitive: jsii.Bool(false),
+		AutoVerify:          &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
 		// A changed address takes effect only once verified, so nobody can
 		// switch to an auto-approved domain they cannot read mail for.
 		KeepOriginal: &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
@@ -55,9 +59,12 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 			PasswordHistorySize:  jsii.Number(5),
 			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
 		},
-		// Optional, app-based TOTP: installers work on site, often with poor
-		// signal, so SMS is out and MFA is theirs to turn on.
-		Mfa:             awscognito.Mfa_OPTIONAL,
+		// App-based TOTP only: installers work on site, often with poor
+		// signal, so SMS is out. Required in prod (settings: mfa), because
+		// admins approve installers and the pre-token event does not say
+		// whether a user has MFA, so the trigger cannot require it of
+		// admins alone.
+		Mfa:             mfaMode(s),
 		MfaSecondFactor: &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
 		UserVerification: &awscognito.UserVerificationConfig{
@@ -74,27 +81,14 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 	pool.AddTrigger(awscognito.UserPoolOperation_POST_CONFIRMATION(), postConfirm, awscognito.LambdaVersion_V1_0)
 	pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), preToken, awscognito.LambdaVersion_V2_0)
 
-	// The post-confirmation trigger puts auto-approved installers in their
-	// group. Granting that on the function's role would add the pool's ARN
-	// to the role's default policy, which the function depends on, while
-	// the pool depends on the function: a cycle CloudFormation rejects. A
-	// policy of its own, attached to the same role, breaks it; the function
-	// learns the pool ID from each event, so it needs no pool reference.
-	awsiam.NewPolicy(stack, jsii.String("PostConfirmPoolPolicy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{postConfirm.Role()},
-		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("cognito-idp:AdminAddUserToGroup"),
-			Resources: &[]*string{pool.UserPoolArn()},
-		})},
-	})
-
+	// Neither trigger calls Cognito: approval is the installer record, and
+	// no group stands for it, so no role may write group membership.
 	for _, g := range []struct {
 		name, description string
 		precedence        float64
 	}{
 		{fleetclaim.GroupPlatformAdmins, "Operators: administer every tenant", 0},
 		{fleetclaim.GroupAdmins, "Tenant administrators: approve and suspend their tenant's installers", 1},
-		{fleetclaim.GroupInstallers, "Approved installers: may request provisioning claims", 2},
 	} {
 		pool.AddGroup(jsii.String("Group-"+g.name), &awscognito.UserPoolGroupOptions{
 			GroupName:   jsii.String(g.name),
@@ -124,9 +118,10 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 		// REFRESH_TOKEN_AUTH flow, which the app and the local stack use.
 		EnableTokenRevocation:      jsii.Bool(true),
 		PreventUserExistenceErrors: jsii.Bool(true),
-		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
-		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
-		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
+		// The local stack's Cognito stand-in defaults to the same values.
+		AccessTokenValidity:  awscdk.Duration_Minutes(jsii.Number(fleetclaim.AccessTokenValidity.Minutes())),
+		IdTokenValidity:      awscdk.Duration_Minutes(jsii.Number(fleetclaim.IDTokenValidity.Minutes())),
+		RefreshTokenValidity: awscdk.Duration_Minutes(jsii.Number(fleetclaim.RefreshTokenValidity.Minutes())),
 		// The code grant only (never implicit), for a hosted sign-in page
 		// should one be added. Either way the pre-token trigger decides:
 		// it adds the custom scopes for approved installers and strips them
@@ -152,12 +147,14 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 			WithCustomAttributes(jsii.String(tenantAttribute)),
 	})
 
-	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{
-		{
+	if s.MFA != mfaRequired {
+		cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-COG2"),
-			Reason: jsii.String("MFA is optional (TOTP) by design: installers sign in on site from phones; " +
-				"their tokens only allow claims for their own tenant, bound to one serial and valid minutes"),
-		},
+			Reason: jsii.String("MFA is optional (TOTP) in this stage by its settings (mfa); prod requires it. " +
+				"Installers' tokens only allow claims for their own tenant, bound to one serial and valid minutes"),
+		}}, jsii.Bool(false))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{
 		{
 			Id: jsii.String("AwsSolutions-COG3"),
 			Reason: jsii.String("Threat protection (advanced security) needs the Plus feature plan, billed per " +
@@ -174,4 +171,12 @@ func resourceServerScope(scope, description string) awscognito.ResourceServerSco
 		ScopeName:        jsii.String(strings.TrimPrefix(scope, fleetclaim.ResourceServer+"/")),
 		ScopeDescription: jsii.String(description),
 	})
+}
+
+// mfaMode is the pool's MFA setting for the stage.
+func mfaMode(s Settings) awscognito.Mfa {
+	if s.MFA == mfaRequired {
+		return awscognito.Mfa_REQUIRED
+	}
+	return awscognito.Mfa_OPTIONAL
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strconv"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -11,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 // newTable creates the single table. Its key, index and TTL names come from
@@ -59,8 +58,13 @@ func indexARNs(table awsdynamodb.ITable) []*string {
 
 // seedTenants writes each tenant from the context into the table at deploy
 // time: a PutItem per tenant, repeated whenever the tenant's settings change.
-// Removing a tenant from the context leaves its record (installers, claims
-// and devices still point at it); suspend it instead.
+// The context is a seed, not the truth: the PutItem is conditional on
+// dynamostore.SeedCondition (no record yet, or one with revision 0, which
+// only the seed writes), so a tenant that a platform admin created or
+// changed through the API (revision 1 and up) is left as the API made it,
+// and its seed is skipped (the condition's failure is ignored, so the
+// deployment goes on). Removing a tenant from the context leaves its record
+// (installers, claims and devices still point at it); suspend it instead.
 func seedTenants(stack awscdk.Stack, s Settings, table awsdynamodb.Table) {
 	if len(s.Tenants) == 0 {
 		return
@@ -69,7 +73,7 @@ func seedTenants(stack awscdk.Stack, s Settings, table awsdynamodb.Table) {
 	// One role for the provider function that every AwsCustomResource in a
 	// stack shares: it may write its own logs and put items, nothing else.
 	role := awsiam.NewRole(stack, jsii.String("TenantSeedRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		AssumedBy:   lambdaTrust(stack),
 		Description: jsii.String("Seeds tenant records into the fleetclaim table at deploy time"),
 	})
 	logs.GrantWrite(role)
@@ -77,15 +81,30 @@ func seedTenants(stack awscdk.Stack, s Settings, table awsdynamodb.Table) {
 		Actions:   jsii.Strings("dynamodb:PutItem"),
 		Resources: &[]*string{table.TableArn()},
 	}))
+	zero, err := dynamostore.AttributeJSON(dynamostore.SeedConditionValues())
+	if err != nil {
+		panic(err) // a number always encodes
+	}
 	for _, t := range s.Tenants {
+		item, err := dynamostore.TenantItem(fleetclaim.Tenant{ID: fleetclaim.TenantID(t.ID), Name: t.Name,
+			Status: fleetclaim.TenantStatus(t.Status), AutoApproveDomains: t.AutoApproveDomains, ClaimsPerHour: t.ClaimsPerHour,
+			InstallersMayDecommission: t.InstallersMayDecommission})
+		if err != nil {
+			panic(err) // strings, numbers and a list of strings always encode
+		}
 		put := &customresources.AwsSdkCall{
 			Service: jsii.String("DynamoDB"),
 			Action:  jsii.String("PutItem"),
 			Parameters: map[string]any{
-				"TableName": table.TableName(),
-				"Item":      tenantItem(t),
+				"TableName":                 table.TableName(),
+				"Item":                      item,
+				"ConditionExpression":       dynamostore.SeedCondition,
+				"ExpressionAttributeValues": zero,
 			},
-			PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("TENANT#" + t.ID)),
+			// A tenant the API changed since fails the condition: that is
+			// the seed standing aside, not a failed deployment.
+			IgnoreErrorCodesMatching: jsii.String("ConditionalCheckFailedException"),
+			PhysicalResourceId:       customresources.PhysicalResourceId_Of(jsii.String("TENANT#" + t.ID)),
 		}
 		customresources.NewAwsCustomResource(stack, jsii.String("Tenant-"+t.ID), &customresources.AwsCustomResourceProps{
 			OnCreate: put,
@@ -96,25 +115,6 @@ func seedTenants(stack awscdk.Stack, s Settings, table awsdynamodb.Table) {
 			// latest one would need npmjs.com at deploy time.
 			InstallLatestAwsSdk: jsii.Bool(false),
 		})
-	}
-}
-
-// tenantItem is a tenant record as the store adapter reads it, in DynamoDB's
-// attribute-value JSON.
-func tenantItem(t TenantSeed) map[string]any {
-	s := func(v string) map[string]any { return map[string]any{"S": v} }
-	domains := make([]any, 0, len(t.AutoApproveDomains))
-	for _, d := range t.AutoApproveDomains {
-		domains = append(domains, s(d))
-	}
-	return map[string]any{
-		dynamostore.AttrPK:   s("TENANT#" + t.ID),
-		dynamostore.AttrSK:   s("TENANT"),
-		"id":                 s(t.ID),
-		"name":               s(t.Name),
-		"status":             s(t.Status),
-		"autoApproveDomains": map[string]any{"L": domains},
-		"claimsPerHour":      map[string]any{"N": strconv.Itoa(t.ClaimsPerHour)},
 	}
 }
 

@@ -8,22 +8,25 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/fleetclaim/fleetclaim/shared/app"
 	"github.com/fleetclaim/fleetclaim/shared/config"
 )
 
 // The functions, by their directory under functions/ and under the asset
 // directory, where `make build` writes each one's bootstrap.
 const (
-	fnClaims        = "claims"
-	fnPostConfirm   = "postconfirm"
-	fnPreToken      = "pretoken"
-	fnProvisionHook = "provisionhook"
+	fnClaims        = app.FnClaims
+	fnPostConfirm   = app.FnPostConfirm
+	fnPreToken      = app.FnPreToken
+	fnProvisionHook = app.FnProvisionHook
+	fnPresence      = app.FnPresence
 )
 
 // FunctionNames lists every function the stack deploys; the asset directory
 // must hold <name>/bootstrap for each.
-var FunctionNames = []string{fnClaims, fnPostConfirm, fnPreToken, fnProvisionHook}
+var FunctionNames = []string{fnClaims, fnPostConfirm, fnPreToken, fnProvisionHook, fnPresence}
 
 // goFunction describes one Go function.
 type goFunction struct {
@@ -44,16 +47,19 @@ type goFunction struct {
 func newGoFunction(stack awscdk.Stack, s Settings, assetDir string, f goFunction) awslambda.Function {
 	logs := newLogGroup(stack, f.id+"Logs", s)
 	role := awsiam.NewRole(stack, jsii.String(f.id+"Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		AssumedBy:   lambdaTrust(stack),
 		Description: jsii.String("Execution role of the fleetclaim " + f.name + " function"),
 	})
 	logs.GrantWrite(role)
 
-	env := map[string]*string{config.EnvLogLevel: jsii.String(s.LogLevel)}
+	env := map[string]*string{
+		config.EnvLogLevel:         jsii.String(s.LogLevel),
+		config.EnvMetricsNamespace: jsii.String(metricsNamespace(s)),
+	}
 	for k, v := range f.env {
 		env[k] = v
 	}
-	return awslambda.NewFunction(stack, jsii.String(f.id), &awslambda.FunctionProps{
+	fn := awslambda.NewFunction(stack, jsii.String(f.id), &awslambda.FunctionProps{
 		Description:  jsii.String(f.description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
@@ -72,7 +78,17 @@ func newGoFunction(stack awscdk.Stack, s Settings, assetDir string, f goFunction
 		// Lambda's own START/END/REPORT lines JSON too, so one query language
 		// covers both.
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+		// X-Ray traces each invocation (see "Observability" in the README
+		// for why the SDK calls inside are not segments of their own).
+		Tracing: awslambda.Tracing_ACTIVE,
 	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which " +
+			"support no resource-level permissions, so AWS accepts only \"*\"; they only send trace data"),
+		AppliesTo: &[]any{"Resource::*"},
+	}}, jsii.Bool(true))
+	return fn
 }
 
 // allowItems lets a function use the given item actions on the table itself.

@@ -86,6 +86,8 @@ var (
 		ctxAllowedOrigin:    "https://installer.example.com",
 		ctxAllowedTemplates: `["legacy-template"]`,
 		ctxLogRetentionDays: "365",
+		ctxAlarmTopicARN:    testAlarmTopicARN,
+		ctxWAFRateLimit:     "2000",
 		ctxTenants: []any{
 			map[string]any{"id": "acme", "name": "Acme", "autoApproveDomains": []any{"Acme.example"}, "claimsPerHour": 120},
 			map[string]any{"id": "globex", "status": "suspended"},

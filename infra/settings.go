@@ -27,6 +27,10 @@ const (
 	ctxTemplateName             = "templateName"
 	ctxAllowedTemplates         = "allowedTemplates"
 	ctxClaimsPerHour            = "claimsPerHour"
+	ctxRequestsPerMinute        = "requestsPerMinute"
+	ctxPeakInstallers           = "peakInstallers"
+	ctxMFA                      = "mfa"
+	ctxWAFRateLimit             = "wafRateLimit"
 	ctxLogRetentionDays         = "logRetentionDays"
 	ctxLogLevel                 = "logLevel"
 	ctxThrottleRate             = "throttleRate"
@@ -42,11 +46,10 @@ const (
 	defaultAllowedOrigin    = "http://localhost:3000"
 	defaultLogRetentionDays = 30
 	defaultLogLevel         = "info"
-	// The throttle defaults fit a fleet of installers tapping a phone app:
-	// a burst of 20 requests and 10 per second sustained for the whole API.
-	defaultThrottleRate  = 10
-	defaultThrottleBurst = 20
-	prodStage            = "prod"
+	prodStage               = "prod"
+	mfaRequired             = "required"
+	mfaOptional             = "optional"
+	minWAFRateLimit         = 10 // AWS WAF's smallest rate-based limit per evaluation window
 )
 
 // Settings are one deployment's choices. One app serves every stage; the
@@ -68,6 +71,20 @@ type Settings struct {
 	AllowedTemplates []string
 	// ClaimsPerHour is the default per-installer quota.
 	ClaimsPerHour int
+	// RequestsPerMinute is each installer's API allowance (all routes).
+	RequestsPerMinute int
+	// PeakInstallers is how many installers may work at the same time; it
+	// sizes the stage throttle (stageThrottle) unless ThrottleRate is set.
+	PeakInstallers int
+	// MFA is the user pool's MFA setting, "required" or "optional" (TOTP
+	// only). Required by default in prod: admins approve installers, and
+	// the pre-token event does not say whether a user has MFA, so the pool
+	// requires it of everyone (SECURITY.md).
+	MFA string
+	// WAFRateLimit, when positive, puts an AWS WAF web ACL in front of the
+	// API with a rate-based rule: at most this many requests per client IP
+	// address in any 5 minutes. Zero: no web ACL (it has a monthly fee).
+	WAFRateLimit int
 	// LogRetentionDays is how long every log group keeps its events.
 	LogRetentionDays int
 	// LogLevel is the functions' log level.
@@ -81,6 +98,9 @@ type Settings struct {
 	APIGatewayCloudWatchRole bool
 	// Tenants are seeded into the table at deploy time.
 	Tenants []TenantSeed
+	// AlarmTopicARN is the SNS topic the alarms notify; "" for none
+	// (see ctxAlarmTopicARN).
+	AlarmTopicARN string
 }
 
 // TenantSeed is one tenant from the "tenants" context value.
@@ -91,6 +111,9 @@ type TenantSeed struct {
 	AutoApproveDomains []string `json:"autoApproveDomains,omitempty"`
 	// ClaimsPerHour overrides the deployment's quota when > 0.
 	ClaimsPerHour int `json:"claimsPerHour,omitempty"`
+	// InstallersMayDecommission lets the tenant's installers decommission
+	// the devices they provisioned (admins always may).
+	InstallersMayDecommission bool `json:"installersMayDecommission,omitempty"`
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
@@ -123,12 +146,15 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 		Stage:                    r.str(ctxStage, defaultStage),
 		AllowedOrigin:            r.str(ctxAllowedOrigin, ""),
 		ClaimsPerHour:            r.integer(ctxClaimsPerHour, config.DefaultClaimsPerHour),
+		RequestsPerMinute:        r.integer(ctxRequestsPerMinute, fleetclaim.DefaultRequestsPerMinute),
+		PeakInstallers:           r.integer(ctxPeakInstallers, defaultPeakInstallers),
+		WAFRateLimit:             r.integer(ctxWAFRateLimit, 0),
 		LogRetentionDays:         r.integer(ctxLogRetentionDays, defaultLogRetentionDays),
 		LogLevel:                 r.str(ctxLogLevel, defaultLogLevel),
-		ThrottleRate:             r.number(ctxThrottleRate, defaultThrottleRate),
-		ThrottleBurst:            r.integer(ctxThrottleBurst, defaultThrottleBurst),
 		APIGatewayCloudWatchRole: r.boolean(ctxAPIGatewayCloudWatchRole, true),
+		AlarmTopicARN:            r.str(ctxAlarmTopicARN, ""),
 	}
+	checkAlarmTopic(&r, s.AlarmTopicARN)
 	r.decode(ctxAllowedTemplates, &s.AllowedTemplates)
 	r.decode(ctxTenants, &s.Tenants)
 
@@ -137,6 +163,19 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 	}
 	prod := s.Stage == prodStage
 	s.RetainData = r.boolean(ctxRetainData, prod)
+	s.MFA = r.str(ctxMFA, map[bool]string{true: mfaRequired, false: mfaOptional}[prod])
+	if s.MFA != mfaRequired && s.MFA != mfaOptional {
+		r.fail(ctxMFA, "must be %s or %s, got %q", mfaRequired, mfaOptional, s.MFA)
+	}
+	if s.RequestsPerMinute <= 0 {
+		r.fail(ctxRequestsPerMinute, "must be a positive integer")
+	}
+	if s.PeakInstallers <= 0 {
+		r.fail(ctxPeakInstallers, "must be a positive integer")
+	}
+	if s.WAFRateLimit != 0 && s.WAFRateLimit < minWAFRateLimit {
+		r.fail(ctxWAFRateLimit, "must be 0 (no web ACL) or at least %d", minWAFRateLimit)
+	}
 	s.TemplateName = r.str(ctxTemplateName, "fleetclaim-"+s.Stage)
 	if err := fleetclaim.ValidateTemplateName(s.TemplateName); err != nil {
 		r.fail(ctxTemplateName, "%s", fleetclaim.ErrorOf(err).Message)
@@ -163,6 +202,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
 		r.fail(ctxLogLevel, "must be debug, info, warn or error")
 	}
+	rate, burst := stageThrottle(s.PeakInstallers, max(s.ClaimsPerHour, 1))
+	s.ThrottleRate = r.number(ctxThrottleRate, rate)
+	s.ThrottleBurst = r.integer(ctxThrottleBurst, burst)
 	if s.ThrottleRate <= 0 || s.ThrottleBurst <= 0 {
 		r.fail(ctxThrottleRate, "and %s must be positive", ctxThrottleBurst)
 	}
@@ -192,6 +234,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 			d, err := fleetclaim.ParseDomain(strings.TrimSpace(given))
 			if err != nil {
 				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is not an ASCII domain name (write internationalized domains in their xn-- form)", t.ID, given)
+			}
+			if fleetclaim.IsPublicMailDomain(d) {
+				r.fail(ctxTenants, "%q: autoApproveDomains entry %q is a public mail provider; anyone can get an address there", t.ID, given)
 			}
 			t.AutoApproveDomains[j] = d
 		}

@@ -6,13 +6,36 @@ import (
 	"testing"
 
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
+
+// The stage throttle follows the cost model's requests per device for the
+// fleet's peak (BENCHMARKS.md): peak × claims an hour × 2.005 / 3600 × 4.
+func TestStageThrottle(t *testing.T) {
+	tests := []struct {
+		name                string
+		peak, claimsPerHour int
+		wantRate            float64
+		wantBurst           int
+	}{
+		{"defaults", defaultPeakInstallers, config.DefaultClaimsPerHour, 34, 68},
+		{"large fleet", 1000, 60, 134, 268},
+		{"small fleet gets the floor", 5, 60, minThrottleRate, 2 * minThrottleRate},
+	}
+	for _, tt := range tests {
+		rate, burst := stageThrottle(tt.peak, tt.claimsPerHour)
+		if rate != tt.wantRate || burst != tt.wantBurst {
+			t.Errorf("%s: got %v/%d, want %v/%d", tt.name, rate, burst, tt.wantRate, tt.wantBurst)
+		}
+	}
+}
 
 func TestSettingsFromContext(t *testing.T) {
 	dev := Settings{
 		Stage: "dev", AllowedOrigin: defaultAllowedOrigin, TemplateName: "fleetclaim-dev",
 		ClaimsPerHour: config.DefaultClaimsPerHour, LogRetentionDays: defaultLogRetentionDays, LogLevel: defaultLogLevel,
-		ThrottleRate: defaultThrottleRate, ThrottleBurst: defaultThrottleBurst, APIGatewayCloudWatchRole: true,
+		ThrottleRate: 34, ThrottleBurst: 68, APIGatewayCloudWatchRole: true,
+		RequestsPerMinute: fleetclaim.DefaultRequestsPerMinute, PeakInstallers: defaultPeakInstallers, MFA: "optional",
 	}
 	with := func(f func(*Settings)) Settings { s := dev; f(&s); return s }
 
@@ -31,6 +54,7 @@ func TestSettingsFromContext(t *testing.T) {
 			want: with(func(s *Settings) {
 				s.Stage, s.TemplateName, s.ClaimsPerHour, s.LogRetentionDays, s.RetainData = "qa", "fleetclaim-qa", 30, 90, true
 				s.ThrottleRate, s.APIGatewayCloudWatchRole, s.AllowedTemplates = 2.5, false, []string{"old-one"}
+				s.ThrottleBurst = 34 // sized for 30 claims an hour; the rate is given
 				s.Tenants = []TenantSeed{{ID: "acme", Name: "acme", Status: "active", AutoApproveDomains: []string{"acme.example"}}}
 			}),
 		},
@@ -40,6 +64,7 @@ func TestSettingsFromContext(t *testing.T) {
 				ctxTenants: []any{map[string]any{"id": "globex", "name": "Globex", "status": "suspended", "claimsPerHour": float64(5)}}},
 			want: with(func(s *Settings) {
 				s.ClaimsPerHour, s.RetainData = 10, true
+				s.ThrottleRate, s.ThrottleBurst = minThrottleRate, 2*minThrottleRate
 				s.Tenants = []TenantSeed{{ID: "globex", Name: "Globex", Status: "suspended", ClaimsPerHour: 5}}
 			}),
 		},
@@ -48,12 +73,30 @@ func TestSettingsFromContext(t *testing.T) {
 			ctx:  map[string]any{ctxStage: "prod", ctxAllowedOrigin: "https://installer.example.com"},
 			want: with(func(s *Settings) {
 				s.Stage, s.TemplateName, s.RetainData, s.AllowedOrigin = "prod", "fleetclaim-prod", true, "https://installer.example.com"
+				s.MFA = "required"
 			}),
 		},
+		{
+			name: "availability and MFA settings",
+			ctx: map[string]any{ctxRequestsPerMinute: "30", ctxPeakInstallers: float64(1000), ctxWAFRateLimit: "500",
+				ctxMFA: "required"},
+			want: with(func(s *Settings) {
+				s.RequestsPerMinute, s.PeakInstallers, s.WAFRateLimit, s.MFA = 30, 1000, 500, "required"
+				s.ThrottleRate, s.ThrottleBurst = 134, 268
+			}),
+		},
+		{name: "prod may make MFA optional", ctx: map[string]any{ctxStage: "prod", ctxAllowedOrigin: "https://a.example", ctxMFA: "optional"},
+			want: with(func(s *Settings) {
+				s.Stage, s.TemplateName, s.AllowedOrigin, s.RetainData = "prod", "fleetclaim-prod", "https://a.example", true
+			})},
+		{name: "unknown MFA mode", ctx: map[string]any{ctxMFA: "sms"}, wantErr: []string{"mfa must be required or optional"}},
+		{name: "WAF limit below AWS's minimum", ctx: map[string]any{ctxWAFRateLimit: "5"}, wantErr: []string{"wafRateLimit must be 0"}},
+		{name: "zero request allowance", ctx: map[string]any{ctxRequestsPerMinute: "0"}, wantErr: []string{"requestsPerMinute must be a positive"}},
+		{name: "zero peak installers", ctx: map[string]any{ctxPeakInstallers: "0"}, wantErr: []string{"peakInstallers must be a positive"}},
 		{name: "prod without origin", ctx: map[string]any{ctxStage: "prod"}, wantErr: []string{"allowedOrigin is required"}},
 		{name: "prod may opt out of retention", ctx: map[string]any{ctxStage: "prod", ctxAllowedOrigin: "https://a.example", ctxRetainData: false},
 			want: with(func(s *Settings) {
-				s.Stage, s.TemplateName, s.AllowedOrigin = "prod", "fleetclaim-prod", "https://a.example"
+				s.Stage, s.TemplateName, s.AllowedOrigin, s.MFA = "prod", "fleetclaim-prod", "https://a.example", "required"
 			})},
 		{name: "http origin beyond localhost", ctx: map[string]any{ctxAllowedOrigin: "http://installer.example.com"}, wantErr: []string{"must use https"}},
 		{name: "http localhost in prod", ctx: map[string]any{ctxStage: "prod", ctxAllowedOrigin: "http://localhost:3000"}, wantErr: []string{"must use https"}},
@@ -76,6 +119,11 @@ func TestSettingsFromContext(t *testing.T) {
 			name:    "look-alike auto-approve domain",
 			ctx:     map[string]any{ctxTenants: `[{"id":"b","autoApproveDomains":["b\u0130gcorp.example","xn--bcher-kva.example"]}]`},
 			wantErr: []string{"\"b\u0130gcorp.example\" is not an ASCII domain"},
+		},
+		{
+			name:    "public mail provider as auto-approve domain",
+			ctx:     map[string]any{ctxTenants: `[{"id":"a","autoApproveDomains":["a.example","Outlook.com"]}]`},
+			wantErr: []string{`"Outlook.com" is a public mail provider`},
 		},
 		{name: "unknown tenant field", ctx: map[string]any{ctxTenants: `[{"id":"a","domains":["x"]}]`}, wantErr: []string{`unknown field "domains"`}},
 		{name: "tenants not JSON", ctx: map[string]any{ctxTenants: `acme`}, wantErr: []string{"tenants must be JSON"}},

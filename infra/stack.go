@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -24,9 +25,9 @@ type FleetclaimStackProps struct {
 	AssetDir string
 }
 
-// NewFleetclaimStack creates the whole backend: the table, the four
-// functions, the user pool, the REST API and the AWS IoT provisioning
-// template with its hook and device policy.
+// NewFleetclaimStack creates the whole backend: the table, the functions,
+// the user pool, the REST API, the AWS IoT provisioning template with its
+// hook and device policy, and the presence topic rule.
 func NewFleetclaimStack(scope constructs.Construct, id string, props *FleetclaimStackProps) awscdk.Stack {
 	s := props.Settings
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -41,20 +42,21 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	tableEnv := map[string]*string{config.EnvTableName: table.TableName()}
 
 	// Cognito waits 5 s for a trigger; 4 s leaves it our answer, not its
-	// timeout. Each trigger does two or three single-item calls.
+	// timeout. Each trigger does a few single-item calls.
 	postConfirm := fn("PostConfirm", fnPostConfirm, "Records a confirmed user as an installer", 4, tableEnv)
-	allowItems(postConfirm, table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+	grantTable(postConfirm, table, fnPostConfirm)
 	preToken := fn("PreToken", fnPreToken, "Puts tenant, status and scopes into tokens", 4, tableEnv)
-	allowItems(preToken, table, "dynamodb:GetItem")
+	grantTable(preToken, table, fnPreToken)
 
 	a := newAuth(stack, s, postConfirm, preToken)
 
 	claimsEnv := map[string]*string{
-		config.EnvTableName:     table.TableName(),
-		config.EnvTemplateName:  jsii.String(s.TemplateName),
-		config.EnvClaimsPerHour: jsii.String(strconv.Itoa(s.ClaimsPerHour)),
-		config.EnvUserPoolID:    a.pool.UserPoolId(),
-		config.EnvAllowedOrigin: jsii.String(s.AllowedOrigin),
+		config.EnvTableName:         table.TableName(),
+		config.EnvTemplateName:      jsii.String(s.TemplateName),
+		config.EnvClaimsPerHour:     jsii.String(strconv.Itoa(s.ClaimsPerHour)),
+		config.EnvRequestsPerMinute: jsii.String(strconv.Itoa(s.RequestsPerMinute)),
+		config.EnvUserPoolID:        a.pool.UserPoolId(),
+		config.EnvAllowedOrigin:     jsii.String(s.AllowedOrigin),
 	}
 	if len(s.AllowedTemplates) > 0 {
 		claimsEnv[config.EnvAllowedTemplates] = jsii.String(strings.Join(s.AllowedTemplates, ","))
@@ -62,10 +64,9 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	// 10 s: CreateProvisioningClaim plus a few table calls take well under
 	// a second; API Gateway would give up at 29 s.
 	claims := fn("Claims", fnClaims, "The installer and admin API", 10, claimsEnv)
-	allowItems(claims, table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem")
-	allowQuery(claims, table)
-	templateARNs := []*string{templateARN(stack, s.TemplateName)}
-	for _, t := range s.AllowedTemplates {
+	grantTable(claims, table, fnClaims)
+	var templateARNs []*string
+	for _, t := range claimableTemplates(s) {
 		templateARNs = append(templateARNs, templateARN(stack, t))
 	}
 	claims.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -84,12 +85,15 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 			"\"*\"; it returns the account's public AWS IoT endpoint and nothing else"),
 		AppliesTo: &[]any{"Resource::*"},
 	}}, jsii.Bool(true))
+	// Approval asks whether the user still exists (AdminGetUser);
+	// suspension revokes their refresh tokens. No group is written: the
+	// role cannot add anyone to platform-admins.
 	claims.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup",
-			"cognito-idp:AdminUserGlobalSignOut"),
+		Actions:   jsii.Strings(claimsCognitoActions...),
 		Resources: &[]*string{a.pool.UserPoolArn()},
 	}))
 	api := newAPI(stack, s, a.pool, claims)
+	newWebACL(stack, s, api)
 
 	// AWS IoT waits 5 s for the hook. Its store calls stop at the 2 s
 	// deadline, so 3 s is ample and still leaves IoT time to act on a denial.
@@ -98,10 +102,15 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 			config.EnvTableName:    table.TableName(),
 			config.EnvHookDeadline: jsii.String(config.DefaultHookDeadline.String()),
 		})
-	allowItems(hook, table, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
+	grantTable(hook, table, fnProvisionHook)
 	prov := newProvisioning(stack, s, hook)
+	checkTemplatesGuarded(stack, s, prov, hook)
+	life := newLifecycle(stack, s, props.AssetDir, table, claims, hook)
 
 	seedTenants(stack, s, table)
+	newObservability(stack, s, observed{api: api, table: table, hook: hook, functions: map[string]awslambda.Function{
+		fnClaims: claims, fnPostConfirm: postConfirm, fnPreToken: preToken, fnProvisionHook: hook,
+		fnPresence: life.presence}})
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -112,10 +121,55 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	output("Region", "AWS Region of this deployment", stack.Region())
 	output("UserPoolId", "Cognito user pool of installers and admins", a.pool.UserPoolId())
 	output("UserPoolClientId", "App client ID for the installer app", a.client.UserPoolClientId())
-	output("ProvisioningTemplateName", "Fleet provisioning template devices register with", prov.template.Ref())
+	output("ProvisioningTemplateName", "Fleet provisioning template devices register with", prov.templates[0].Ref())
 	output("DevicePolicyName", "AWS IoT policy attached to every provisioned device", prov.devicePolicy.Ref())
 	output("TableName", "DynamoDB table holding all fleetclaim state", table.TableName())
 	output("IoTDataEndpointHint", "How to look up the AWS IoT data endpoint devices connect to",
 		jsii.String("aws iot describe-endpoint --endpoint-type iot:Data-ATS --region "+*stack.Region()))
 	return stack
+}
+
+// claimsCognitoActions are the Cognito admin calls the claims function makes
+// (shared/cognitoadmin): AdminGetUser before an approval, global sign-out on
+// a suspension.
+var claimsCognitoActions = []string{"cognito-idp:AdminGetUser", "cognito-idp:AdminUserGlobalSignOut"}
+
+// checkTemplatesGuarded fails synthesis unless every template a claim may
+// name (the claims function's allowed templates) is one this stack creates
+// with our hook and a permission for AWS IoT to call it: the deploy-time
+// proof that the hook guards every claim. It reads the constructs, so an
+// edit that adds a template some other way, or lists one the stack does not
+// create, stops at `cdk synth`.
+func checkTemplatesGuarded(stack awscdk.Stack, s Settings, p provisioning, hook awslambda.Function) {
+	stack.Node().AddValidation(&templateCheck{names: claimableTemplates(s), p: p, hook: hook, stack: stack})
+}
+
+// templateCheck is checkTemplatesGuarded's validation.
+type templateCheck struct {
+	names []string
+	p     provisioning
+	hook  awslambda.Function
+	stack awscdk.Stack
+}
+
+// Validate lists each claimable template that no template construct
+// creates with the hook as its target.
+func (c *templateCheck) Validate() *[]*string {
+	var problems []*string
+	guarded := map[string]bool{}
+	for _, t := range c.p.templates {
+		// Tokens resolve to the same CloudFormation expression only when
+		// they name the same function.
+		h, _ := c.stack.Resolve(t.PreProvisioningHook()).(map[string]any)
+		if reflect.DeepEqual(h["targetArn"], c.stack.Resolve(c.hook.FunctionArn())) && h["payloadVersion"] == hookPayloadVersion {
+			guarded[*t.TemplateName()] = true
+		}
+	}
+	for _, name := range c.names {
+		if !guarded[name] {
+			problems = append(problems, jsii.String("claims may name provisioning template "+name+
+				", which this stack does not create with the fleetclaim pre-provisioning hook"))
+		}
+	}
+	return &problems
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -162,7 +164,7 @@ func TestAPIStageGatewayResponsesAndValidation(t *testing.T) {
 	}
 	settings := p["MethodSettings"].([]any)[0].(map[string]any)
 	want := map[string]any{"DataTraceEnabled": false, "LoggingLevel": "ERROR",
-		"ThrottlingRateLimit": float64(defaultThrottleRate), "ThrottlingBurstLimit": float64(defaultThrottleBurst)}
+		"ThrottlingRateLimit": s.settings.ThrottleRate, "ThrottlingBurstLimit": float64(s.settings.ThrottleBurst)}
 	for k, v := range want {
 		if settings[k] != v {
 			t.Errorf("method settings %s: got %v, want %v", k, settings[k], v)
@@ -182,32 +184,41 @@ func TestAPIStageGatewayResponsesAndValidation(t *testing.T) {
 		t.Errorf("validator: got %s", asJSON(vp))
 	}
 
+	// The template carries apigw.GatewayResponses, the list the local API
+	// stand-in answers with, and nothing else.
 	responses := s.resources("AWS::ApiGateway::GatewayResponse")
-	if len(responses) != len(gatewayProblems) {
-		t.Errorf("got %d gateway responses, want %d", len(responses), len(gatewayProblems))
-	}
-	for id, r := range responses {
+	byType := map[string]map[string]any{}
+	for _, r := range responses {
 		p := props(r)
-		headers := p["ResponseParameters"].(map[string]any)
-		if got := headers["gatewayresponse.header.Access-Control-Allow-Origin"]; got != "'"+defaultAllowedOrigin+"'" {
-			t.Errorf("%s: CORS origin got %v", id, got)
-		}
-		if got := headers["gatewayresponse.header.Content-Type"]; got != "'application/problem+json'" {
-			t.Errorf("%s: content type got %v", id, got)
-		}
-		tmpl := p["ResponseTemplates"].(map[string]any)["application/json"].(string)
-		// API Gateway substitutes these; a stand-in shows the rest is JSON.
-		body := strings.NewReplacer("$context.error.messageString", `"message"`, "$context.requestId", "id").Replace(tmpl)
-		var problem map[string]any
-		if err := json.Unmarshal([]byte(body), &problem); err != nil {
-			t.Errorf("%s: template is not JSON once substituted: %v: %s", id, err, body)
+		byType[fmt.Sprint(p["ResponseType"])] = p
+	}
+	if len(responses) != len(apigw.GatewayResponses) || len(byType) != len(responses) {
+		t.Errorf("got %d gateway responses of %d types, want the %d of apigw.GatewayResponses", len(responses), len(byType),
+			len(apigw.GatewayResponses))
+	}
+	for _, r := range apigw.GatewayResponses {
+		p, ok := byType[r.Type]
+		if !ok {
+			t.Errorf("%s: not deployed", r.Type)
 			continue
 		}
-		if problem["code"] == "" || problem["title"] == "" {
-			t.Errorf("%s: problem lacks code or title: %s", id, body)
+		wantStatus := any(nil)
+		if r.Status != 0 {
+			wantStatus = strconv.Itoa(r.Status)
 		}
-		if status, ok := problem["status"]; ok && fmt.Sprint(status) != p["StatusCode"] {
-			t.Errorf("%s: body status %v, response status %v", id, status, p["StatusCode"])
+		if p["StatusCode"] != wantStatus {
+			t.Errorf("%s: got status %v, want %v", r.Type, p["StatusCode"], wantStatus)
+		}
+		wantHeaders := map[string]any{}
+		for name, value := range r.Headers(defaultAllowedOrigin) {
+			wantHeaders["gatewayresponse.header."+name] = "'" + value + "'"
+		}
+		if got := p["ResponseParameters"]; !reflect.DeepEqual(got, wantHeaders) {
+			t.Errorf("%s: got headers %s, want %s", r.Type, asJSON(got), asJSON(wantHeaders))
+		}
+		wantTemplates := map[string]any{"application/json": r.Template()}
+		if got := p["ResponseTemplates"]; !reflect.DeepEqual(got, wantTemplates) {
+			t.Errorf("%s: got templates %s, want %s", r.Type, asJSON(got), asJSON(wantTemplates))
 		}
 	}
 }
@@ -247,6 +258,7 @@ func TestUserPoolAndClient(t *testing.T) {
 			"UsernameAttributes":     []any{"email"},
 			"AutoVerifiedAttributes": []any{"email"},
 			"MfaConfiguration":       "OPTIONAL",
+			"UsernameConfiguration":  map[string]any{"CaseSensitive": false},
 			"EnabledMfas":            []any{"SOFTWARE_TOKEN_MFA"},
 			"AdminCreateUserConfig":  map[string]any{"AllowAdminCreateUserOnly": false},
 			"DeletionProtection":     "INACTIVE",
@@ -259,10 +271,13 @@ func TestUserPoolAndClient(t *testing.T) {
 			})},
 		})
 	})
-	for _, g := range fleetclaim.PrivilegedGroups {
-		check(t, "group "+g, func() {
-			s.assert.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolGroup"), map[string]any{"GroupName": g})
-		})
+	var groups []string
+	for _, g := range s.resources("AWS::Cognito::UserPoolGroup") {
+		groups = append(groups, props(g)["GroupName"].(string))
+	}
+	// No "installers" group: approval is the installer record.
+	if slices.Sort(groups); !slices.Equal(groups, []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins}) {
+		t.Errorf("groups: got %v, want admins and platform-admins only", groups)
 	}
 	check(t, "resource server", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolResourceServer"), map[string]any{
@@ -491,6 +506,8 @@ func TestFunctions(t *testing.T) {
 		{"PostConfirm", 5, func(l config.Lookup) error { _, err := config.LoadTrigger(l); return err }},
 		{"PreToken", 5, func(l config.Lookup) error { _, err := config.LoadTrigger(l); return err }},
 		{"ProvisionHook", 5, func(l config.Lookup) error { _, err := config.LoadHook(l); return err }},
+		// AWS IoT invokes it asynchronously: Lambda's own 900 s is the bound.
+		{"Presence", 900, func(l config.Lookup) error { _, err := config.LoadPresence(l); return err }},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			_, fn := s.resource(t, "AWS::Lambda::Function", tc.id)
@@ -575,9 +592,12 @@ func TestTenantSeeds(t *testing.T) {
 	var call struct {
 		Action     string `json:"action"`
 		Parameters struct {
-			TableName string         `json:"TableName"`
-			Item      map[string]any `json:"Item"`
+			TableName                 string         `json:"TableName"`
+			Item                      map[string]any `json:"Item"`
+			ConditionExpression       string         `json:"ConditionExpression"`
+			ExpressionAttributeValues map[string]any `json:"ExpressionAttributeValues"`
 		} `json:"parameters"`
+		IgnoreErrorCodesMatching string `json:"ignoreErrorCodesMatching"`
 	}
 	if err := json.Unmarshal([]byte(create), &call); err != nil {
 		t.Fatalf("create call is not JSON: %v: %s", err, create)
@@ -585,17 +605,31 @@ func TestTenantSeeds(t *testing.T) {
 	if call.Action != "PutItem" || call.Parameters.TableName != "<"+tableID+">" {
 		t.Errorf("create call: %s, want PutItem into %s", create, tableID)
 	}
+	// The item is the store adapter's own (dynamostore.TenantItem, whose
+	// shape shared/dynamostore's tests hold to PutTenant's), at revision 0.
 	want := map[string]any{
-		dynamostore.AttrPK:   map[string]any{"S": "TENANT#acme"},
-		dynamostore.AttrSK:   map[string]any{"S": "TENANT"},
-		"id":                 map[string]any{"S": "acme"},
-		"name":               map[string]any{"S": "Acme"},
-		"status":             map[string]any{"S": "active"},
-		"autoApproveDomains": map[string]any{"L": []any{map[string]any{"S": "acme.example"}}},
-		"claimsPerHour":      map[string]any{"N": "120"},
+		dynamostore.AttrPK:          map[string]any{"S": "TENANT#acme"},
+		dynamostore.AttrSK:          map[string]any{"S": "TENANT"},
+		dynamostore.AttrGSI2PK:      map[string]any{"S": "TENANTS"},
+		dynamostore.AttrGSI2SK:      map[string]any{"S": "acme"},
+		"id":                        map[string]any{"S": "acme"},
+		"name":                      map[string]any{"S": "Acme"},
+		"status":                    map[string]any{"S": "active"},
+		"revision":                  map[string]any{"N": "0"},
+		"autoApproveDomains":        map[string]any{"L": []any{map[string]any{"S": "acme.example"}}},
+		"claimsPerHour":             map[string]any{"N": "120"},
+		"allowedTemplates":          map[string]any{"L": []any{}},
+		"installersMayDecommission": map[string]any{"BOOL": false},
 	}
 	if got := asJSON(call.Parameters.Item); got != asJSON(want) {
 		t.Errorf("item: got %s, want %s", got, asJSON(want))
+	}
+	// Never over a tenant the API changed: the seed's condition, and its
+	// failure is no failed deployment.
+	if call.Parameters.ConditionExpression != dynamostore.SeedCondition ||
+		asJSON(call.Parameters.ExpressionAttributeValues) != `{":zero":{"N":"0"}}` ||
+		call.IgnoreErrorCodesMatching != "ConditionalCheckFailedException" {
+		t.Errorf("create call: %s, want PutItem on %q ignoring ConditionalCheckFailedException", create, dynamostore.SeedCondition)
 	}
 	if asJSON(props(acme)["Update"]) != asJSON(props(acme)["Create"]) {
 		t.Error("a changed tenant must be written again on update")

@@ -13,12 +13,15 @@ import (
 func main() {
 	cfg, sdk, log := app.Boot(config.LoadClaims)
 	iot := awsenv.IoT(sdk, cfg.IoTEndpoint)
+	m := app.Metrics(cfg.Base)
 	h := app.Claims(cfg, app.Parts{
-		Store:     app.DynamoStore(sdk, cfg.Base),
+		Store:     app.DynamoStore(sdk, cfg.Base, m),
 		Minter:    iotclaims.NewMinter(iot),
+		Revoker:   iotclaims.NewRevoker(iot),
 		Endpoint:  iotclaims.NewEndpoint(iot, cfg.IoTDataEndpoint).Get,
 		GroupsFor: app.CognitoGroups(awsenv.Cognito(sdk, cfg.CognitoEndpoint)),
 		Log:       log,
+		Metrics:   m,
 	})
 	lambda.Start(h.Handle)
 }

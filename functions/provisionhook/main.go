@@ -6,7 +6,9 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/fleetclaim/fleetclaim/shared/app"
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
 )
 
 func main() {
@@ -14,6 +16,13 @@ func main() {
 	// The SDK's retries would outlive the hook's deadline; the deadline,
 	// not a retry, decides (invariant 3).
 	sdk.RetryMaxAttempts = 1
-	h := app.ProvisioningHook(cfg, app.Parts{Store: app.DynamoStore(sdk, cfg.Base), Log: log})
+	m := app.Metrics(cfg.Base)
+	h := app.ProvisioningHook(cfg, app.Parts{
+		Store: app.DynamoStore(sdk, cfg.Base, m),
+		// Deactivates the certificates of the claims a denial burns.
+		Revoker: iotclaims.NewRevoker(awsenv.IoT(sdk, "")),
+		Log:     log,
+		Metrics: m,
+	})
 	lambda.Start(h.Handle)
 }

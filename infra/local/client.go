@@ -196,9 +196,34 @@ type installerJSON struct {
 }
 
 type deviceJSON struct {
-	SerialNumber string `json:"serialNumber"`
-	ThingName    string `json:"thingName"`
-	InstallerID  string `json:"installerId"`
+	SerialNumber  string    `json:"serialNumber"`
+	ThingName     string    `json:"thingName"`
+	InstallerID   string    `json:"installerId"`
+	CertificateID string    `json:"certificateId"`
+	State         string    `json:"state"`
+	Overdue       bool      `json:"overdue"`
+	OnlineAt      time.Time `json:"onlineAt"`
+}
+
+// awaitOnline polls GET /devices/{serial} until the device is online: AWS
+// IoT's presence event reaches the API a moment after the connection.
+func (in *installer) awaitOnline(ctx context.Context, serial string) (deviceJSON, error) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var d deviceJSON
+		if err := in.call(ctx, "GET", "/devices/"+serial, nil, &d); err != nil {
+			return d, err
+		}
+		if d.State == "online" {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return d, fmt.Errorf("GET /devices/%s: still %s (overdue %v) when the demo timed out, want online", serial, d.State, d.Overdue)
+		case <-tick.C:
+		}
+	}
 }
 
 type listJSON[T any] struct {

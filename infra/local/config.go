@@ -15,23 +15,33 @@ import (
 
 // Config is everything the local stack can be told on its command line.
 type Config struct {
-	DataDir          string
-	Host             string
-	APIPort          int
-	CognitoPort      int
-	IoTPort          int
-	MQTTPort         int
-	ClaimLifetime    time.Duration
-	Template         string
-	ExtraTemplates   []string
-	ClaimsPerHour    int
-	Tenants          []fleetclaim.Tenant
-	Admin            AdminUser
-	AllowedOrigin    string
-	DynamoDBEndpoint string
-	TableName        string
-	LogLevel         string
-	KeyPool          int
+	DataDir        string
+	Host           string
+	APIPort        int
+	CognitoPort    int
+	IoTPort        int
+	MQTTPort       int
+	ClaimLifetime  time.Duration
+	Template       string
+	ExtraTemplates []string
+	ClaimsPerHour  int
+	// RequestsPerMinute is each installer's API allowance.
+	RequestsPerMinute int
+	Tenants           []fleetclaim.Tenant
+	Admin             AdminUser
+	AllowedOrigin     string
+	DynamoDBEndpoint  string
+	TableName         string
+	LogLevel          string
+
+	// AccessTokenValidity, IDTokenValidity and RefreshTokenValidity are
+	// the Cognito app client's token lifetimes.
+	AccessTokenValidity  time.Duration
+	IDTokenValidity      time.Duration
+	RefreshTokenValidity time.Duration
+
+	// KeyPool is how many RSA key pairs the AWS IoT stand-in keeps ready.
+	KeyPool int
 	// Codes gets each sign-up confirmation code as a readable line (the
 	// command sets standard output); not a flag.
 	Codes io.Writer
@@ -83,6 +93,14 @@ Example:
 	fs.IntVar(&c.IoTPort, "iot-port", 8443, "AWS IoT control-plane stand-in port, HTTP (0 picks a free port)")
 	fs.IntVar(&c.MQTTPort, "mqtt-port", 8883, "MQTT over TLS port, client certificates required (0 picks a free port)")
 	fs.DurationVar(&c.ClaimLifetime, "claim-lifetime", 5*time.Minute, "validity of claim certificates (AWS: 5m)")
+	// Shorter than Cognito allows (5m) so that an app's token refresh can be
+	// watched in seconds.
+	fs.DurationVar(&c.AccessTokenValidity, "access-token-validity", fleetclaim.AccessTokenValidity,
+		"lifetime of access tokens, 10s to 24h (Cognito: 5m to 24h; the deployed pool's is the default)")
+	fs.DurationVar(&c.IDTokenValidity, "id-token-validity", fleetclaim.IDTokenValidity,
+		"lifetime of ID tokens, 10s to 24h (Cognito: 5m to 24h)")
+	fs.DurationVar(&c.RefreshTokenValidity, "refresh-token-validity", fleetclaim.RefreshTokenValidity,
+		"lifetime of refresh tokens, 1m to 87600h (Cognito: 1h to 10 years)")
 	fs.StringVar(&c.Template, "template", "fleetclaim-local", "fleet provisioning template name")
 	fs.Func("extra-template", "another provisioning `name` installers may request (repeatable)", func(s string) error {
 		if err := fleetclaim.ValidateTemplateName(s); err != nil {
@@ -92,6 +110,7 @@ Example:
 		return nil
 	})
 	fs.IntVar(&c.ClaimsPerHour, "claims-per-hour", 60, "per-installer claim quota per clock hour")
+	fs.IntVar(&c.RequestsPerMinute, "requests-per-minute", fleetclaim.DefaultRequestsPerMinute, "per-installer API requests per clock minute")
 	fs.StringVar(&c.AllowedOrigin, "allowed-origin", "", "installer web app origin for CORS, e.g. http://localhost:5173")
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
@@ -99,7 +118,8 @@ Example:
 	fs.IntVar(&c.KeyPool, "key-pool", 32, "RSA key pairs the AWS IoT stand-in keeps generated ahead of claims and\n"+
 		"CreateKeysAndCertificate (0: each is generated when asked)")
 	fs.Func("tenant", "a tenant as `id:name:domain1,domain2` (repeatable); verified emails at the\n"+
-		"listed domains are approved at sign-up; default acme:Acme:acme.example", func(s string) error {
+		"listed domains are approved at sign-up; default acme:Acme:acme.example. A seed: a tenant\n"+
+		"changed through the API (/tenants) keeps its changes", func(s string) error {
 		t, err := parseTenant(s)
 		if err == nil {
 			c.Tenants = append(c.Tenants, t)
@@ -138,6 +158,14 @@ func (c Config) validate() error {
 	if c.ClaimLifetime < 10*time.Second || c.ClaimLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("-claim-lifetime %v: must be between 10s and 24h", c.ClaimLifetime))
 	}
+	for name, v := range map[string]time.Duration{"access-token-validity": c.AccessTokenValidity, "id-token-validity": c.IDTokenValidity} {
+		if v < 10*time.Second || v > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("-%s %v: must be between 10s and 24h", name, v))
+		}
+	}
+	if c.RefreshTokenValidity < time.Minute || c.RefreshTokenValidity > 3650*24*time.Hour {
+		errs = append(errs, fmt.Errorf("-refresh-token-validity %v: must be between 1m and 87600h", c.RefreshTokenValidity))
+	}
 	if err := fleetclaim.ValidateTemplateName(c.Template); err != nil {
 		errs = append(errs, fmt.Errorf("-template: %w", err))
 	}
@@ -146,6 +174,9 @@ func (c Config) validate() error {
 	}
 	if c.KeyPool < 0 || c.KeyPool > 1024 {
 		errs = append(errs, fmt.Errorf("-key-pool %d: must be between 0 and 1024", c.KeyPool))
+	}
+	if c.RequestsPerMinute < 1 {
+		errs = append(errs, errors.New("-requests-per-minute must be at least 1"))
 	}
 	if u, err := url.Parse(c.DynamoDBEndpoint); c.DynamoDBEndpoint != "" && (err != nil || u.Scheme != "http" || !isLoopback(u.Hostname())) {
 		errs = append(errs, fmt.Errorf("-dynamodb-endpoint %q: must be a loopback http URL", c.DynamoDBEndpoint))
@@ -178,6 +209,9 @@ func parseTenant(s string) (fleetclaim.Tenant, error) {
 				domain, err := fleetclaim.ParseDomain(d)
 				if err != nil {
 					return t, fmt.Errorf("tenant %q: %q is not an ASCII domain name (write internationalized domains in their xn-- form)", s, d)
+				}
+				if fleetclaim.IsPublicMailDomain(domain) {
+					return t, fmt.Errorf("tenant %q: %s is a public mail provider; anyone can get an address there", s, domain)
 				}
 				t.AutoApproveDomains = append(t.AutoApproveDomains, domain)
 			}

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -22,6 +25,27 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// The token validities default to the deployed app client's and can be
+// shortened to watch tokens expire.
+func TestParseConfigTokenValidities(t *testing.T) {
+	c, err := parseConfig(nil, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if c.AccessTokenValidity != fleetclaim.AccessTokenValidity || c.IDTokenValidity != fleetclaim.IDTokenValidity ||
+		c.RefreshTokenValidity != fleetclaim.RefreshTokenValidity {
+		t.Errorf("got defaults %v %v %v, want the deployed pool's", c.AccessTokenValidity, c.IDTokenValidity, c.RefreshTokenValidity)
+	}
+	c, err = parseConfig([]string{"-access-token-validity", "30s", "-id-token-validity", "1m", "-refresh-token-validity", "5m"}, io.Discard)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if got, want := []time.Duration{c.AccessTokenValidity, c.IDTokenValidity, c.RefreshTokenValidity},
+		[]time.Duration{30 * time.Second, time.Minute, 5 * time.Minute}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 // Bad flags are refused with an error naming the flag; the stack never
 // starts on a guess, and never listens or connects beyond loopback.
 func TestParseConfigRefuses(t *testing.T) {
@@ -33,6 +57,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		// strings.ToLower folds 'İ' to 'i': this would read as bigcorp.example.
 		{"look-alike auto-approve domain", []string{"-tenant", "bigcorp:Big:b\u0130gcorp.example"}, "not an ASCII domain"},
 		{"domain with an address in it", []string{"-tenant", "acme:Acme:ana@acme.example"}, "not an ASCII domain"},
+		{"public mail provider as auto-approve domain", []string{"-tenant", "acme:Acme:acme.example,Gmail.com"}, "public mail provider"},
 		{"tenant ID", []string{"-tenant", "Acme:Acme:acme.example"}, "id must be"},
 		{"public host", []string{"-host", "0.0.0.0"}, "only loopback"},
 		{"host name", []string{"-host", "example.com"}, "only loopback"},
@@ -42,6 +67,9 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"port", []string{"-api-port", "70000"}, "not a port"},
 		{"claim lifetime", []string{"-claim-lifetime", "1s"}, "claim-lifetime"},
 		{"negative key pool", []string{"-key-pool", "-1"}, "-key-pool"},
+		{"access token validity", []string{"-access-token-validity", "1s"}, "access-token-validity"},
+		{"ID token validity", []string{"-id-token-validity", "25h"}, "id-token-validity"},
+		{"refresh token validity", []string{"-refresh-token-validity", "30s"}, "refresh-token-validity"},
 		{"admin", []string{"-admin", "admin:pw:acme"}, "admin: want"},
 		{"argument", []string{"serve"}, "unexpected argument"},
 	}

@@ -30,6 +30,14 @@ local stack and prints each step; it exits non-zero if any step fails:
   7. the device reconnects with its new certificate as its thing name
   8. GET /claims/{id} shows the claim consumed; GET /devices/{serial} the device
   9. the same claim presented again is rejected
+ 10. AWS IoT reports the device's first connection with its own certificate
+     (a presence event); GET /devices/{serial} shows it online
+ 11. the admin decommissions the device (POST /devices/{serial}/decommission):
+     its certificate is deactivated and detached, the serial freed
+ 12. the old device certificate is refused at connection
+ 13. a new claim is issued for the same serial (the replacement unit)
+ 14. the replacement registers, connects and shows online; the serial's
+     history (GET /devices/{serial}/history) holds the old device
 
 Flags:
 `
@@ -156,7 +164,69 @@ func demo(ctx context.Context, out io.Writer, e Endpoints, c demoConfig) error {
 		return err
 	}
 	ok("the same claim again: rejected by AWS IoT (%s); the installer sees reason %q", rejected.ErrorCode, claim.Reason)
+
+	if d, err = in.awaitOnline(ctx, serial); err != nil {
+		return err
+	}
+	ok("GET /devices/%s: %s since %s (AWS IoT's presence event for its own certificate)", serial, d.State, d.OnlineAt.Format(time.TimeOnly))
+
+	if err := replace(ctx, ok, in, admin, dev, res, serial, c.useCSR); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "demo complete")
+	return nil
+}
+
+// replace plays the replacement of a broken unit: decommission, the old
+// certificate refused, a new claim for the same serial, the new unit online.
+func replace(ctx context.Context, ok func(string, ...any), in, admin *installer, dev device.Config,
+	old device.Result, serial string, useCSR bool) error {
+	var d deviceJSON
+	if err := admin.call(ctx, "POST", "/devices/"+serial+"/decommission", map[string]string{"reason": "replaced in the demo"}, &d); err != nil {
+		return fmt.Errorf("decommission: %w", err)
+	}
+	if d.State != "decommissioned" {
+		return fmt.Errorf("decommission: got state %q, want decommissioned", d.State)
+	}
+	ok("admin decommissioned %s: certificate %s… deactivated and detached, the serial is free", serial, d.CertificateID[:12])
+
+	oldCreds := device.Credentials{CertificatePEM: old.Certificate.CertificatePEM, PrivateKeyPEM: old.Certificate.PrivateKeyPEM}
+	oldCfg := dev
+	oldCfg.ClientID = old.ThingName
+	if cl, err := device.Connect(ctx, oldCfg, oldCreds); err == nil {
+		cl.Close()
+		return fmt.Errorf("the decommissioned certificate connected, want it refused")
+	} else if !errors.Is(err, device.ErrConnectionRefused) {
+		return fmt.Errorf("the decommissioned certificate: got %v, want a refused connection", err)
+	}
+	ok("the old device's certificate is refused by AWS IoT at connection")
+
+	var claim claimJSON
+	if err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": serial}, &claim); err != nil {
+		return fmt.Errorf("issue the replacement's claim: %w", err)
+	}
+	ok("claim %s… issued for %s again, for the replacement unit", claim.ClaimID[:12], serial)
+
+	res, err := device.Provision(ctx, dev, device.Credentials{CertificatePEM: claim.CertificatePEM, PrivateKeyPEM: claim.PrivateKey},
+		claim.TemplateName, serial, useCSR)
+	if err != nil {
+		return fmt.Errorf("provision the replacement: %w", err)
+	}
+	if d, err = in.awaitOnline(ctx, serial); err != nil {
+		return err
+	}
+	if d.CertificateID != res.Certificate.CertificateID {
+		return fmt.Errorf("GET /devices/%s: got certificate %s, want the replacement's %s", serial, d.CertificateID, res.Certificate.CertificateID)
+	}
+	var hist listJSON[deviceJSON]
+	if err := in.call(ctx, "GET", "/devices/"+serial+"/history", nil, &hist); err != nil {
+		return err
+	}
+	if len(hist.Items) != 1 || hist.Items[0].CertificateID != old.Certificate.CertificateID {
+		return fmt.Errorf("GET /devices/%s/history: got %+v, want the old device", serial, hist.Items)
+	}
+	ok("the replacement registered as %s and is online (certificate %s…); the history holds the old device, %s",
+		res.ThingName, res.Certificate.CertificateID[:12], hist.Items[0].State)
 	return nil
 }
 

@@ -163,7 +163,11 @@ func TestEndToEndProvisioning(t *testing.T) {
 }
 
 // Every negative path ends on the device's /rejected topic with AWS's error
-// payload, and the installer can read why on GET /claims/{id}.
+// payload, or, for a claim revoked before the device uses it, with AWS IoT
+// refusing the deactivated claim certificate at CONNECT; the installer can
+// read why on GET /claims/{id}. A claim the hook burns hears ACCESS_DENIED,
+// and its certificate is refused from then on: the hook deactivated it in
+// AWS IoT (invariant 10).
 func TestEndToEndRejections(t *testing.T) {
 	x := startStack(t, t.TempDir())
 	ctx := t.Context()
@@ -176,16 +180,20 @@ func TestEndToEndRejections(t *testing.T) {
 		template   string
 		wantReason fleetclaim.Reason
 		wantStatus string
+		// refused: the claim certificate is refused at CONNECT; the hook's
+		// refusal stays the backstop (the gatekeeper's tests).
+		// deactivated: it is refused at CONNECT after this attempt.
+		refused, deactivated bool
 	}{
 		{name: "claim presented with another serial", serial: func(string) string { return "SN-NOT-BOUND" },
-			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected"},
+			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected", deactivated: true},
 		{name: "revoked claim", prepare: func(c claimJSON) {
 			if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
 				t.Fatalf("revoke: %v", err)
 			}
-		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked"}, // the device's attempt does not hide who revoked it
+		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked", refused: true, deactivated: true},
 		{name: "claim for another template", template: "other-template",
-			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected"},
+			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected", deactivated: true},
 		{name: "expired claim still in the table", prepare: func(c claimJSON) {
 			x.stack.clock.advance(2 * time.Minute) // past the claim's expiry for the handlers
 		}, wantReason: fleetclaim.ReasonExpired, wantStatus: "expired"},
@@ -207,11 +215,25 @@ func TestEndToEndRejections(t *testing.T) {
 			}
 			_, err := device.Provision(ctx, x.deviceConfig(), creds(c), tmpl, presented, false)
 			var rej *device.RejectedError
-			if !errors.As(err, &rej) {
+			switch {
+			case tt.refused:
+				if !errors.Is(err, device.ErrConnectionRefused) {
+					t.Fatalf("got %v, want the claim certificate refused at CONNECT", err)
+				}
+			case !errors.As(err, &rej):
 				t.Fatalf("got %v, want a /rejected reply", err)
-			}
-			if rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED" {
+			case rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED":
 				t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
+			}
+			if tt.deactivated {
+				cfg := x.deviceConfig()
+				cfg.ClientID = serial
+				if cl, err := device.Connect(ctx, cfg, creds(c)); !errors.Is(err, device.ErrConnectionRefused) {
+					if err == nil {
+						cl.Close()
+					}
+					t.Errorf("got %v connecting with the claim afterwards, want it refused: deactivated in AWS IoT", err)
+				}
 			}
 			var got claimJSON
 			if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil {
@@ -262,8 +284,12 @@ func TestEndToEndAccess(t *testing.T) {
 		}
 		err := in.call(ctx, "POST", "/claims", map[string]string{"serialNumber": "SN-1"}, nil)
 		var ae *apiError
-		if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
-			t.Errorf("got %v, want 401 from the authorizer", err)
+		if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Code != fleetclaim.CodeUnauthenticated {
+			t.Errorf("got %v, want 401 %s from the authorizer's gateway response", err, fleetclaim.CodeUnauthenticated)
+		}
+		err = in.call(ctx, "GET", "/no-such-route", nil, nil)
+		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != fleetclaim.CodeNotFound {
+			t.Errorf("unknown route: got %v, want 404 %s", err, fleetclaim.CodeNotFound)
 		}
 	})
 

@@ -51,6 +51,7 @@ func run(args []string) int {
 
   API (installer app)   %s
   OpenAPI document      %s
+  Metrics               %s   (as CloudWatch would receive them)
   Cognito endpoint      %s   region %s
     user pool ID        %s
     app client ID       %s
@@ -63,7 +64,7 @@ The same, for scripts: %s/endpoints.json
 IAM credentials for Admin* and control-plane calls: %s (yours alone, new at every start)
 Sign-up codes appear below as "sign-up code for <email>: <code>".
 Try it: make demo (in another terminal). Stop with Ctrl-C.
-`, e.DataDir, e.APIURL, e.OpenAPIURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
+`, e.DataDir, e.APIURL, e.OpenAPIURL, e.MetricsURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
 		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir, e.CredentialsFile)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "fleetclaim-local: stopping")

@@ -29,7 +29,13 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iotclaims"
+	"github.com/fleetclaim/fleetclaim/shared/iotpresence"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
+
+// metricsNamespace labels the local stack's metrics page, as a stage's
+// namespace labels a deployment's metrics in CloudWatch.
+const metricsNamespace = metrics.DefaultNamespace + "/local"
 
 // region labels the local pool and ARNs. Clients must use it as their SDK
 // region; nothing is sent to AWS, whatever it says.
@@ -40,6 +46,7 @@ const region = "us-east-1"
 type Endpoints struct {
 	APIURL          string `json:"apiUrl"`
 	OpenAPIURL      string `json:"openApiUrl"`
+	MetricsURL      string `json:"metricsUrl"` // metrics.Page: what the functions would publish, since this start
 	CognitoEndpoint string `json:"cognitoEndpoint"`
 	Region          string `json:"region"`
 	UserPoolID      string `json:"userPoolId"`
@@ -53,6 +60,11 @@ type Endpoints struct {
 	// which Cognito's Admin* calls and the AWS IoT control plane require.
 	CredentialsFile string `json:"credentialsFile"`
 	DataDir         string `json:"dataDir"`
+	// DynamoDBEndpoint and TableName are the store, when the stack keeps
+	// its records in DynamoDB (-dynamodb-endpoint), for operator tools
+	// such as infra/admin; the embedded store is the stack's alone.
+	DynamoDBEndpoint string `json:"dynamodbEndpoint,omitempty"`
+	TableName        string `json:"tableName,omitempty"`
 
 	// operator are the credentials in CredentialsFile, as Start made them
 	// or readEndpoints read them; never in endpoints.json.
@@ -124,6 +136,9 @@ type Stack struct {
 	Store     fleetclaim.Store
 	Pool      *cognito.Pool
 	IoT       *iot.Core
+	// Metrics tallies what the handlers record, as CloudWatch would
+	// receive it from the deployed functions; MetricsURL serves it.
+	Metrics *metrics.Tally
 
 	// clock is the handlers' clock. It reads the real time unless a test
 	// moves it, which ages claims without waiting for them to expire.
@@ -159,7 +174,7 @@ func (c *clock) reset() {
 
 // Start brings the stack up and returns once every endpoint answers.
 func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error) {
-	s = &Stack{clock: &clock{}}
+	s = &Stack{clock: &clock{}, Metrics: metrics.NewTally(metricsNamespace)}
 	// A failed start stops what it started. Failures return a nil stack, so
 	// the deferred call keeps its own reference.
 	started := s
@@ -175,11 +190,16 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if s.Store, err = openStore(ctx, c, dir); err != nil {
+	if s.Store, err = openStore(ctx, c, dir, s.Metrics); err != nil {
 		return nil, err
 	}
+	// The -tenant flags are a seed, like the deployed stack's tenants
+	// setting: a tenant changed through the API since keeps its changes.
 	for _, t := range c.Tenants {
-		if err := s.Store.PutTenant(ctx, t); err != nil {
+		switch err := s.Store.PutTenant(ctx, t); {
+		case errors.Is(err, fleetclaim.ErrConflict):
+			log.Info("tenant changed through the API; its -tenant flag is not applied", "tenant", t.ID)
+		case err != nil:
 			return nil, fmt.Errorf("seed tenant %s: %w", t.ID, err)
 		}
 	}
@@ -212,8 +232,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	parts := app.Parts{
 		Store:     s.Store,
 		Minter:    iotclaims.NewMinter(iotClient),
+		Revoker:   iotclaims.NewRevoker(iotClient),
 		Endpoint:  iotclaims.NewEndpoint(iotClient, "").Get,
 		GroupsFor: func(pool string) fleetclaim.GroupManager { return cognitoadmin.New(cognitoClient, pool) },
+		Metrics:   s.Metrics,
 		Now:       s.clock.now,
 	}
 	templates := append([]string{c.Template}, c.ExtraTemplates...)
@@ -228,6 +250,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	}
 
 	hook := app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, withLog(parts, log, "provisionhook"))
+	// The presence rule, as the CDK app deploys it: AWS IoT's presence
+	// events to the presence function, with the same store.
+	presence := app.Presence(withLog(parts, log, "presence"))
 	s.IoT, err = iot.New(iot.Options{
 		DataDir:       filepath.Join(dir, "iot"),
 		MQTTAddr:      net.JoinHostPort(c.Host, strconv.Itoa(c.MQTTPort)),
@@ -235,11 +260,16 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		ClaimLifetime: c.ClaimLifetime,
 		Region:        region,
 		Hook:          hook.Handle,
+		Rules:         []iot.Rule{{Name: "presence", TopicFilter: iotpresence.TopicFilter, Action: lambdaEvent(presence.Handle)}},
 		Credentials:   operator,
 		KeyPool:       c.KeyPool,
 		Logger:        log.With("component", "iot"),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTemplatesGuarded(s.IoT, templates); err != nil {
+		_ = s.IoT.Close()
 		return nil, err
 	}
 	if err := s.IoT.Start(ctx); err != nil {
@@ -252,7 +282,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		DataDir:            filepath.Join(dir, "cognito"),
 		BaseURL:            cognitoURL,
 		Region:             region,
-		Groups:             fleetclaim.PrivilegedGroups,
+		Groups:             []string{fleetclaim.GroupAdmins, fleetclaim.GroupPlatformAdmins},
 		SignInWithEmail:    true,
 		RequiredAttributes: []string{"email", "custom:tenant_id"},
 		WriteAttributes:    []string{"email", "custom:tenant_id"},
@@ -265,6 +295,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		AdminCredentials:   operator,
 		Logger:             log.With("component", "cognito"),
 		Codes:              c.Codes,
+
+		AccessTokenLifetime:  c.AccessTokenValidity,
+		IDTokenLifetime:      c.IDTokenValidity,
+		RefreshTokenLifetime: c.RefreshTokenValidity,
 	})
 	if err != nil {
 		return nil, err
@@ -272,12 +306,14 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	s.serve(cognitoL, s.Pool.Handler())
 
 	claims := app.Claims(config.Claims{
-		DefaultTemplate:  c.Template,
-		AllowedTemplates: templates,
-		ClaimsPerHour:    c.ClaimsPerHour,
-		ClaimRetention:   config.DefaultClaimRetention,
-		UserPoolID:       s.Pool.PoolID(),
-		AllowedOrigin:    c.AllowedOrigin,
+		DefaultTemplate:   c.Template,
+		AllowedTemplates:  templates,
+		ClaimsPerHour:     c.ClaimsPerHour,
+		RequestsPerMinute: c.RequestsPerMinute,
+		ClaimRetention:    config.DefaultClaimRetention,
+		OnlineWithin:      config.DefaultOnlineWithin,
+		UserPoolID:        s.Pool.PoolID(),
+		AllowedOrigin:     c.AllowedOrigin,
 	}, withLog(parts, log, "claims"))
 	gw, err := gateway.New(gateway.Options{
 		Routes:          apigw.Routes,
@@ -286,6 +322,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		ClientIDs:       []string{s.Pool.ClientID()},
 		Logger:          log.With("component", "apigateway"),
 		CORSAllowOrigin: c.AllowedOrigin,
+		// The deployed API's gateway responses, so that an app meets the
+		// same problem documents locally.
+		Responses: apigw.GatewayResponses,
 	})
 	if err != nil {
 		return nil, err
@@ -295,6 +334,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(apigw.OpenAPI)
 	})
+	mux.Handle("GET /metrics", s.Metrics)
 	mux.Handle("/", gw)
 	s.serve(apiL, mux)
 
@@ -307,6 +347,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	s.Endpoints = Endpoints{
 		APIURL:          apiBase + "/" + gateway.DefaultStage,
 		OpenAPIURL:      apiBase + "/openapi.yaml",
+		MetricsURL:      apiBase + "/metrics",
 		CognitoEndpoint: cognitoURL,
 		Region:          region,
 		UserPoolID:      s.Pool.PoolID(),
@@ -320,6 +361,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		DataDir:         dir,
 		operator:        operator,
 	}
+	if c.DynamoDBEndpoint != "" {
+		s.Endpoints.DynamoDBEndpoint, s.Endpoints.TableName = c.DynamoDBEndpoint, c.TableName
+	}
 	// The operator's tooling (demo, load, scripts) reads the credentials
 	// from a file only the owner can read; they are never printed.
 	if err := writeJSON(s.Endpoints.CredentialsFile,
@@ -332,16 +376,32 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	return s, nil
 }
 
+// lambdaEvent makes a Lambda handler a local topic rule's action: the
+// message is decoded into the handler's event type, as the Lambda runtime
+// (lambda.Start) decodes an invocation's payload.
+func lambdaEvent[E any](handle func(context.Context, E) error) func(context.Context, json.RawMessage) error {
+	return func(ctx context.Context, payload json.RawMessage) error {
+		var e E
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return fmt.Errorf("decode %T event: %w", e, err)
+		}
+		return handle(ctx, e)
+	}
+}
+
 func withLog(p app.Parts, log *slog.Logger, function string) app.Parts {
 	p.Log = log.With("function", function)
 	return p
 }
 
-func openStore(ctx context.Context, c Config, dir string) (fleetclaim.Store, error) {
+// openStore opens the embedded store, or the table at the DynamoDB endpoint,
+// whose faults count in m as the deployed functions' do.
+func openStore(ctx context.Context, c Config, dir string, m metrics.Recorder) (fleetclaim.Store, error) {
 	if c.DynamoDBEndpoint == "" {
 		return boltstore.Open(filepath.Join(dir, "fleetclaim.db"))
 	}
-	api := awsenv.DynamoDB(awsenv.Local(region), c.DynamoDBEndpoint)
+	faults := awsenv.CountFaults(func(ctx context.Context) { metrics.Add(ctx, m, metrics.StoreErrors, "") })
+	api := awsenv.DynamoDB(awsenv.Local(region), c.DynamoDBEndpoint, faults)
 	if err := dynamostore.CreateTable(ctx, api, c.TableName); err != nil && !errors.Is(err, dynamostore.ErrTableExists) {
 		return nil, fmt.Errorf("create table %s: %w", c.TableName, err)
 	}
@@ -351,7 +411,7 @@ func openStore(ctx context.Context, c Config, dir string) (fleetclaim.Store, err
 // ensureAdmin creates the initial admin once: a confirmed Cognito user in the
 // admins group (and platform-admins if asked) with an approved record.
 func (s *Stack) ensureAdmin(ctx context.Context, a AdminUser, log *slog.Logger) error {
-	groups := []string{fleetclaim.GroupInstallers, fleetclaim.GroupAdmins}
+	groups := []string{fleetclaim.GroupAdmins}
 	if a.Platform {
 		groups = append(groups, fleetclaim.GroupPlatformAdmins)
 	}

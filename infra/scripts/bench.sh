@@ -86,7 +86,7 @@ for store in $LOAD_STORES; do
 	esac
 	dir="$WORK/stack-$store"
 	"$WORK/fleetclaim-local" -data-dir "$dir" -api-port 0 -cognito-port 0 -iot-port 0 -mqtt-port 0 \
-		-claims-per-hour 1000000 -log-level error "${args[@]}" \
+		-claims-per-hour 1000000 -requests-per-minute 1000000 -log-level error "${args[@]}" \
 		-tenant 'acme:Acme:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme' >"$WORK/stack-$store.log" 2>&1 &
 	STACK_PID=$!
 	for _ in $(seq 1 600); do
@@ -187,7 +187,7 @@ to scale up accordingly, and the first answer to add TLS handshakes that loopbac
 
 ## Local stack throughput
 
-\`fleetclaim-local load\` against a local stack (started with \`-claims-per-hour 1000000\`), each
+\`fleetclaim-local load\` against a local stack (started with \`-claims-per-hour 1000000 -requests-per-minute 1000000\`), each
 client its own approved installer with a valid access token, in a closed loop: $WINDOW measured per
 level after a warm-up that lasts until every client has finished an operation. The API Gateway
 stand-in verifies every token (RS256) as the Cognito authorizer does; the AWS IoT stand-in hands out

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // MaxBodyBytes bounds request bodies. The largest valid body is a few hundred
@@ -32,6 +33,9 @@ type Service interface {
 	ListClaims(ctx context.Context, p fleetclaim.Principal, pg fleetclaim.Page) ([]fleetclaim.Claim, string, error)
 	RevokeClaim(ctx context.Context, p fleetclaim.Principal, id fleetclaim.ClaimID) (fleetclaim.Claim, error)
 	GetDevice(ctx context.Context, p fleetclaim.Principal, serial string) (fleetclaim.Device, error)
+	DecommissionDevice(ctx context.Context, p fleetclaim.Principal, serial, reason string) (fleetclaim.Device, error)
+	ReplaceDevice(ctx context.Context, p fleetclaim.Principal, serial string, r fleetclaim.IssueRequest) (fleetclaim.IssuedClaim, error)
+	ListDeviceHistory(ctx context.Context, p fleetclaim.Principal, serial string, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
 	ListDevices(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
 	ListInstallers(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Installer, string, error)
 	GetInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
@@ -39,6 +43,7 @@ type Service interface {
 	SuspendInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
 	ReinstateInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
 	ListAudit(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error)
+	TenantService
 }
 
 // Handler serves the API as an API Gateway REST proxy integration.
@@ -47,6 +52,15 @@ type Handler struct {
 	Log     *slog.Logger
 	// AllowedOrigin is echoed in Access-Control-Allow-Origin; empty for none.
 	AllowedOrigin string
+	// Metrics records the outcomes listed in metrics.go; nil records none.
+	Metrics metrics.Recorder
+	// Limiter bounds each caller's requests; nil for no limit.
+	Limiter Limiter
+}
+
+// Limiter is a per-installer request allowance (fleetclaim.RateLimiter).
+type Limiter interface {
+	Allow(ctx context.Context, id fleetclaim.InstallerID) error
 }
 
 // request is one decoded API call.
@@ -64,12 +78,21 @@ var operations = map[string]operation{
 	"revokeClaim":        (*Handler).revokeClaim,
 	"listDevices":        (*Handler).listDevices,
 	"getDevice":          (*Handler).getDevice,
+	"decommissionDevice": (*Handler).decommissionDevice,
+	"replaceDevice":      (*Handler).replaceDevice,
+	"listDeviceHistory":  (*Handler).listDeviceHistory,
 	"listInstallers":     (*Handler).listInstallers,
 	"getInstaller":       (*Handler).getInstaller,
 	"approveInstaller":   (*Handler).approveInstaller,
 	"suspendInstaller":   (*Handler).suspendInstaller,
 	"reinstateInstaller": (*Handler).reinstateInstaller,
 	"listAuditEvents":    (*Handler).listAudit,
+	"createTenant":       (*Handler).createTenant,
+	"listTenants":        (*Handler).listTenants,
+	"getTenant":          (*Handler).getTenant,
+	"updateTenant":       (*Handler).updateTenant,
+	"suspendTenant":      (*Handler).suspendTenant,
+	"reactivateTenant":   (*Handler).reactivateTenant,
 }
 
 // Handle answers one API Gateway request. It never returns an error: every
@@ -91,7 +114,15 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 		return h.problem(ctx, req, fleetclaim.Forbidden(fleetclaim.CodeMissingScope,
 			"The access token lacks the "+route.Scope+" scope.")), nil
 	}
+	// After authentication, so that the allowance is the caller's own and
+	// anonymous floods stop at the authorizer (and the optional WAF).
+	if h.Limiter != nil {
+		if err := h.Limiter.Allow(ctx, p.Subject); err != nil {
+			return h.problem(ctx, req, err), nil
+		}
+	}
 	status, body, err := operations[route.Operation](h, ctx, request{req, p})
+	h.record(ctx, body, err)
 	if err != nil {
 		return h.problem(ctx, req, err), nil
 	}
@@ -117,8 +148,12 @@ func (h *Handler) issueClaim(ctx context.Context, r request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, issuedClaimView{claimView: viewClaim(ic.Claim), CertificatePEM: ic.CertificatePEM,
-		PrivateKey: ic.PrivateKey.Reveal(), IoTEndpoint: ic.IoTEndpoint}, nil
+	return http.StatusCreated, viewIssued(ic), nil
+}
+
+func viewIssued(ic fleetclaim.IssuedClaim) issuedClaimView {
+	return issuedClaimView{claimView: viewClaim(ic.Claim), CertificatePEM: ic.CertificatePEM,
+		PrivateKey: ic.PrivateKey.Reveal(), IoTEndpoint: ic.IoTEndpoint}
 }
 
 func (h *Handler) listClaims(ctx context.Context, r request) (int, any, error) {
@@ -152,6 +187,40 @@ func (h *Handler) listDevices(ctx context.Context, r request) (int, any, error) 
 func (h *Handler) getDevice(ctx context.Context, r request) (int, any, error) {
 	d, err := h.Service.GetDevice(ctx, r.principal, r.PathParameters["serial"])
 	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
+}
+
+// decommissionDevice takes an optional body: {"reason": "..."}, or none.
+func (h *Handler) decommissionDevice(ctx context.Context, r request) (int, any, error) {
+	var body decommissionBody
+	if r.Body != "" {
+		if err := decodeBody(r, &body); err != nil {
+			return 0, nil, err
+		}
+	}
+	d, err := h.Service.DecommissionDevice(ctx, r.principal, r.PathParameters["serial"], body.Reason)
+	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
+}
+
+func (h *Handler) replaceDevice(ctx context.Context, r request) (int, any, error) {
+	var body replaceDeviceBody
+	if err := decodeBody(r, &body); err != nil {
+		return 0, nil, err
+	}
+	ic, err := h.Service.ReplaceDevice(ctx, r.principal, r.PathParameters["serial"],
+		fleetclaim.IssueRequest{Template: body.Template, Site: body.Site})
+	if err != nil {
+		return 0, nil, asParameter(err, "serialNumber", "serial")
+	}
+	return http.StatusCreated, viewIssued(ic), nil
+}
+
+func (h *Handler) listDeviceHistory(ctx context.Context, r request) (int, any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ds, next, err := h.Service.ListDeviceHistory(ctx, r.principal, r.PathParameters["serial"], pg)
+	return http.StatusOK, viewList(ds, next, viewDevice), asParameter(err, "serialNumber", "serial")
 }
 
 func (h *Handler) listInstallers(ctx context.Context, r request) (int, any, error) {

@@ -2,6 +2,7 @@ package apigw_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -191,8 +192,11 @@ func TestOpenAPIDocumentIsComplete(t *testing.T) {
 			if status != "default" && headers["Cache-Control"] == nil {
 				t.Errorf("%s %s: declares no Cache-Control header", key, status)
 			}
-			if wantRetry := status == "429" || status == "503"; (headers["Retry-After"] != nil) != wantRetry {
-				t.Errorf("%s %s: got Retry-After declared %v, want %v", key, status, headers["Retry-After"] != nil, wantRetry)
+			// Every 429 and 503 carries Retry-After; a 409 may (claim_open).
+			retry := headers["Retry-After"] != nil
+			optional := retry && d.resolve(headers["Retry-After"])["required"] == false
+			if wantRetry := status == "429" || status == "503"; (retry && !optional) != wantRetry || (optional && status != "409") {
+				t.Errorf("%s %s: got Retry-After declared %v (optional %v), want %v", key, status, retry, optional, wantRetry)
 			}
 		}
 	}
@@ -210,6 +214,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		"listDevices":     {"cursor", "limit", "tenant"},
 		"listInstallers":  {"cursor", "limit", "tenant"},
 		"listAuditEvents": {"cursor", "limit", "tenant"},
+		// A serial's history is always the caller's tenant's.
+		"listDeviceHistory": {"cursor", "limit"},
+		"listTenants":       {"cursor", "limit"},
 	}
 	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
 	for _, r := range apigw.Routes {
@@ -251,7 +258,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				t.Errorf("got query parameters %v, want %v", gotQuery, wantQuery[r.Operation])
 			}
 			body := object(op.node["requestBody"])
-			if wantBody := r.Method == "POST" && r.Path == "/claims"; (body != nil) != wantBody {
+			wantBody := r.Method == "POST" && (r.Path == "/claims" || r.Path == "/tenants" || strings.HasPrefix(r.Path, "/devices/")) || r.Method == "PATCH"
+			if (body != nil) != wantBody {
 				t.Errorf("got request body %v, want one: %v", body != nil, wantBody)
 			}
 		})
@@ -265,7 +273,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // The document's enumerations are the domain's constants: stable error
-// codes, claim and installer statuses, reasons and audit actions. A constant
+// codes, claim, installer and tenant statuses, reasons and audit actions. A constant
 // added to the domain without documenting it (or the reverse) fails here.
 func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 	d := loadDocument(t)
@@ -279,6 +287,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		{"claim statuses", []string{"ClaimStatus"}, consts.typed("ClaimStatus")},
 		{"reasons", []string{"Reason"}, consts.typed("Reason")},
 		{"installer statuses", []string{"InstallerStatus"}, consts.typed("InstallerStatus")},
+		{"tenant statuses", []string{"TenantStatus"}, consts.typed("TenantStatus")},
 		{"audit actions", []string{"AuditAction"}, consts.named("Action")},
 	}
 	for _, tt := range tests {
@@ -401,6 +410,16 @@ func target(op string, token map[string]any) events.APIGatewayProxyRequest {
 		return request("GET", "/devices", nil, token)
 	case "getDevice":
 		return request("GET", "/devices/{serial}", map[string]string{"serial": acmeDevice}, token)
+	case "decommissionDevice":
+		req := request("POST", "/devices/{serial}/decommission", map[string]string{"serial": acmeDevice}, token)
+		req.Body = `{"reason":"water damage"}`
+		return req
+	case "replaceDevice":
+		req := request("POST", "/devices/{serial}/replace", map[string]string{"serial": acmeDevice}, token)
+		req.Body = `{"site":"Depot 4, bay 2"}`
+		return req
+	case "listDeviceHistory":
+		return request("GET", "/devices/{serial}/history", map[string]string{"serial": acmeDevice}, token)
 	case "listInstallers":
 		return request("GET", "/installers", nil, token)
 	case "getInstaller":
@@ -413,6 +432,18 @@ func target(op string, token map[string]any) events.APIGatewayProxyRequest {
 		return request("POST", "/installers/{id}/reinstate", map[string]string{"id": suspendedSub}, token)
 	case "listAuditEvents":
 		return request("GET", "/audit", nil, token)
+	case "createTenant":
+		return bodyRequest("POST", "/tenants", nil, `{"tenantId":"initech","name":"Initech","autoApproveDomains":["initech.example"]}`, token)
+	case "listTenants":
+		return request("GET", "/tenants", nil, token)
+	case "getTenant":
+		return request("GET", "/tenants/{id}", map[string]string{"id": "acme"}, token)
+	case "updateTenant":
+		return bodyRequest("PATCH", "/tenants/{id}", map[string]string{"id": "acme"}, `{"revision":0,"name":"Acme Corp"}`, token)
+	case "suspendTenant":
+		return request("POST", "/tenants/{id}/suspend", map[string]string{"id": "globex"}, token)
+	case "reactivateTenant":
+		return request("POST", "/tenants/{id}/reactivate", map[string]string{"id": "globex"}, token)
 	}
 	panic("no target for " + op)
 }
@@ -421,7 +452,11 @@ func target(op string, token map[string]any) events.APIGatewayProxyRequest {
 // answers the same way, and the ones particular to it.
 func probes(r apigw.Route) []probe {
 	caller := asInstaller
-	if r.Scope != "fleetclaim/claims" {
+	switch {
+	case platformOnly[r.Operation]:
+		caller = asOperator
+	// Decommissioning is an admin's, unless the tenant lets installers.
+	case r.Scope != "fleetclaim/claims" || r.Operation == "decommissionDevice" || r.Operation == "replaceDevice":
 		caller = asAdmin
 	}
 	with := func(edit func(*events.APIGatewayProxyRequest)) func() events.APIGatewayProxyRequest {
@@ -435,7 +470,7 @@ func probes(r apigw.Route) []probe {
 		return func() events.APIGatewayProxyRequest {
 			req := target(r.Operation, caller())
 			req.PathParameters[name] = value
-			return request(req.HTTPMethod, req.Resource, req.PathParameters, caller())
+			return bodyRequest(req.HTTPMethod, req.Resource, req.PathParameters, req.Body, caller())
 		}
 	}
 	query := func(q map[string]string) func() events.APIGatewayProxyRequest {
@@ -459,8 +494,11 @@ func probes(r apigw.Route) []probe {
 	}
 	if strings.Contains(r.Path, "{id}") {
 		missing := unknownClaim
-		if strings.HasPrefix(r.Path, "/installers") {
+		switch {
+		case strings.HasPrefix(r.Path, "/installers"):
 			missing = nobodySub
+		case strings.HasPrefix(r.Path, "/tenants"):
+			missing = "umbrella"
 		}
 		ps = append(ps,
 			probe{name: "malformed id", req: param("id", "../etc/passwd"), status: 400, code: "invalid_request", field: "id"},
@@ -504,14 +542,103 @@ func probes(r apigw.Route) []probe {
 			probe{name: "undocumented field", req: body(`{"serialNumber":"SN-0101","tenantId":"globex"}`), status: 400, code: "invalid_json", field: "tenantId"},
 			probe{name: "template not offered", req: body(`{"serialNumber":"SN-0101","template":"other"}`), status: 400, code: "invalid_request", field: "template"},
 			probe{name: "device already provisioned", req: body(`{"serialNumber":"` + acmeDevice + `"}`), status: 409, code: "device_already_provisioned"},
+			probe{name: "another installer's open claim", req: func() events.APIGatewayProxyRequest {
+				return issueRequest(`{"serialNumber":"SN-0001"}`, asAdmin())
+			}, status: 409, code: "claim_open"},
+			probe{name: "the caller's own open claim, superseded", req: body(`{"serialNumber":"SN-0001"}`), status: 201},
 			probe{name: "body too large", req: body(`{"serialNumber":"` + strings.Repeat("S", apigw.MaxBodyBytes) + `"}`), status: 413, code: "body_too_large"},
 			probe{name: "quota used up", opts: []option{withQuota(1)}, setup: func(w *world) {
 				if resp := w.handle(target(r.Operation, caller())); resp.StatusCode != 201 {
 					w.t.Fatalf("first claim: got %d %s", resp.StatusCode, resp.Body)
 				}
 			}, req: body(`{"serialNumber":"SN-0101"}`), status: 429, code: "quota_exceeded"})
+	case "createTenant", "updateTenant":
+		body := func(b string) func() events.APIGatewayProxyRequest {
+			return with(func(req *events.APIGatewayProxyRequest) { req.Body = b })
+		}
+		if r.Operation == "createTenant" {
+			ps = append(ps,
+				probe{name: "every documented field", req: body(`{"tenantId":"initech","name":"Initech","autoApproveDomains":["initech.example"],` +
+					`"claimsPerHour":20,"allowedTemplates":["fleetclaim-lab"],"installersMayDecommission":true}`), status: 201},
+				probe{name: "existing tenant", req: body(`{"tenantId":"globex","name":"Globex"}`), status: 409, code: "tenant_exists"},
+				probe{name: "malformed tenant", req: body(`{"tenantId":"Initech Inc","name":"Initech"}`), status: 400, code: "invalid_request", field: "tenantId"},
+				probe{name: "no name", req: body(`{"tenantId":"initech"}`), status: 400, code: "invalid_request", field: "name"},
+				probe{name: "by a tenant admin", req: func() events.APIGatewayProxyRequest {
+					return target(r.Operation, asAdmin())
+				}, status: 403, code: "forbidden"})
+		} else {
+			ps = append(ps,
+				probe{name: "every documented field, by a platform admin", req: func() events.APIGatewayProxyRequest {
+					req := target(r.Operation, asOperator())
+					req.Body = `{"revision":0,"name":"Acme","autoApproveDomains":["acme.example"],"claimsPerHour":20,` +
+						`"allowedTemplates":["fleetclaim-lab"],"installersMayDecommission":true}`
+					return req
+				}, status: 200},
+				probe{name: "stale revision", req: body(`{"revision":3,"name":"Acme Corp"}`), status: 409, code: "revision_conflict"},
+				probe{name: "no revision", req: body(`{"name":"Acme Corp"}`), status: 400, code: "invalid_request", field: "revision"},
+				probe{name: "a setting only platform admins change", req: body(`{"revision":0,"autoApproveDomains":["acme.example"]}`),
+					status: 403, code: "forbidden"},
+				probe{name: "another tenant", req: param("id", "globex"), status: 404, code: "not_found"})
+		}
+		ps = append(ps,
+			probe{name: "undocumented field", req: body(`{"tenantId":"initech","name":"Initech","status":"active","revision":0}`),
+				status: 400, code: "invalid_json", field: map[bool]string{true: "tenantId", false: "status"}[r.Operation == "updateTenant"]},
+			probe{name: "public mail domain", req: func() events.APIGatewayProxyRequest {
+				req := target(r.Operation, asOperator())
+				req.Body = strings.Replace(req.Body, `"name"`, `"autoApproveDomains":["gmail.com"],"name"`, 1)
+				req.Body = strings.Replace(req.Body, `,"autoApproveDomains":["initech.example"]`, "", 1)
+				return req
+			}, status: 400, code: "public_mail_domain", field: "autoApproveDomains"},
+			probe{name: "body too large", req: body(`{"name":"` + strings.Repeat("N", apigw.MaxBodyBytes) + `"}`), status: 413, code: "body_too_large"})
+	case "getTenant":
+		ps = append(ps, probe{name: "another tenant", req: param("id", "globex"), status: 404, code: "not_found"},
+			probe{name: "another tenant, by a platform admin", req: func() events.APIGatewayProxyRequest {
+				req := target(r.Operation, asOperator())
+				req.PathParameters["id"] = "globex"
+				return bodyRequest(req.HTTPMethod, req.Resource, req.PathParameters, "", asOperator())
+			}, status: 200})
+	case "suspendTenant":
+		ps = append(ps, probe{name: "one's own tenant", req: param("id", "acme"), status: 403, code: "forbidden"},
+			probe{name: "by a tenant admin", req: func() events.APIGatewayProxyRequest { return target(r.Operation, asAdmin()) },
+				status: 404, code: "not_found"},
+			probe{name: "revocation fails partway", setup: func(w *world) { w.store.fail("UpdateClaim") },
+				req: with(func(*events.APIGatewayProxyRequest) {}), status: 503, code: "dependency_unavailable"})
+	case "reactivateTenant":
+		ps = append(ps, probe{name: "a suspended tenant", setup: func(w *world) {
+			if resp := w.handle(target("suspendTenant", asOperator())); resp.StatusCode != 200 {
+				w.t.Fatalf("suspend: got %d %s", resp.StatusCode, resp.Body)
+			}
+		}, req: with(func(*events.APIGatewayProxyRequest) {}), status: 200},
+			probe{name: "by a tenant admin of the tenant", req: func() events.APIGatewayProxyRequest {
+				req := target(r.Operation, asAdmin())
+				req.PathParameters["id"] = "acme"
+				return bodyRequest(req.HTTPMethod, req.Resource, req.PathParameters, "", asAdmin())
+			}, status: 403, code: "forbidden"})
 	case "revokeClaim":
-		ps = append(ps, probe{name: "consumed claim", req: param("id", consumedClaim), status: 409, code: "claim_not_usable"})
+		ps = append(ps,
+			probe{name: "consumed claim", req: param("id", consumedClaim), status: 409, code: "claim_not_usable"},
+			probe{name: "AWS IoT failing to deactivate", setup: func(w *world) { w.revoker.Fail(errors.New("ThrottlingException")) },
+				req: with(func(*events.APIGatewayProxyRequest) {}), status: 503, code: "dependency_unavailable"})
+	case "decommissionDevice", "replaceDevice":
+		byInstaller := func() events.APIGatewayProxyRequest { return target(r.Operation, asInstaller()) }
+		ps = append(ps,
+			probe{name: "an installer, where the tenant does not allow it", req: byInstaller, status: 403, code: "forbidden"},
+			probe{name: "its installer, where the tenant allows it", setup: func(w *world) { w.allowInstallersToDecommission() },
+				req: byInstaller, status: successOf(r)},
+			probe{name: "undocumented field", req: with(func(req *events.APIGatewayProxyRequest) { req.Body = `{"serialNumber":"SN-1"}` }),
+				status: 400, code: "invalid_json", field: "serialNumber"},
+			probe{name: "AWS IoT failing", setup: func(w *world) { w.revoker.Fail(errors.New("ThrottlingException")) },
+				req: with(func(*events.APIGatewayProxyRequest) {}), status: 503, code: "dependency_unavailable"},
+			probe{name: "a serial without a live device", req: param("serial", "SN-0001"), status: 404, code: "not_found"})
+		if r.Operation == "decommissionDevice" {
+			ps = append(ps,
+				probe{name: "no body", req: with(func(req *events.APIGatewayProxyRequest) { req.Body = "" }), status: 200},
+				probe{name: "reason with a control character", req: with(func(req *events.APIGatewayProxyRequest) { req.Body = `{"reason":"a\nb"}` }),
+					status: 400, code: "invalid_request", field: "reason"})
+		} else {
+			ps = append(ps, probe{name: "template not offered", req: with(func(req *events.APIGatewayProxyRequest) { req.Body = `{"template":"other"}` }),
+				status: 400, code: "invalid_request", field: "template"})
+		}
 	case "getClaim":
 		ps = append(ps,
 			probe{name: "consumed claim, with its device", req: param("id", consumedClaim), status: 200},
@@ -537,8 +664,11 @@ func fieldOrNil(f string) any {
 	return f
 }
 
+// platformOnly are the operations only platform admins succeed at.
+var platformOnly = map[string]bool{"createTenant": true, "suspendTenant": true, "reactivateTenant": true}
+
 func successOf(r apigw.Route) int {
-	if r.Operation == "issueClaim" {
+	if r.Operation == "issueClaim" || r.Operation == "replaceDevice" || r.Operation == "createTenant" {
 		return http.StatusCreated
 	}
 	return http.StatusOK
@@ -580,7 +710,7 @@ func TestUndocumentedRoutesAnswerNotFound(t *testing.T) {
 		{"PUT", "/claims"},
 		{"PATCH", "/claims/{id}"},
 		{"DELETE", "/devices/{serial}"},
-		{"GET", "/tenants"},
+		{"DELETE", "/tenants/{id}"},
 		{"GET", "/claims/{id}/certificate"},
 		{"POST", "/installers/{id}/delete"},
 		{"GET", "/{proxy+}"},
@@ -651,6 +781,9 @@ func checkDocumented(t *testing.T, d document, op operation, resp events.APIGate
 	declared := object(doc["headers"])
 	for name, h := range declared {
 		v, ok := resp.Headers[name]
+		if !ok && d.resolve(h)["required"] == false {
+			continue
+		}
 		if !ok {
 			t.Errorf("got no %s header, which the document declares", name)
 			continue

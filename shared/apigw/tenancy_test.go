@@ -11,8 +11,9 @@ import (
 )
 
 // Invariant 7: an installer or an admin of acme reaches none of globex's
-// claims, devices, installers or audit events, by any route, and changes
-// none of them.
+// claims, devices, installers, audit events or tenant record, by any route,
+// and changes none of them; the tenant routes do not even tell them that
+// globex exists.
 func TestTenantIsolationEveryRoute(t *testing.T) {
 	// Every route, aimed at globex: by ID, or by naming the tenant.
 	targets := map[string]struct {
@@ -28,12 +29,22 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		"revokeClaim":        {params: map[string]string{"id": globexClaim}},
 		"listDevices":        {query: map[string]string{"tenant": "globex"}},
 		"getDevice":          {params: map[string]string{"serial": globexDevice}},
+		"decommissionDevice": {params: map[string]string{"serial": globexDevice}},
+		"replaceDevice":      {params: map[string]string{"serial": globexDevice}, body: `{}`},
+		"listDeviceHistory":  {params: map[string]string{"serial": globexDevice}},
 		"listInstallers":     {query: map[string]string{"tenant": "globex"}},
 		"getInstaller":       {params: map[string]string{"id": globexSub}},
 		"approveInstaller":   {params: map[string]string{"id": globexSub}},
 		"suspendInstaller":   {params: map[string]string{"id": globexSub}},
 		"reinstateInstaller": {params: map[string]string{"id": globexSub}},
 		"listAuditEvents":    {query: map[string]string{"tenant": "globex"}},
+		// Refused as for any tenant admin, not as "exists already".
+		"createTenant":     {body: `{"tenantId":"globex","name":"Globex"}`},
+		"listTenants":      {query: map[string]string{"tenant": "globex"}},
+		"getTenant":        {params: map[string]string{"id": "globex"}},
+		"updateTenant":     {params: map[string]string{"id": "globex"}, body: `{"revision":0,"name":"Acme's now"}`},
+		"suspendTenant":    {params: map[string]string{"id": "globex"}},
+		"reactivateTenant": {params: map[string]string{"id": "globex"}},
 	}
 	actors := []struct {
 		name  string
@@ -62,6 +73,11 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 					if resp.StatusCode != http.StatusCreated {
 						t.Errorf("got %d %s, want 201: a serial of another tenant is no conflict here", resp.StatusCode, resp.Body)
 					}
+				case r.Operation == "listTenants" && actor.name == "admin of acme":
+					// A tenant admin's listing holds their own tenant only.
+					if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"tenantId":"acme"`) {
+						t.Errorf("got %d %s, want 200 with acme only", resp.StatusCode, resp.Body)
+					}
 				case r.Operation == "listClaims":
 					// Claims are listed per installer; the tenant parameter is not read.
 					if resp.StatusCode != http.StatusOK {
@@ -76,9 +92,16 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	}
 }
 
-// assertGlobexUntouched fails if globex's claim or installer changed.
+// assertGlobexUntouched fails if globex's claim, device or installer changed.
 func assertGlobexUntouched(t *testing.T, w *world) {
 	t.Helper()
+	d, err := w.store.GetDevice(t.Context(), "globex", globexDevice)
+	if err != nil || d.State == fleetclaim.DeviceDecommissioned {
+		t.Errorf("got globex's device %q (%v), want it live and untouched", d.State, err)
+	}
+	if calls := w.revoker.Calls(); len(calls) != 0 {
+		t.Errorf("got AWS IoT calls %v, want none", calls)
+	}
 	c, err := w.store.GetClaim(t.Context(), fleetclaim.ClaimID(globexClaim))
 	if err != nil || c.Status != fleetclaim.ClaimIssued || c.Reason != "" {
 		t.Errorf("got globex's claim %s %q (%v), want it issued and untouched", c.Status, c.Reason, err)
@@ -86,6 +109,9 @@ func assertGlobexUntouched(t *testing.T, w *world) {
 	in, err := w.store.GetInstaller(t.Context(), globexSub)
 	if err != nil || in.Status != fleetclaim.InstallerApproved || in.UpdatedBy != "" {
 		t.Errorf("got globex's installer %s by %q (%v), want it approved and untouched", in.Status, in.UpdatedBy, err)
+	}
+	if tn, err := w.store.GetTenant(t.Context(), "globex"); err != nil || tn.Revision != 0 || tn.Status != fleetclaim.TenantActive || tn.Name != "Globex" {
+		t.Errorf("got globex's tenant %+v (%v), want it untouched", tn, err)
 	}
 	if calls := w.groups.Calls(); slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, globexSub) }) {
 		t.Errorf("got Cognito calls %v about globex's installer", calls)

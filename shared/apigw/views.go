@@ -14,6 +14,17 @@ type issueClaimBody struct {
 	Site         string `json:"site,omitempty"`
 }
 
+// replaceDeviceBody is POST /devices/{serial}/replace: POST /claims's body
+// without the serial, which the path names.
+type replaceDeviceBody struct {
+	Template string `json:"template,omitempty"`
+	Site     string `json:"site,omitempty"`
+}
+
+type decommissionBody struct {
+	Reason string `json:"reason,omitempty"`
+}
+
 type claimView struct {
 	ClaimID      string      `json:"claimId"`
 	Status       string      `json:"status"`
@@ -48,6 +59,15 @@ type deviceView struct {
 	TemplateName  string    `json:"templateName"`
 	Site          string    `json:"site,omitempty"`
 	ProvisionedAt time.Time `json:"provisionedAt"`
+	// State is registered, online or decommissioned; Overdue, derived on
+	// read, says a registered device has not come online in time.
+	State              string    `json:"state"`
+	Overdue            bool      `json:"overdue"`
+	OnlineAt           time.Time `json:"onlineAt,omitzero"`
+	LastConnectedAt    time.Time `json:"lastConnectedAt,omitzero"`
+	DecommissionedAt   time.Time `json:"decommissionedAt,omitzero"`
+	DecommissionedBy   string    `json:"decommissionedBy,omitempty"`
+	DecommissionReason string    `json:"decommissionReason,omitempty"`
 }
 
 type installerView struct {
@@ -94,7 +114,9 @@ func viewClaim(c fleetclaim.Claim) claimView {
 func viewDevice(d fleetclaim.Device) deviceView {
 	return deviceView{SerialNumber: d.Serial, ThingName: d.ThingName, CertificateID: d.CertificateID,
 		TenantID: string(d.TenantID), InstallerID: string(d.InstallerID), ClaimID: string(d.ClaimID),
-		TemplateName: d.Template, Site: d.Site, ProvisionedAt: d.ProvisionedAt}
+		TemplateName: d.Template, Site: d.Site, ProvisionedAt: d.ProvisionedAt,
+		State: string(d.State), Overdue: d.Overdue, OnlineAt: d.OnlineAt, LastConnectedAt: d.LastConnectedAt,
+		DecommissionedAt: d.DecommissionedAt, DecommissionedBy: string(d.DecommissionedBy), DecommissionReason: d.DecommissionReason}
 }
 
 func viewInstaller(in fleetclaim.Installer) installerView {

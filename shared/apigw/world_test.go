@@ -57,6 +57,7 @@ type world struct {
 	handler *apigw.Handler
 	minter  *fleetclaimtest.Minter
 	groups  *fleetclaimtest.Groups
+	revoker *fleetclaimtest.Revoker
 	logs    *fleetclaimtest.LogBuffer
 }
 
@@ -65,11 +66,14 @@ type option func(*config.Claims)
 
 func withOrigin(origin string) option { return func(c *config.Claims) { c.AllowedOrigin = origin } }
 func withQuota(perHour int) option    { return func(c *config.Claims) { c.ClaimsPerHour = perHour } }
+func withRequestsPerMinute(n int) option {
+	return func(c *config.Claims) { c.RequestsPerMinute = n }
+}
 
 func newWorld(t *testing.T, opts ...option) *world {
 	t.Helper()
 	w := &world{t: t, store: &faultyStore{Store: fleetclaimtest.OpenBolt(t)}, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }},
-		groups: &fleetclaimtest.Groups{}, logs: &fleetclaimtest.LogBuffer{}}
+		groups: &fleetclaimtest.Groups{}, revoker: &fleetclaimtest.Revoker{}, logs: &fleetclaimtest.LogBuffer{}}
 	w.seed()
 
 	cfg := config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template, "fleetclaim-lab"},
@@ -78,7 +82,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 		o(&cfg)
 	}
 	w.handler = app.Claims(cfg, app.Parts{
-		Store: w.store, Minter: w.minter, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
+		Store: w.store, Minter: w.minter, Revoker: w.revoker, Log: logging.New(w.logs, "debug"), Now: func() time.Time { return now },
 		Endpoint:  func(context.Context) (string, error) { return "a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com", nil },
 		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups },
 	})
@@ -114,7 +118,7 @@ func (w *world) seed() {
 		must(w.store.CreateClaim(ctx, fleetclaim.Claim{ID: fleetclaim.ClaimID(id), TenantID: tenant,
 			InstallerID: fleetclaim.InstallerID(by), Template: template, Serial: serial, Site: "Depot 4",
 			Status: fleetclaim.ClaimIssued, IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute), UpdatedAt: issued,
-			RetainUntil: issued.Add(config.DefaultClaimRetention)}))
+			RetainUntil: issued.Add(config.DefaultClaimRetention)}, ""))
 	}
 	claim(issuedClaim, "acme", installerSub, "SN-0001", now.Add(-time.Minute))
 	claim(consumedClaim, "acme", installerSub, acmeDevice, now.Add(-2*time.Hour))
@@ -139,6 +143,20 @@ func (w *world) seed() {
 		Reason: fleetclaim.ReasonSerialMismatch, Detail: `serial presented "SN-9999"`}))
 	must(w.store.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: "globex", ID: "20261123T090000.000000000Z-0a1b2c3d4e60",
 		At: now.Add(-time.Hour), Actor: globexSub, Action: fleetclaim.ActionClaimIssued, Subject: globexClaim}))
+}
+
+// allowInstallersToDecommission lets acme's installers decommission the
+// devices they provisioned.
+func (w *world) allowInstallersToDecommission() {
+	w.t.Helper()
+	t, err := w.store.GetTenant(w.t.Context(), "acme")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	t.InstallersMayDecommission = true
+	if err := w.store.PutTenant(w.t.Context(), t); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // handle sends one request and checks what every answer must have.
@@ -221,6 +239,16 @@ func issueRequest(body string, token map[string]any) events.APIGatewayProxyReque
 	return req
 }
 
+// bodyRequest is request with a JSON body.
+func bodyRequest(method, resource string, params map[string]string, body string, token map[string]any) events.APIGatewayProxyRequest {
+	req := request(method, resource, params, token)
+	if body != "" {
+		req.Headers["Content-Type"] = "application/json"
+		req.Body = body
+	}
+	return req
+}
+
 // faultyStore is the embedded store with faults to order: a method named
 // in faults fails with that error.
 type faultyStore struct {
@@ -251,9 +279,16 @@ func (s *faultyStore) GetInstaller(ctx context.Context, id fleetclaim.InstallerI
 	return s.Store.GetInstaller(ctx, id)
 }
 
-func (s *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+func (s *faultyStore) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
+	if err := s.fault("UpdateClaim"); err != nil {
+		return fleetclaim.Claim{}, err
+	}
+	return s.Store.UpdateClaim(ctx, u)
+}
+
+func (s *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {
 	if err := s.fault("CreateClaim"); err != nil {
 		return err
 	}
-	return s.Store.CreateClaim(ctx, c)
+	return s.Store.CreateClaim(ctx, c, replaces)
 }

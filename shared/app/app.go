@@ -13,6 +13,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iothook"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // Parts are the adapters a handler is built from.
@@ -21,9 +22,14 @@ type Parts struct {
 	// Minter and Endpoint are needed by the claims API only.
 	Minter   fleetclaim.ClaimMinter
 	Endpoint func(ctx context.Context) (string, error)
+	// Revoker deactivates certificates in AWS IoT; the claims API and the
+	// pre-provisioning hook need it.
+	Revoker fleetclaim.CertificateRevoker
 	// GroupsFor returns the group manager of a user pool.
 	GroupsFor func(userPoolID string) fleetclaim.GroupManager
 	Log       *slog.Logger
+	// Metrics records what the handlers see (shared/metrics); nil for none.
+	Metrics metrics.Recorder
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -40,15 +46,18 @@ func Claims(cfg config.Claims, p Parts) *apigw.Handler {
 	svc := &fleetclaim.Service{
 		Store:         p.Store,
 		Minter:        p.Minter,
+		Revoker:       p.Revoker,
 		Groups:        p.GroupsFor(cfg.UserPoolID),
 		Endpoint:      p.Endpoint,
 		Templates:     cfg.AllowedTemplates,
 		ClaimsPerHour: cfg.ClaimsPerHour,
 		Retention:     cfg.ClaimRetention,
+		OnlineWithin:  cfg.OnlineWithin,
 		Now:           p.now(),
 		Log:           p.Log,
 	}
-	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin}
+	limiter := &fleetclaim.RateLimiter{Quotas: p.Store, PerMinute: cfg.RequestsPerMinute, Now: p.now()}
+	return &apigw.Handler{Service: svc, Log: p.Log, AllowedOrigin: cfg.AllowedOrigin, Metrics: p.Metrics, Limiter: limiter}
 }
 
 // Enrollment builds the domain service behind both Cognito triggers.
@@ -56,7 +65,7 @@ func Enrollment(p Parts) *fleetclaim.Enrollment {
 	return &fleetclaim.Enrollment{
 		Installers: p.Store,
 		Tenants:    p.Store,
-		GroupsFor:  p.GroupsFor,
+		Quotas:     p.Store,
 		Audit:      p.Store,
 		Now:        p.now(),
 		Log:        p.Log,
@@ -77,11 +86,19 @@ func PreTokenGeneration(p Parts) *cognitotrigger.PreTokenGeneration {
 func ProvisioningHook(cfg config.Hook, p Parts) *iothook.Handler {
 	g := &fleetclaim.Gatekeeper{
 		Claims:     p.Store,
+		Devices:    p.Store,
 		Installers: p.Store,
 		Tenants:    p.Store,
 		Audit:      p.Store,
+		Revoker:    p.Revoker,
 		Now:        p.now(),
 		Log:        p.Log,
 	}
-	return &iothook.Handler{Decider: g, Deadline: cfg.HookDeadline, Log: p.Log}
+	return &iothook.Handler{Decider: g, Deadline: cfg.HookDeadline, Log: p.Log, Metrics: p.Metrics, Now: p.now()}
+}
+
+// Lifecycle builds the domain service behind the AWS IoT presence events
+// function: it marks devices online.
+func Lifecycle(p Parts) *fleetclaim.Lifecycle {
+	return &fleetclaim.Lifecycle{Devices: p.Store, Audit: p.Store, Now: p.now(), Log: p.Log}
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -72,12 +73,13 @@ func BenchmarkProvisioningHook(b *testing.B) {
 			s := st.open(b)
 			seed(b, s)
 			h := app.ProvisioningHook(config.Hook{HookDeadline: 2 * time.Second}, parts(s))
-			ids := make([]fleetclaim.ClaimID, b.N)
+			// One serial per claim: a serial registers once.
+			ids, serials := make([]fleetclaim.ClaimID, b.N), make([]string, b.N)
 			now := time.Now()
 			for i := range ids {
-				ids[i] = storetest.NewClaimID()
+				ids[i], serials[i] = storetest.NewClaimID(), fmt.Sprintf("SN-%d", i)
 				if err := s.CreateClaim(context.Background(), fleetclaim.Claim{ID: ids[i], TenantID: "acme", InstallerID: installer,
-					Template: template, Serial: "SN-1", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}); err != nil {
+					Template: template, Serial: serials[i], Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}, ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -86,7 +88,7 @@ func BenchmarkProvisioningHook(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				ev.ClaimCertificateID = string(ids[i])
+				ev.ClaimCertificateID, ev.ClientID, ev.Parameters["SerialNumber"] = string(ids[i]), serials[i], serials[i]
 				resp, _ := h.Handle(context.Background(), ev)
 				if !resp.AllowProvisioning {
 					b.Fatal("denied")

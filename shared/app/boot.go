@@ -14,6 +14,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/dynamostore"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/logging"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // Config is a function's configuration: config.Claims, config.Trigger or
@@ -39,9 +40,18 @@ func Boot[C Config](load func(config.Lookup) (C, error)) (C, aws.Config, *slog.L
 	return cfg, sdk, log
 }
 
-// DynamoStore is the store in the configured table.
-func DynamoStore(sdk aws.Config, b config.Base) *dynamostore.Store {
-	return dynamostore.New(awsenv.DynamoDB(sdk, b.DynamoDBEndpoint), b.TableName)
+// Metrics is a function's recorder in Lambda: embedded metric format lines
+// on stdout, in the configured namespace, which CloudWatch Logs turns into
+// metrics.
+func Metrics(b config.Base) *metrics.EMF {
+	return metrics.NewEMF(os.Stdout, b.MetricsNamespace)
+}
+
+// DynamoStore is the store in the configured table. Every call that fails
+// for a reason other than a failed condition counts in metrics.StoreErrors.
+func DynamoStore(sdk aws.Config, b config.Base, m metrics.Recorder) *dynamostore.Store {
+	faults := awsenv.CountFaults(func(ctx context.Context) { metrics.Add(ctx, m, metrics.StoreErrors, "") })
+	return dynamostore.New(awsenv.DynamoDB(sdk, b.DynamoDBEndpoint, faults), b.TableName)
 }
 
 // CognitoGroups is Parts.GroupsFor over the Cognito user pools API.

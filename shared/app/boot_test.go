@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fleetclaim/fleetclaim/shared/app"
+	"github.com/fleetclaim/fleetclaim/shared/awsenv"
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // isolateAWS keeps the SDK from reading this machine's AWS files or asking
@@ -35,8 +41,36 @@ func TestBoot(t *testing.T) {
 	if sdk.Region != "eu-west-1" || log == nil {
 		t.Errorf("got region %q and logger %v", sdk.Region, log)
 	}
-	if store := app.DynamoStore(sdk, cfg.Base); store == nil {
+	if store := app.DynamoStore(sdk, cfg.Base, app.Metrics(cfg.Base)); store == nil {
 		t.Error("no store")
+	}
+}
+
+// The store Lambda functions use counts its faults in StoreErrors: here a
+// table that answers every call with a server error, over real HTTP.
+func TestDynamoStoreCountsFaults(t *testing.T) {
+	isolateAWS(t)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("X-Amzn-ErrorType", "InternalServerError")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"m"}`))
+	}))
+	t.Cleanup(srv.Close)
+	sdk := awsenv.Local("eu-west-1")
+	sdk.RetryMaxAttempts = 1
+	tally := metrics.NewTally("")
+	store := app.DynamoStore(sdk, config.Base{TableName: "t", DynamoDBEndpoint: srv.URL}, tally)
+
+	_, err := store.GetClaim(t.Context(), fleetclaim.ClaimID(strings.Repeat("a", 64)))
+
+	if err == nil || calls.Load() != 1 {
+		t.Fatalf("got %v after %d calls, want one failed call", err, calls.Load())
+	}
+	if got := tally.Get(metrics.StoreErrors, "").Count; got != 1 {
+		t.Errorf("StoreErrors: got %d, want 1", got)
 	}
 }
 

@@ -35,12 +35,13 @@ func Local(region string) aws.Config {
 }
 
 // DynamoDB returns a DynamoDB client; endpoint, if set, replaces AWS's.
-func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+// Further options (CountFaults) apply after it.
+func DynamoDB(cfg aws.Config, endpoint string, opts ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	})
+	}}, opts...)...)
 }
 
 // IoT returns an AWS IoT control-plane client; endpoint, if set, replaces AWS's.

@@ -24,13 +24,15 @@ import (
 var (
 	bClaims       = []byte("claims")         // claim ID → claim
 	bByInstaller  = []byte("claims-by-inst") // installer, -issuedAt, -claim ID → ""
-	bDevices      = []byte("devices")        // tenant, serial → device (latest)
+	bSerials      = []byte("serials")        // tenant, serial → current claim ID
+	bLive         = []byte("live-devices")   // tenant, serial → live device
+	bHistory      = []byte("device-history") // tenant, serial, -provisionedAt, -certificate ID → device
 	bInstallers   = []byte("installers")     // installer ID → installer
 	bByTenant     = []byte("installers-by-tenant")
 	bTenants      = []byte("tenants")
 	bQuotas       = []byte("quotas") // key, window end → uint64 count
 	bAudit        = []byte("audit")  // tenant, -time, -ID → event
-	allBuckets    = [][]byte{bClaims, bByInstaller, bDevices, bInstallers, bByTenant, bTenants, bQuotas, bAudit}
+	allBuckets    = [][]byte{bClaims, bByInstaller, bSerials, bLive, bHistory, bInstallers, bByTenant, bTenants, bQuotas, bAudit}
 	errBadRequest = errors.New("invalid store call")
 )
 
@@ -148,12 +150,13 @@ func claimUTC(c fleetclaim.Claim) fleetclaim.Claim {
 }
 
 func deviceUTC(d fleetclaim.Device) fleetclaim.Device {
-	d.ProvisionedAt = utc(d.ProvisionedAt)
+	d.ProvisionedAt, d.OnlineAt, d.LastConnectedAt = utc(d.ProvisionedAt), utc(d.OnlineAt), utc(d.LastConnectedAt)
+	d.DecommissionedAt = utc(d.DecommissionedAt)
 	return d
 }
 
 // CreateClaim implements fleetclaim.ClaimStore.
-func (s *Store) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+func (s *Store) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {
 	switch {
 	case c.ID == "" || c.TenantID == "" || c.InstallerID == "":
 		return invalid("create claim: ID, tenant and installer are required")
@@ -161,16 +164,37 @@ func (s *Store) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
 		return invalid("create claim %s: a device is recorded only by consuming the claim", c.ID)
 	}
 	c = claimUTC(c)
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		k := []byte(c.ID)
 		if tx.Bucket(bClaims).Get(k) != nil {
-			return fmt.Errorf("create claim %s: %w", c.ID, fleetclaim.ErrConflict)
+			return fleetclaim.ErrConflict
+		}
+		sk := key(string(c.TenantID), c.Serial)
+		current := fleetclaim.ClaimID(tx.Bucket(bSerials).Get(sk))
+		switch {
+		case current != replaces, tx.Bucket(bLive).Get(sk) != nil:
+			return fleetclaim.ErrConflict
+		case current != "":
+			prev, err := get[fleetclaim.Claim](tx, bClaims, []byte(current))
+			if err != nil {
+				return fmt.Errorf("current claim %s: %w", current, err)
+			}
+			if prev.Status == fleetclaim.ClaimIssued && prev.ExpiresAt.After(c.IssuedAt) {
+				return fleetclaim.ErrConflict // still open
+			}
 		}
 		if err := put(tx, bClaims, k, c); err != nil {
 			return err
 		}
-		return tx.Bucket(bByInstaller).Put(key(string(c.InstallerID), desc(c.IssuedAt), descString(string(c.ID))), []byte(c.ID))
+		if err := tx.Bucket(bSerials).Put(sk, k); err != nil {
+			return err
+		}
+		return tx.Bucket(bByInstaller).Put(key(string(c.InstallerID), desc(c.IssuedAt), descString(string(c.ID))), k)
 	})
+	if err != nil {
+		return fmt.Errorf("create claim %s: %w", c.ID, err)
+	}
+	return nil
 }
 
 // GetClaim implements fleetclaim.ClaimStore.
@@ -203,10 +227,13 @@ func (s *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (flee
 		if err != nil {
 			return err
 		}
+		sk := key(string(c.TenantID), c.Serial)
 		switch {
-		case u.IfStatus != "" && c.Status != u.IfStatus,
+		case fleetclaim.ClaimID(tx.Bucket(bSerials).Get(sk)) != c.ID,
+			u.IfStatus != "" && c.Status != u.IfStatus,
 			!u.IfUnexpiredAt.IsZero() && !c.ExpiresAt.After(u.IfUnexpiredAt),
-			u.Device != nil && (u.Device.TenantID != c.TenantID || u.Device.Serial != c.Serial):
+			u.Device != nil && (u.Device.TenantID != c.TenantID || u.Device.Serial != c.Serial),
+			u.Device != nil && tx.Bucket(bLive).Get(sk) != nil:
 			return fleetclaim.ErrConflict
 		}
 		if u.Status != "" {
@@ -217,9 +244,9 @@ func (s *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (flee
 		}
 		c.UpdatedAt = u.At
 		if u.Device != nil {
-			d := deviceUTC(*u.Device)
+			d := registered(*u.Device)
 			c.Device, c.RetainUntil = &d, time.Time{}
-			if err := s.recordDevice(tx, d); err != nil {
+			if err := put(tx, bLive, sk, d); err != nil {
 				return err
 			}
 		}
@@ -232,18 +259,11 @@ func (s *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (flee
 	return out, nil
 }
 
-// recordDevice keeps the most recent provisioning of each serial.
-func (s *Store) recordDevice(tx *bolt.Tx, d fleetclaim.Device) error {
-	k := key(string(d.TenantID), d.Serial)
-	prev, err := get[fleetclaim.Device](tx, bDevices, k)
-	switch {
-	case errors.Is(err, fleetclaim.ErrNotFound):
-	case err != nil:
-		return err
-	case prev.ProvisionedAt.After(d.ProvisionedAt):
-		return nil
-	}
-	return put(tx, bDevices, k, d)
+// registered is d as a new live device: registered, never online.
+func registered(d fleetclaim.Device) fleetclaim.Device {
+	d.State, d.OnlineAt, d.LastConnectedAt = fleetclaim.DeviceRegistered, time.Time{}, time.Time{}
+	d.DecommissionedAt, d.DecommissionedBy, d.DecommissionReason = time.Time{}, "", ""
+	return deviceUTC(d)
 }
 
 // ListClaims implements fleetclaim.ClaimStore.
@@ -265,12 +285,42 @@ func (s *Store) ListClaims(ctx context.Context, installer fleetclaim.InstallerID
 	return out, next, nil
 }
 
+// GetSerial implements fleetclaim.DeviceStore.
+func (s *Store) GetSerial(ctx context.Context, tenant fleetclaim.TenantID, serial string) (fleetclaim.SerialState, error) {
+	var out fleetclaim.SerialState
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		sk := key(string(tenant), serial)
+		id := tx.Bucket(bSerials).Get(sk)
+		if id == nil {
+			return nil
+		}
+		c, err := get[fleetclaim.Claim](tx, bClaims, id)
+		if err != nil {
+			return fmt.Errorf("current claim %s: %w", id, err)
+		}
+		out = fleetclaim.SerialState{TenantID: tenant, Serial: serial, Claim: &c}
+		d, err := get[fleetclaim.Device](tx, bLive, sk)
+		switch {
+		case errors.Is(err, fleetclaim.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			out.Device = &d
+		}
+		return nil
+	})
+	if err != nil {
+		return fleetclaim.SerialState{}, fmt.Errorf("get serial %s/%s: %w", tenant, serial, err)
+	}
+	return out, nil
+}
+
 // GetDevice implements fleetclaim.DeviceStore.
 func (s *Store) GetDevice(ctx context.Context, tenant fleetclaim.TenantID, serial string) (fleetclaim.Device, error) {
 	var d fleetclaim.Device
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
-		d, err = get[fleetclaim.Device](tx, bDevices, key(string(tenant), serial))
+		d, err = get[fleetclaim.Device](tx, bLive, key(string(tenant), serial))
 		return err
 	})
 	if err != nil {
@@ -281,7 +331,76 @@ func (s *Store) GetDevice(ctx context.Context, tenant fleetclaim.TenantID, seria
 
 // ListDevices implements fleetclaim.DeviceStore.
 func (s *Store) ListDevices(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
-	return list[fleetclaim.Device](ctx, s, bDevices, "devices", string(tenant), p)
+	return list[fleetclaim.Device](ctx, s, bLive, "devices", string(tenant), p)
+}
+
+// MarkDeviceOnline implements fleetclaim.DeviceStore.
+func (s *Store) MarkDeviceOnline(ctx context.Context, tenant fleetclaim.TenantID, serial, certificateID string, at time.Time) (fleetclaim.Device, error) {
+	if tenant == "" || serial == "" || certificateID == "" || at.IsZero() {
+		return fleetclaim.Device{}, invalid("mark device online: tenant, serial, certificate and time are required")
+	}
+	return s.changeLive(ctx, tenant, serial, certificateID, "mark device online", func(tx *bolt.Tx, d *fleetclaim.Device) error {
+		at = utc(at)
+		if d.State == fleetclaim.DeviceRegistered {
+			d.State, d.OnlineAt = fleetclaim.DeviceOnline, at
+		}
+		if at.After(d.LastConnectedAt) {
+			d.LastConnectedAt = at
+		}
+		return put(tx, bLive, key(string(tenant), serial), *d)
+	})
+}
+
+// DecommissionDevice implements fleetclaim.DeviceStore.
+func (s *Store) DecommissionDevice(ctx context.Context, tenant fleetclaim.TenantID, serial, certificateID string, at time.Time, by fleetclaim.InstallerID, reason string) (fleetclaim.Device, error) {
+	if tenant == "" || serial == "" || certificateID == "" || at.IsZero() {
+		return fleetclaim.Device{}, invalid("decommission device: tenant, serial, certificate and time are required")
+	}
+	return s.changeLive(ctx, tenant, serial, certificateID, "decommission device", func(tx *bolt.Tx, d *fleetclaim.Device) error {
+		d.State, d.DecommissionedAt, d.DecommissionedBy, d.DecommissionReason = fleetclaim.DeviceDecommissioned, utc(at), by, reason
+		if err := tx.Bucket(bLive).Delete(key(string(tenant), serial)); err != nil {
+			return err
+		}
+		return put(tx, bHistory, historyKey(*d), *d)
+	})
+}
+
+func historyKey(d fleetclaim.Device) []byte {
+	return key(string(d.TenantID), d.Serial, desc(d.ProvisionedAt), descString(d.CertificateID))
+}
+
+// changeLive applies change to the serial's live device with certificateID,
+// and mirrors the result on the claim that provisioned it, in one
+// transaction.
+func (s *Store) changeLive(ctx context.Context, tenant fleetclaim.TenantID, serial, certificateID, what string, change func(tx *bolt.Tx, d *fleetclaim.Device) error) (fleetclaim.Device, error) {
+	var out fleetclaim.Device
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		d, err := get[fleetclaim.Device](tx, bLive, key(string(tenant), serial))
+		if err != nil {
+			return err
+		}
+		if d.CertificateID != certificateID {
+			return fleetclaim.ErrConflict
+		}
+		if err := change(tx, &d); err != nil {
+			return err
+		}
+		c, err := get[fleetclaim.Claim](tx, bClaims, []byte(d.ClaimID))
+		if err != nil {
+			return fmt.Errorf("claim %s of the device: %w", d.ClaimID, err)
+		}
+		c.Device, out = &d, d
+		return put(tx, bClaims, []byte(c.ID), c)
+	})
+	if err != nil {
+		return fleetclaim.Device{}, fmt.Errorf("%s %s/%s: %w", what, tenant, serial, err)
+	}
+	return out, nil
+}
+
+// ListDeviceHistory implements fleetclaim.DeviceStore.
+func (s *Store) ListDeviceHistory(ctx context.Context, tenant fleetclaim.TenantID, serial string, p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
+	return list[fleetclaim.Device](ctx, s, bHistory, "history", joinParts([]string{string(tenant), serial}), p)
 }
 
 // CreateInstaller implements fleetclaim.InstallerStore.
@@ -356,31 +475,6 @@ func (s *Store) ListInstallers(ctx context.Context, tenant fleetclaim.TenantID, 
 		return nil, "", fmt.Errorf("list installers of %s: %w", tenant, err)
 	}
 	return out, next, nil
-}
-
-// GetTenant implements fleetclaim.TenantStore.
-func (s *Store) GetTenant(ctx context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
-	var t fleetclaim.Tenant
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		t, err = get[fleetclaim.Tenant](tx, bTenants, []byte(id))
-		return err
-	})
-	if err != nil {
-		return fleetclaim.Tenant{}, fmt.Errorf("get tenant %s: %w", id, err)
-	}
-	if len(t.AutoApproveDomains) == 0 {
-		t.AutoApproveDomains = nil
-	}
-	return t, nil
-}
-
-// PutTenant implements fleetclaim.TenantStore.
-func (s *Store) PutTenant(ctx context.Context, t fleetclaim.Tenant) error {
-	if t.ID == "" {
-		return invalid("put tenant: ID is required")
-	}
-	return s.update(ctx, func(tx *bolt.Tx) error { return put(tx, bTenants, []byte(t.ID), t) })
 }
 
 // TakeQuota implements fleetclaim.QuotaStore.

@@ -35,7 +35,7 @@ func TestReopenKeepsRecords(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, path)
 	c := storetest.NewClaim("acme", storetest.NewInstallerID(), "SN-1", time.Now())
-	if err := s.CreateClaim(ctx, c); err != nil {
+	if err := s.CreateClaim(ctx, c, ""); err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	if err := s.Close(); err != nil {

@@ -75,7 +75,7 @@ func TestKilledWriter(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	c := storetest.NewClaim(storetest.NewTenantID(), storetest.NewInstallerID(), "SN-KILL", now)
-	if err := s.CreateClaim(ctx, c); err != nil {
+	if err := s.CreateClaim(ctx, c, ""); err != nil {
 		t.Fatal(err)
 	}
 	d := storetest.NewDevice(c, now)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/fleetclaim/fleetclaim/shared/cognitoadmin"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 const pool = "eu-west-1_AbC123xyz"
@@ -57,24 +58,20 @@ func groups(t *testing.T, u *userPools) *cognitoadmin.Groups {
 	}), pool)
 }
 
-// Each method is one admin call on the configured pool, for the user and
-// group given, and nothing else.
+// Each method is one admin call on the configured pool, for the user given,
+// and nothing else.
 func TestCalls(t *testing.T) {
 	u := &userPools{}
 	g := groups(t, u)
 	ctx := context.Background()
-	if err := g.AddUserToGroup(ctx, "ana", "installers"); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.RemoveUserFromGroup(ctx, "ana", "admins"); err != nil {
-		t.Fatal(err)
+	if exists, err := g.UserExists(ctx, "ana"); err != nil || !exists {
+		t.Fatalf("UserExists: got %v, %v, want true, nil", exists, err)
 	}
 	if err := g.SignOutEverywhere(ctx, "ana"); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		`AdminAddUserToGroup {"GroupName":"installers","UserPoolId":"` + pool + `","Username":"ana"}`,
-		`AdminRemoveUserFromGroup {"GroupName":"admins","UserPoolId":"` + pool + `","Username":"ana"}`,
+		`AdminGetUser {"UserPoolId":"` + pool + `","Username":"ana"}`,
 		`AdminUserGlobalSignOut {"UserPoolId":"` + pool + `","Username":"ana"}`,
 	}
 	if strings.Join(u.calls, "\n") != strings.Join(want, "\n") {
@@ -82,25 +79,25 @@ func TestCalls(t *testing.T) {
 	}
 }
 
-// Cognito's refusals come back as errors that keep the SDK's typed
-// exception, so callers can tell a missing user from throttling.
+// A missing user is an answer, not a fault: UserExists says false, and
+// SignOutEverywhere reports fleetclaim.ErrNotFound. Other refusals come back
+// as errors that keep the SDK's typed exception.
 func TestErrors(t *testing.T) {
 	u := &userPools{failWith: "UserNotFoundException"}
 	g := groups(t, u)
 	ctx := context.Background()
-	for name, call := range map[string]func() error{
-		"add":      func() error { return g.AddUserToGroup(ctx, "ana", "installers") },
-		"remove":   func() error { return g.RemoveUserFromGroup(ctx, "ana", "installers") },
-		"sign out": func() error { return g.SignOutEverywhere(ctx, "ana") },
-	} {
-		var notFound *types.UserNotFoundException
-		if err := call(); !errors.As(err, &notFound) {
-			t.Errorf("%s: got %v, want a UserNotFoundException", name, err)
-		}
+	if exists, err := g.UserExists(ctx, "ana"); err != nil || exists {
+		t.Errorf("UserExists of a deleted user: got %v, %v, want false, nil", exists, err)
+	}
+	if err := g.SignOutEverywhere(ctx, "ana"); !errors.Is(err, fleetclaim.ErrNotFound) {
+		t.Errorf("SignOutEverywhere of a deleted user: got %v, want ErrNotFound", err)
 	}
 	u.failWith = "TooManyRequestsException"
 	var throttled *types.TooManyRequestsException
-	if err := g.AddUserToGroup(ctx, "ana", "installers"); !errors.As(err, &throttled) {
-		t.Errorf("got %v, want a TooManyRequestsException", err)
+	if _, err := g.UserExists(ctx, "ana"); !errors.As(err, &throttled) {
+		t.Errorf("UserExists: got %v, want a TooManyRequestsException", err)
+	}
+	if err := g.SignOutEverywhere(ctx, "ana"); !errors.As(err, &throttled) || errors.Is(err, fleetclaim.ErrNotFound) {
+		t.Errorf("SignOutEverywhere: got %v, want a TooManyRequestsException", err)
 	}
 }

@@ -40,7 +40,18 @@ const DefaultDeadline = 3 * time.Second
 // Enrollment is the domain service behind the triggers.
 type Enrollment interface {
 	Register(ctx context.Context, r fleetclaim.Registration) (fleetclaim.Installer, error)
-	Grant(ctx context.Context, sub fleetclaim.InstallerID, groups []string) fleetclaim.TokenGrant
+	SignIn(ctx context.Context, r fleetclaim.Registration, groups []string) fleetclaim.TokenGrant
+}
+
+// registration is the user an event is about, as Register and SignIn take it.
+func registration(userName string, attrs map[string]string) fleetclaim.Registration {
+	return fleetclaim.Registration{
+		Subject:       fleetclaim.InstallerID(attrs["sub"]),
+		Username:      userName,
+		Email:         attrs["email"],
+		EmailVerified: attrs["email_verified"] == "true",
+		TenantID:      fleetclaim.TenantID(attrs[AttrTenantID]),
+	}
 }
 
 // PostConfirmation handles the post-confirmation trigger.
@@ -62,15 +73,7 @@ func (h *PostConfirmation) Handle(ctx context.Context, ev events.CognitoEventUse
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Deadline, DefaultDeadline))
 	defer cancel()
-	attrs := ev.Request.UserAttributes
-	_, err := h.Enrollment.Register(ctx, fleetclaim.Registration{
-		UserPoolID:    ev.UserPoolID,
-		Subject:       fleetclaim.InstallerID(attrs["sub"]),
-		Username:      ev.UserName,
-		Email:         attrs["email"],
-		EmailVerified: attrs["email_verified"] == "true",
-		TenantID:      fleetclaim.TenantID(attrs[AttrTenantID]),
-	})
+	_, err := h.Enrollment.Register(ctx, registration(ev.UserName, ev.Request.UserAttributes))
 	var de *fleetclaim.Error
 	switch {
 	case errors.As(err, &de) && de.Kind == fleetclaim.KindInvalid:
@@ -94,13 +97,16 @@ type PreTokenGeneration struct {
 
 // Handle writes tenant_id and installer_status into the ID and access tokens,
 // grants the API scopes only to approved installers, and leaves privileged
-// groups out of every other user's tokens. It never fails sign-in: a user the
-// rules cannot vouch for gets a token that opens nothing.
+// groups out of every other user's tokens. A confirmed user whose record the
+// post-confirmation trigger failed to write gets it now (Enrollment.SignIn).
+// It never fails sign-in: a user the rules cannot vouch for gets a token that
+// opens nothing.
 func (h *PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventUserPoolsPreTokenGenV2_0) (events.CognitoEventUserPoolsPreTokenGenV2_0, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Deadline, DefaultDeadline))
 	defer cancel()
-	sub := fleetclaim.InstallerID(ev.Request.UserAttributes["sub"])
-	g := h.Enrollment.Grant(ctx, sub, ev.Request.GroupConfiguration.GroupsToOverride)
+	r := registration(ev.UserName, ev.Request.UserAttributes)
+	sub := r.Subject
+	g := h.Enrollment.SignIn(ctx, r, ev.Request.GroupConfiguration.GroupsToOverride)
 	claims := map[string]any{
 		ClaimTenantID:        string(g.TenantID),
 		ClaimInstallerStatus: string(g.Status),
@@ -113,10 +119,10 @@ func (h *PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventU
 			ScopesToSuppress:      g.SuppressScopes,
 		},
 		// Cognito replaces the user's groups with this object, and an empty
-		// object means no groups; roles are carried over as they were.
+		// list means no groups; roles are carried over as they were.
 		GroupOverrideDetails: events.GroupConfigurationV2_0{
 			GroupsToOverride:   nonNil(g.Groups),
-			IAMRolesToOverride: nonNil(ev.Request.GroupConfiguration.IAMRolesToOverride),
+			IAMRolesToOverride: ev.Request.GroupConfiguration.IAMRolesToOverride,
 			PreferredRole:      ev.Request.GroupConfiguration.PreferredRole,
 		},
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 // Environment variable names shared by infra/ and functions/.
@@ -23,12 +25,17 @@ const (
 	EnvAllowedTemplates = "FLEETCLAIM_ALLOWED_TEMPLATES"
 	// EnvClaimsPerHour is the default per-installer claim quota per clock hour.
 	EnvClaimsPerHour = "FLEETCLAIM_CLAIMS_PER_HOUR"
+	// EnvRequestsPerMinute is each installer's API allowance per minute.
+	EnvRequestsPerMinute = "FLEETCLAIM_REQUESTS_PER_MINUTE"
 	// EnvClaimRetention is how long claim records stay readable after they
 	// expire (a Go duration), before DynamoDB TTL may delete them.
 	EnvClaimRetention = "FLEETCLAIM_CLAIM_RETENTION"
 	// EnvIoTDataEndpoint is the AWS IoT data (ATS) endpoint returned to
 	// installers. When empty, the claims function looks it up once.
 	EnvIoTDataEndpoint = "FLEETCLAIM_IOT_DATA_ENDPOINT"
+	// EnvOnlineWithin is how soon a registered device must connect with its
+	// own certificate (a Go duration) before the API shows it overdue.
+	EnvOnlineWithin = "FLEETCLAIM_ONLINE_WITHIN"
 	// EnvHookDeadline bounds the store calls of the pre-provisioning hook.
 	EnvHookDeadline = "FLEETCLAIM_HOOK_DEADLINE"
 	// EnvLogLevel is one of debug, info, warn, error.
@@ -44,6 +51,9 @@ const (
 	// EnvAllowedOrigin is the installer app's web origin for CORS; empty
 	// for native apps that need none.
 	EnvAllowedOrigin = "FLEETCLAIM_ALLOWED_ORIGIN"
+	// EnvMetricsNamespace is the CloudWatch namespace of the functions'
+	// metrics (shared/metrics); empty for metrics.DefaultNamespace.
+	EnvMetricsNamespace = "FLEETCLAIM_METRICS_NAMESPACE"
 )
 
 // Defaults used when an optional variable is unset.
@@ -51,6 +61,7 @@ const (
 	DefaultClaimsPerHour  = 60
 	DefaultClaimRetention = 7 * 24 * time.Hour
 	DefaultHookDeadline   = 2 * time.Second
+	DefaultOnlineWithin   = 15 * time.Minute
 
 	// maxHookDeadline leaves AWS IoT's 5 s limit room for the answer itself.
 	maxHookDeadline = 4 * time.Second
@@ -63,11 +74,12 @@ type Lookup func(name string) (string, bool)
 func Env() Lookup { return os.LookupEnv }
 
 // Base is what every function is configured with: its table, its log level,
-// and a DynamoDB endpoint for a local stand-in.
+// a DynamoDB endpoint for a local stand-in and its metrics' namespace.
 type Base struct {
 	TableName        string
 	LogLevel         string
 	DynamoDBEndpoint string
+	MetricsNamespace string
 }
 
 // Common returns the part of a function's configuration all functions share;
@@ -80,12 +92,15 @@ type Claims struct {
 	DefaultTemplate  string
 	AllowedTemplates []string
 	ClaimsPerHour    int
-	ClaimRetention   time.Duration
-	IoTDataEndpoint  string
-	UserPoolID       string
-	AllowedOrigin    string
-	IoTEndpoint      string
-	CognitoEndpoint  string
+	// RequestsPerMinute bounds each installer's API requests.
+	RequestsPerMinute int
+	ClaimRetention    time.Duration
+	OnlineWithin      time.Duration
+	IoTDataEndpoint   string
+	UserPoolID        string
+	AllowedOrigin     string
+	IoTEndpoint       string
+	CognitoEndpoint   string
 }
 
 // Trigger is the configuration of the Cognito trigger functions.
@@ -104,15 +119,17 @@ type Hook struct {
 func LoadClaims(env Lookup) (Claims, error) {
 	r := reader{env: env}
 	c := Claims{
-		Base:            r.base(),
-		DefaultTemplate: r.required(EnvTemplateName),
-		UserPoolID:      r.required(EnvUserPoolID),
-		ClaimsPerHour:   r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
-		ClaimRetention:  r.duration(EnvClaimRetention, DefaultClaimRetention),
-		IoTDataEndpoint: r.optional(EnvIoTDataEndpoint),
-		AllowedOrigin:   r.optional(EnvAllowedOrigin),
-		IoTEndpoint:     r.optional(EnvIoTEndpoint),
-		CognitoEndpoint: r.optional(EnvCognitoEndpoint),
+		Base:              r.base(),
+		DefaultTemplate:   r.required(EnvTemplateName),
+		UserPoolID:        r.required(EnvUserPoolID),
+		ClaimsPerHour:     r.positiveInt(EnvClaimsPerHour, DefaultClaimsPerHour),
+		RequestsPerMinute: r.positiveInt(EnvRequestsPerMinute, fleetclaim.DefaultRequestsPerMinute),
+		ClaimRetention:    r.duration(EnvClaimRetention, DefaultClaimRetention),
+		OnlineWithin:      r.duration(EnvOnlineWithin, DefaultOnlineWithin),
+		IoTDataEndpoint:   r.optional(EnvIoTDataEndpoint),
+		AllowedOrigin:     r.optional(EnvAllowedOrigin),
+		IoTEndpoint:       r.optional(EnvIoTEndpoint),
+		CognitoEndpoint:   r.optional(EnvCognitoEndpoint),
 	}
 	c.AllowedTemplates = templates(c.DefaultTemplate, r.optional(EnvAllowedTemplates))
 	return c, r.err()
@@ -148,6 +165,7 @@ func (r *reader) base() Base {
 		TableName:        r.required(EnvTableName),
 		LogLevel:         r.optional(EnvLogLevel),
 		DynamoDBEndpoint: r.optional(EnvDynamoDBEndpoint),
+		MetricsNamespace: r.optional(EnvMetricsNamespace),
 	}
 }
 

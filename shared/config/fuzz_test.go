@@ -94,6 +94,16 @@ func FuzzLoad(f *testing.F) {
 		if err == nil && (h.TableName != value(EnvTableName) || h.HookDeadline != wantDeadline) {
 			t.Fatalf("LoadHook(%q) = %+v", env, h)
 		}
+
+		bad = nil
+		if value(EnvTableName) == "" {
+			bad = append(bad, EnvTableName)
+		}
+		p, err := LoadPresence(lookup)
+		checkErr(t, "LoadPresence", err, bad)
+		if err == nil && (p.TableName != value(EnvTableName) || p.LogLevel != value(EnvLogLevel)) {
+			t.Fatalf("LoadPresence(%q) = %+v", env, p)
+		}
 	})
 }
 

@@ -27,6 +27,8 @@ type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Store is the DynamoDB fleetclaim.Store.
@@ -86,9 +88,12 @@ func claimPK(id fleetclaim.ClaimID) string         { return "CLAIM#" + string(id
 func installerPK(id fleetclaim.InstallerID) string { return "INSTALLER#" + string(id) }
 func tenantPK(id fleetclaim.TenantID) string       { return "TENANT#" + string(id) }
 func devicesPK(t fleetclaim.TenantID) string       { return "TENANT#" + string(t) + "#DEVICE" }
-func installersPK(t fleetclaim.TenantID) string    { return "TENANT#" + string(t) + "#INSTALLER" }
-func auditPK(t fleetclaim.TenantID) string         { return "TENANT#" + string(t) + "#AUDIT" }
-func s(v string) types.AttributeValue              { return &types.AttributeValueMemberS{Value: v} }
+func serialPK(t fleetclaim.TenantID, serial string) string {
+	return "TENANT#" + string(t) + "#SERIAL#" + serial
+}
+func installersPK(t fleetclaim.TenantID) string { return "TENANT#" + string(t) + "#INSTALLER" }
+func auditPK(t fleetclaim.TenantID) string      { return "TENANT#" + string(t) + "#AUDIT" }
+func s(v string) types.AttributeValue           { return &types.AttributeValueMemberS{Value: v} }
 func n(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
@@ -97,69 +102,6 @@ func key(pk, sk string) map[string]types.AttributeValue {
 }
 
 // The stored shapes.
-
-type deviceAttrs struct {
-	TenantID      string `dynamodbav:"tenantId"`
-	Serial        string `dynamodbav:"serial"`
-	ThingName     string `dynamodbav:"thingName"`
-	CertificateID string `dynamodbav:"certificateId"`
-	InstallerID   string `dynamodbav:"installerId"`
-	ClaimID       string `dynamodbav:"claimId"`
-	Template      string `dynamodbav:"template"`
-	Site          string `dynamodbav:"site"`
-	ProvisionedAt string `dynamodbav:"provisionedAt"`
-}
-
-type claimItem struct {
-	PK          string `dynamodbav:"pk"`
-	SK          string `dynamodbav:"sk"`
-	GSI1PK      string `dynamodbav:"gsi1pk"`
-	GSI1SK      string `dynamodbav:"gsi1sk"`
-	GSI2PK      string `dynamodbav:"gsi2pk,omitempty"`
-	GSI2SK      string `dynamodbav:"gsi2sk,omitempty"`
-	TTL         int64  `dynamodbav:"ttl,omitempty"`
-	ID          string `dynamodbav:"id"`
-	TenantID    string `dynamodbav:"tenantId"`
-	InstallerID string `dynamodbav:"installerId"`
-	Template    string `dynamodbav:"template"`
-	Serial      string `dynamodbav:"serial"`
-	Site        string `dynamodbav:"site"`
-	Status      string `dynamodbav:"status"`
-	Reason      string `dynamodbav:"reason"`
-	IssuedAt    string `dynamodbav:"issuedAt"`
-	ExpiresAt   string `dynamodbav:"expiresAt"`
-	// ExpiresAtNs is ExpiresAt as a number for the "unexpired" condition:
-	// RFC 3339 strings trim trailing zeros of the fraction, so they do not
-	// compare in time order.
-	ExpiresAtNs int64        `dynamodbav:"expiresAtNs"`
-	UpdatedAt   string       `dynamodbav:"updatedAt"`
-	RetainUntil string       `dynamodbav:"retainUntil"`
-	Device      *deviceAttrs `dynamodbav:"device,omitempty"`
-}
-
-func toDevice(d deviceAttrs) fleetclaim.Device {
-	return fleetclaim.Device{TenantID: fleetclaim.TenantID(d.TenantID), Serial: d.Serial, ThingName: d.ThingName,
-		CertificateID: d.CertificateID, InstallerID: fleetclaim.InstallerID(d.InstallerID), ClaimID: fleetclaim.ClaimID(d.ClaimID),
-		Template: d.Template, Site: d.Site, ProvisionedAt: parseTS(d.ProvisionedAt)}
-}
-
-func fromDevice(d fleetclaim.Device) deviceAttrs {
-	return deviceAttrs{TenantID: string(d.TenantID), Serial: d.Serial, ThingName: d.ThingName, CertificateID: d.CertificateID,
-		InstallerID: string(d.InstallerID), ClaimID: string(d.ClaimID), Template: d.Template, Site: d.Site,
-		ProvisionedAt: ts(d.ProvisionedAt)}
-}
-
-func (it claimItem) claim() fleetclaim.Claim {
-	c := fleetclaim.Claim{ID: fleetclaim.ClaimID(it.ID), TenantID: fleetclaim.TenantID(it.TenantID),
-		InstallerID: fleetclaim.InstallerID(it.InstallerID), Template: it.Template, Serial: it.Serial, Site: it.Site,
-		Status: fleetclaim.ClaimStatus(it.Status), Reason: fleetclaim.Reason(it.Reason), IssuedAt: parseTS(it.IssuedAt),
-		ExpiresAt: parseTS(it.ExpiresAt), UpdatedAt: parseTS(it.UpdatedAt), RetainUntil: parseTS(it.RetainUntil)}
-	if it.Device != nil {
-		d := toDevice(*it.Device)
-		c.Device = &d
-	}
-	return c
-}
 
 type installerItem struct {
 	PK        string `dynamodbav:"pk"`
@@ -180,17 +122,6 @@ func (it installerItem) installer() fleetclaim.Installer {
 	return fleetclaim.Installer{ID: fleetclaim.InstallerID(it.ID), Username: it.Username, Email: it.Email,
 		TenantID: fleetclaim.TenantID(it.TenantID), Status: fleetclaim.InstallerStatus(it.Status),
 		CreatedAt: parseTS(it.CreatedAt), UpdatedAt: parseTS(it.UpdatedAt), UpdatedBy: fleetclaim.InstallerID(it.UpdatedBy)}
-}
-
-// tenantItem is the shape infra/ seeds at deploy time (infra/data.go).
-type tenantItem struct {
-	PK                 string   `dynamodbav:"pk"`
-	SK                 string   `dynamodbav:"sk"`
-	ID                 string   `dynamodbav:"id"`
-	Name               string   `dynamodbav:"name"`
-	Status             string   `dynamodbav:"status"`
-	AutoApproveDomains []string `dynamodbav:"autoApproveDomains"`
-	ClaimsPerHour      int      `dynamodbav:"claimsPerHour"`
 }
 
 type auditItem struct {
@@ -249,25 +180,6 @@ func nonEmpty(m map[string]string) map[string]string {
 	return m
 }
 
-// CreateClaim implements fleetclaim.ClaimStore.
-func (st *Store) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
-	switch {
-	case c.ID == "" || c.TenantID == "" || c.InstallerID == "":
-		return invalid("create claim: ID, tenant and installer are required")
-	case c.Device != nil:
-		return invalid("create claim %s: a device is recorded only by consuming the claim", c.ID)
-	}
-	it := claimItem{PK: claimPK(c.ID), SK: "CLAIM", GSI1PK: installerPK(c.InstallerID),
-		GSI1SK: stamp(c.IssuedAt) + "#" + string(c.ID), ID: string(c.ID), TenantID: string(c.TenantID),
-		InstallerID: string(c.InstallerID), Template: c.Template, Serial: c.Serial, Site: c.Site, Status: string(c.Status),
-		Reason: string(c.Reason), IssuedAt: ts(c.IssuedAt), ExpiresAt: ts(c.ExpiresAt), ExpiresAtNs: unixNano(c.ExpiresAt),
-		UpdatedAt: ts(c.UpdatedAt), RetainUntil: ts(c.RetainUntil)}
-	if !c.RetainUntil.IsZero() {
-		it.TTL = c.RetainUntil.Unix()
-	}
-	return st.putNew(ctx, it, "create claim "+string(c.ID))
-}
-
 // putNew writes an item that must not exist yet.
 func (st *Store) putNew(ctx context.Context, item any, what string) error {
 	if err := ctx.Err(); err != nil {
@@ -304,212 +216,6 @@ func (st *Store) get(ctx context.Context, k map[string]types.AttributeValue, out
 		return fmt.Errorf("%s: decode: %w", what, err)
 	}
 	return nil
-}
-
-// GetClaim implements fleetclaim.ClaimStore.
-func (st *Store) GetClaim(ctx context.Context, id fleetclaim.ClaimID) (fleetclaim.Claim, error) {
-	var it claimItem
-	if err := st.get(ctx, key(claimPK(id), "CLAIM"), &it, "get claim "+string(id)); err != nil {
-		return fleetclaim.Claim{}, err
-	}
-	return it.claim(), nil
-}
-
-// UpdateClaim implements fleetclaim.ClaimStore. The whole change, device
-// record included, is one UpdateItem whose condition carries every rule.
-func (st *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fleetclaim.Claim, error) {
-	what := "update claim " + string(u.ID)
-	switch {
-	case u.ID == "":
-		return fleetclaim.Claim{}, invalid("update claim: ID is required")
-	case u.At.IsZero():
-		return fleetclaim.Claim{}, invalid("%s: At is required", what)
-	case u.Device != nil && (u.Status != fleetclaim.ClaimConsumed || u.Device.ClaimID != u.ID):
-		return fleetclaim.Claim{}, invalid("%s: a device goes with status consumed and its own claim", what)
-	}
-	if err := ctx.Err(); err != nil {
-		return fleetclaim.Claim{}, fmt.Errorf("%s: %w", what, err)
-	}
-	names := map[string]string{}
-	values := map[string]types.AttributeValue{":at": s(ts(u.At))}
-	cond := "attribute_exists(pk)"
-	set := "updatedAt = :at"
-	remove := ""
-	if u.IfStatus != "" || u.Status != "" {
-		names["#st"] = "status"
-	}
-	if u.IfStatus != "" {
-		cond += " AND #st = :ifStatus"
-		values[":ifStatus"] = s(string(u.IfStatus))
-	}
-	if !u.IfUnexpiredAt.IsZero() {
-		cond += " AND expiresAtNs > :now"
-		values[":now"] = n(unixNano(u.IfUnexpiredAt))
-	}
-	if u.Status != "" {
-		set += ", #st = :status"
-		values[":status"] = s(string(u.Status))
-	}
-	if u.Reason != "" {
-		set += ", reason = :reason"
-		values[":reason"] = s(string(u.Reason))
-	}
-	if d := u.Device; d != nil {
-		dev, err := attributevalue.Marshal(fromDevice(*d))
-		if err != nil {
-			return fleetclaim.Claim{}, fmt.Errorf("%s: %w", what, err)
-		}
-		cond += " AND tenantId = :dTenant AND serial = :dSerial"
-		values[":dTenant"], values[":dSerial"] = s(string(d.TenantID)), s(d.Serial)
-		// The consumed claim is the device's record: into the sparse
-		// device index, and out of TTL's reach.
-		set += ", device = :device, gsi2pk = :g2pk, gsi2sk = :g2sk"
-		values[":device"], values[":g2pk"], values[":g2sk"] = dev, s(devicesPK(d.TenantID)), s(d.Serial)
-		remove = " REMOVE #ttl, retainUntil"
-		names["#ttl"] = AttrTTL
-	}
-	res, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: st.table, Key: key(claimPK(u.ID), "CLAIM"),
-		ConditionExpression: aws.String(cond), UpdateExpression: aws.String("SET " + set + remove),
-		ExpressionAttributeNames: nonEmpty(names), ExpressionAttributeValues: values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if old, ok := conditionFailed(err); ok {
-		return fleetclaim.Claim{}, fmt.Errorf("%s: %w", what, st.missingOrConflict(ctx, old, key(claimPK(u.ID), "CLAIM")))
-	}
-	if err != nil {
-		return fleetclaim.Claim{}, fmt.Errorf("%s: %w", what, err)
-	}
-	var it claimItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
-		return fleetclaim.Claim{}, fmt.Errorf("%s: decode: %w", what, err)
-	}
-	return it.claim(), nil
-}
-
-// ListClaims implements fleetclaim.ClaimStore.
-func (st *Store) ListClaims(ctx context.Context, installer fleetclaim.InstallerID, p fleetclaim.Page) ([]fleetclaim.Claim, string, error) {
-	items, next, err := query[claimItem](ctx, st, listing{kind: "claims", scope: string(installer), index: IndexByInstaller,
-		pkAttr: AttrGSI1PK, pk: installerPK(installer), newestFirst: true, keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}}, p)
-	out := make([]fleetclaim.Claim, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.claim())
-	}
-	return out, next, err
-}
-
-// GetDevice implements fleetclaim.DeviceStore. A serial provisioned more
-// than once has one index entry per consumed claim; the most recent wins.
-// Index reads are eventually consistent: a device provisioned a moment ago
-// may not show yet.
-func (st *Store) GetDevice(ctx context.Context, tenant fleetclaim.TenantID, serial string) (fleetclaim.Device, error) {
-	what := "get device " + string(tenant) + "/" + serial
-	if err := ctx.Err(); err != nil {
-		return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
-	}
-	in := &dynamodb.QueryInput{
-		TableName: st.table, IndexName: aws.String(IndexByTenant),
-		KeyConditionExpression:    aws.String("gsi2pk = :pk AND gsi2sk = :serial"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(devicesPK(tenant)), ":serial": s(serial)},
-	}
-	var latest *fleetclaim.Device
-	for {
-		res, err := st.api.Query(ctx, in)
-		if err != nil {
-			return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
-		}
-		for _, raw := range res.Items {
-			d, err := decodeDevice(raw)
-			if err != nil {
-				return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, err)
-			}
-			if latest == nil || newer(d, *latest) {
-				latest = &d
-			}
-		}
-		if res.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-	if latest == nil {
-		return fleetclaim.Device{}, fmt.Errorf("%s: %w", what, fleetclaim.ErrNotFound)
-	}
-	return *latest, nil
-}
-
-// newer orders two provisionings of one serial; the claim ID breaks a tie
-// so that every reader picks the same one.
-func newer(a, b fleetclaim.Device) bool {
-	if c := a.ProvisionedAt.Compare(b.ProvisionedAt); c != 0 {
-		return c > 0
-	}
-	return a.ClaimID > b.ClaimID
-}
-
-// decodeDevice reads the device of a consumed claim from a device index entry.
-func decodeDevice(raw map[string]types.AttributeValue) (fleetclaim.Device, error) {
-	var it claimItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return fleetclaim.Device{}, fmt.Errorf("decode: %w", err)
-	}
-	if it.Device == nil {
-		return fleetclaim.Device{}, fmt.Errorf("decode: claim %s is in the device index without a device", it.ID)
-	}
-	return toDevice(*it.Device), nil
-}
-
-// ListDevices implements fleetclaim.DeviceStore. The index holds one entry
-// per provisioning, ordered by serial; the listing keeps each serial's most
-// recent, and its cursor resumes after the last serial listed. It reads one
-// serial past the page, so that the page's last serial is complete and a
-// short page is the last.
-func (st *Store) ListDevices(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.Device, string, error) {
-	what := "list devices of " + string(tenant)
-	if err := ctx.Err(); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", what, err)
-	}
-	limit := pageLimit(p)
-	in := &dynamodb.QueryInput{TableName: st.table, IndexName: aws.String(IndexByTenant),
-		KeyConditionExpression:    aws.String("gsi2pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(devicesPK(tenant))},
-		Limit:                     aws.Int32(int32(limit + 1))} // #nosec G115 -- pageLimit bounds limit to MaxPageSize (100)
-	if p.Cursor != "" {
-		c, err := decodeCursor(p.Cursor, "devices", string(tenant))
-		if err != nil || c.Key["serial"] == "" {
-			return nil, "", fmt.Errorf("%s: %w", what, fleetclaim.ErrInvalidCursor)
-		}
-		in.KeyConditionExpression = aws.String("gsi2pk = :pk AND gsi2sk > :after")
-		in.ExpressionAttributeValues[":after"] = s(c.Key["serial"])
-	}
-	var out []fleetclaim.Device
-	for {
-		res, err := st.api.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
-		}
-		for _, raw := range res.Items {
-			d, err := decodeDevice(raw)
-			if err != nil {
-				return nil, "", fmt.Errorf("%s: %w", what, err)
-			}
-			switch last := len(out) - 1; {
-			case last >= 0 && out[last].Serial == d.Serial:
-				if newer(d, out[last]) {
-					out[last] = d
-				}
-			case len(out) == limit:
-				return out, encodeCursor("devices", string(tenant), map[string]string{"serial": out[last].Serial}), nil
-			default:
-				out = append(out, d)
-			}
-		}
-		if res.LastEvaluatedKey == nil {
-			return out, "", nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
 }
 
 // CreateInstaller implements fleetclaim.InstallerStore.
@@ -583,44 +289,6 @@ func (st *Store) ListInstallers(ctx context.Context, tenant fleetclaim.TenantID,
 	return out, next, err
 }
 
-// GetTenant implements fleetclaim.TenantStore.
-func (st *Store) GetTenant(ctx context.Context, id fleetclaim.TenantID) (fleetclaim.Tenant, error) {
-	var it tenantItem
-	if err := st.get(ctx, key(tenantPK(id), "TENANT"), &it, "get tenant "+string(id)); err != nil {
-		return fleetclaim.Tenant{}, err
-	}
-	t := fleetclaim.Tenant{ID: fleetclaim.TenantID(it.ID), Name: it.Name, Status: fleetclaim.TenantStatus(it.Status),
-		AutoApproveDomains: it.AutoApproveDomains, ClaimsPerHour: it.ClaimsPerHour}
-	if len(t.AutoApproveDomains) == 0 {
-		t.AutoApproveDomains = nil
-	}
-	return t, nil
-}
-
-// PutTenant implements fleetclaim.TenantStore.
-func (st *Store) PutTenant(ctx context.Context, t fleetclaim.Tenant) error {
-	what := "put tenant " + string(t.ID)
-	if t.ID == "" {
-		return invalid("put tenant: ID is required")
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	domains := t.AutoApproveDomains
-	if domains == nil {
-		domains = []string{}
-	}
-	av, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.ID), SK: "TENANT", ID: string(t.ID), Name: t.Name,
-		Status: string(t.Status), AutoApproveDomains: domains, ClaimsPerHour: t.ClaimsPerHour})
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if _, err := st.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: st.table, Item: av}); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
 // TakeQuota implements fleetclaim.QuotaStore with one conditional counter
 // per window: concurrent takers never pass the limit.
 func (st *Store) TakeQuota(ctx context.Context, k string, windowEnd time.Time, limit int) error {
@@ -678,6 +346,10 @@ type listing struct {
 	pkAttr, pk  string
 	newestFirst bool
 	keyAttrs    []string // the attributes of a page's start key
+	// skPrefix, when set, limits the listing to sort keys that begin with it.
+	skPrefix string
+	// skip, when set, leaves out the items for which it is true.
+	skip func(item map[string]types.AttributeValue) bool
 }
 
 func pageLimit(p fleetclaim.Page) int {
@@ -700,6 +372,11 @@ func query[T any](ctx context.Context, st *Store, l listing, p fleetclaim.Page) 
 		ExpressionAttributeNames:  map[string]string{"#pk": l.pkAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(l.pk)},
 		ScanIndexForward:          aws.Bool(!l.newestFirst)}
+	if l.skPrefix != "" {
+		in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :skPrefix)")
+		in.ExpressionAttributeNames["#sk"] = AttrSK
+		in.ExpressionAttributeValues[":skPrefix"] = s(l.skPrefix)
+	}
 	if l.index != "" {
 		in.IndexName = aws.String(l.index)
 	}
@@ -725,7 +402,11 @@ func query[T any](ctx context.Context, st *Store, l listing, p fleetclaim.Page) 
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", what, err)
 		}
-		items = append(items, res.Items...)
+		for _, it := range res.Items {
+			if l.skip == nil || !l.skip(it) {
+				items = append(items, it)
+			}
+		}
 		if len(items) > limit || res.LastEvaluatedKey == nil {
 			break
 		}

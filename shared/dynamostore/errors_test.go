@@ -22,6 +22,8 @@ type fakeAPI struct {
 	putItem    func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
 	updateItem func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error)
 	query      func(*dynamodb.QueryInput) (*dynamodb.QueryOutput, error)
+	deleteItem func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error)
+	batchGet   func(*dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error)
 }
 
 var errUnexpectedCall = errors.New("unexpected call")
@@ -52,6 +54,20 @@ func (f fakeAPI) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dy
 		return nil, errUnexpectedCall
 	}
 	return f.query(in)
+}
+
+func (f fakeAPI) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	if f.deleteItem == nil {
+		return nil, errUnexpectedCall
+	}
+	return f.deleteItem(in)
+}
+
+func (f fakeAPI) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	if f.batchGet == nil {
+		return nil, errUnexpectedCall
+	}
+	return f.batchGet(in)
 }
 
 // Faults as the SDK reports them once its retries are spent.
@@ -98,7 +114,7 @@ func consumeUpdate() fleetclaim.ClaimUpdate {
 
 var calls = []call{
 	{"CreateClaim", func(s *dynamostore.Store) error {
-		return s.CreateClaim(context.Background(), storetest.NewClaim(tenant, installer, "SN-1", when))
+		return s.CreateClaim(context.Background(), storetest.NewClaim(tenant, installer, "SN-1", when), "")
 	}},
 	{"GetClaim", func(s *dynamostore.Store) error { _, err := s.GetClaim(context.Background(), claimID); return err }},
 	{"UpdateClaim", func(s *dynamostore.Store) error {
@@ -115,6 +131,22 @@ var calls = []call{
 	}},
 	{"ListDevices", func(s *dynamostore.Store) error {
 		_, _, err := s.ListDevices(context.Background(), tenant, fleetclaim.Page{})
+		return err
+	}},
+	{"GetSerial", func(s *dynamostore.Store) error {
+		_, err := s.GetSerial(context.Background(), tenant, "SN-1")
+		return err
+	}},
+	{"MarkDeviceOnline", func(s *dynamostore.Store) error {
+		_, err := s.MarkDeviceOnline(context.Background(), tenant, "SN-1", "cert", when)
+		return err
+	}},
+	{"DecommissionDevice", func(s *dynamostore.Store) error {
+		_, err := s.DecommissionDevice(context.Background(), tenant, "SN-1", "cert", when, installer, "broken")
+		return err
+	}},
+	{"ListDeviceHistory", func(s *dynamostore.Store) error {
+		_, _, err := s.ListDeviceHistory(context.Background(), tenant, "SN-1", fleetclaim.Page{})
 		return err
 	}},
 	{"CreateInstaller", func(s *dynamostore.Store) error {
@@ -154,6 +186,8 @@ func failing(err error) fakeAPI {
 		putItem:    func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) { return nil, err },
 		updateItem: func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) { return nil, err },
 		query:      func(*dynamodb.QueryInput) (*dynamodb.QueryOutput, error) { return nil, err },
+		deleteItem: func(*dynamodb.DeleteItemInput) (*dynamodb.DeleteItemOutput, error) { return nil, err },
+		batchGet:   func(*dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error) { return nil, err },
 	}
 }
 
@@ -187,7 +221,8 @@ func TestConditionFailures(t *testing.T) {
 		api     fakeAPI
 		wantErr error // a sentinel, or a fault the error must wrap
 	}{
-		{"duplicate claim", "CreateClaim", failing(errCCF), fleetclaim.ErrConflict},
+		{"duplicate claim", "CreateClaim", fakeAPI{getItem: consistentGet(t, nil, nil),
+			putItem: func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) { return nil, errCCF }}, fleetclaim.ErrConflict},
 		{"duplicate installer", "CreateInstaller", failing(errCCF), fleetclaim.ErrConflict},
 		{"duplicate audit event", "AppendAudit", failing(errCCF), fleetclaim.ErrConflict},
 		{"quota used up", "TakeQuota", failing(errCCF), fleetclaim.ErrQuotaExhausted},

@@ -6,19 +6,30 @@ package dynamostore
 // Items (all keys are strings):
 //
 //	tenant     pk=TENANT#<tenant>             sk=TENANT
+//	           gsi2pk=TENANTS                 gsi2sk=<tenant>
 //	installer  pk=INSTALLER#<sub>             sk=INSTALLER
 //	           gsi2pk=TENANT#<tenant>#INSTALLER gsi2sk=<email>#<sub>
 //	claim      pk=CLAIM#<claimId>             sk=CLAIM        ttl=<retain until>
 //	           gsi1pk=INSTALLER#<sub>         gsi1sk=<issuedAt>#<claimId>
-//	           once consumed (the device record; ttl removed):
-//	           gsi2pk=TENANT#<tenant>#DEVICE  gsi2sk=<serial>
+//	           the binding as issued; once the claim is no longer its
+//	           serial's current claim, archived=true and its last state
+//	           (status, reason, updatedAt, retainUntil, device); no ttl
+//	           from the moment it is consumed (kept for good)
+//	serial     pk=TENANT#<tenant>#SERIAL#<serial> sk=SERIAL
+//	           the current claim (every claim attribute), device (the live
+//	           device, absent when the serial is free), retired (the device
+//	           decommissioned last), ver (counts writes); while a device is
+//	           live: gsi2pk=TENANT#<tenant>#DEVICE gsi2sk=<serial>
+//	history    pk=TENANT#<tenant>#SERIAL#<serial> sk=HISTORY#<provisionedAt>#<certificateId>
+//	           a decommissioned device, kept for good
 //	quota      pk=QUOTA#<key>#<window end>    sk=QUOTA        ttl=<window end + 1h>
 //	audit      pk=TENANT#<tenant>#AUDIT       sk=<time>#<id>  ttl=<time + audit retention>
 //
-// Both indexes project every attribute (ALL), so listings and GetDevice read
-// whole items from an index with no second read. A serial provisioned more
-// than once has one device entry per consumed claim, all with the same
-// gsi2sk; readers take the one with the latest provisioning time.
+// Both indexes project every attribute (ALL), so listings read whole items
+// from an index with no second read. The device index holds one entry per
+// serial with a live device. Invariant 9 is one item's: the consuming write
+// is an UpdateItem of the serial record conditioned on the claim being
+// current (id), issued, unexpired (expiresAtNs) and on no live device.
 const (
 	AttrPK     = "pk"
 	AttrSK     = "sk"
@@ -31,6 +42,6 @@ const (
 
 	// IndexByInstaller lists an installer's claims.
 	IndexByInstaller = "gsi1"
-	// IndexByTenant lists a tenant's installers and devices.
+	// IndexByTenant lists a tenant's installers and devices, and the tenants.
 	IndexByTenant = "gsi2"
 )

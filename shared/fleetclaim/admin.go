@@ -29,9 +29,11 @@ func (s *Service) ReinstateInstaller(ctx context.Context, p Principal, id Instal
 	return s.grant(ctx, p, id, InstallerSuspended, ActionInstallerReinstated)
 }
 
-// grant moves an installer from `from` to approved. Cognito group membership
-// comes first: should the record update then fail, the user is in the group
-// but still not approved, and the record is what every check reads.
+// grant moves an installer from `from` to approved. Only the record changes:
+// every check reads it, and no Cognito group stands for approval, so
+// approval works while Cognito is unavailable. Cognito is asked only whether
+// the user still exists: a user deleted from the pool is offboarded (their
+// record suspended) instead of approved, so it cannot linger as approved.
 func (s *Service) grant(ctx context.Context, p Principal, id InstallerID, from InstallerStatus, action string) (Installer, error) {
 	a, in, err := s.managedInstaller(ctx, p, id)
 	if err != nil {
@@ -45,16 +47,31 @@ func (s *Service) grant(ctx context.Context, p Principal, id InstallerID, from I
 		return Installer{}, Conflict(CodeInstallerStatusConflict,
 			fmt.Sprintf("The installer is %s; this action applies to %s installers.", in.Status, from))
 	}
-	if err := s.Groups.AddUserToGroup(ctx, in.Username, GroupInstallers); err != nil {
-		return Installer{}, Unavailable(fmt.Errorf("add %s to group: %w", id, err))
+	switch exists, err := s.Groups.UserExists(ctx, in.Username); {
+	case err != nil:
+		// Approval must not hinge on Cognito: a user who no longer exists
+		// cannot sign in to use it, and the next approval or suspension asks again.
+		s.Log.WarnContext(ctx, "Cognito user not checked before approval", "installerId", id, "error", err)
+	case !exists:
+		if _, err := s.setStatus(ctx, a, in, []InstallerStatus{from}, InstallerSuspended, ActionInstallerOffboarded); err != nil {
+			return Installer{}, err
+		}
+		return Installer{}, Conflict(CodeInstallerStatusConflict,
+			"The installer's user no longer exists in the user pool; the installer is now suspended.")
 	}
 	return s.setStatus(ctx, a, in, []InstallerStatus{from}, InstallerApproved, action)
 }
 
+// ActionInstallerOffboarded is the audit action of an installer suspended
+// because their Cognito user was deleted.
+const ActionInstallerOffboarded = "installer.offboarded"
+
 // SuspendInstaller stops an installer at once: the record changes first, so
 // claim issuance and the hook refuse them on their next read, whatever tokens
-// they hold (invariant 5); then Cognito drops the group and revokes their
-// refresh tokens.
+// they hold (invariant 5); then Cognito revokes their refresh tokens, and
+// every open claim of theirs is revoked and its certificate deactivated in
+// AWS IoT (invariant 10). Suspending a suspended installer repeats the
+// clean-up, which completes one that failed.
 func (s *Service) SuspendInstaller(ctx context.Context, p Principal, id InstallerID) (Installer, error) {
 	a, in, err := s.managedInstaller(ctx, p, id)
 	if err != nil {
@@ -69,11 +86,16 @@ func (s *Service) SuspendInstaller(ctx context.Context, p Principal, id Installe
 	// The suspension is in force already; a Cognito failure here only delays
 	// the clean-up, which the pre-token trigger covers (it strips groups and
 	// scopes from suspended installers), so it is logged rather than failed.
-	if err := s.Groups.RemoveUserFromGroup(ctx, in.Username, GroupInstallers); err != nil {
-		s.Log.ErrorContext(ctx, "suspended installer still in Cognito group", "installerId", id, "error", err)
-	}
-	if err := s.Groups.SignOutEverywhere(ctx, in.Username); err != nil {
+	// A user already deleted from the pool has no tokens left to revoke.
+	switch err := s.Groups.SignOutEverywhere(ctx, in.Username); {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
 		s.Log.ErrorContext(ctx, "suspended installer's refresh tokens not revoked", "installerId", id, "error", err)
+	}
+	if _, err := s.revokeInstallerClaims(ctx, a.ID, in.ID); err != nil {
+		// The hook refuses a suspended installer's claims already.
+		s.Log.ErrorContext(ctx, "suspended installer's claims not all revoked in AWS IoT", "installerId", id, "error", err)
+		return Installer{}, inForce("The installer is suspended", "the certificate of each of their open claims", err)
 	}
 	return in, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
@@ -19,8 +20,9 @@ func TestInstallerLifecycle(t *testing.T) {
 	if err != nil || in.Status != fleetclaim.InstallerApproved || in.UpdatedBy != w.admin.ID {
 		t.Fatalf("got %+v, %v; want approved by the admin", in, err)
 	}
-	if got := w.groups.Calls(); !slices.Contains(got, "add "+pending.Username+" installers") {
-		t.Errorf("got Cognito calls %v, want the user added to installers", got)
+	// Approval writes no Cognito group: it only asks whether the user still exists.
+	if got, want := w.groups.Calls(), []string{"exists " + pending.Username}; !slices.Equal(got, want) {
+		t.Errorf("got Cognito calls %v, want %v", got, want)
 	}
 	if _, err := w.svc.IssueClaim(ctx, principal(pending), fleetclaim.IssueRequest{Serial: "SN-1"}); err != nil {
 		t.Errorf("got %v issuing as the newly approved installer", err)
@@ -30,9 +32,8 @@ func TestInstallerLifecycle(t *testing.T) {
 	if err != nil || in.Status != fleetclaim.InstallerSuspended {
 		t.Fatalf("got %+v, %v; want suspended", in, err)
 	}
-	got := w.groups.Calls()
-	if !slices.Contains(got, "remove "+pending.Username+" installers") || !slices.Contains(got, "signout "+pending.Username) {
-		t.Errorf("got Cognito calls %v, want group removal and global sign-out", got)
+	if got, want := w.groups.Calls()[1:], []string{"signout " + pending.Username}; !slices.Equal(got, want) {
+		t.Errorf("got Cognito calls %v, want only the global sign-out", got)
 	}
 	// The token they still hold no longer issues claims.
 	if _, err := w.svc.IssueClaim(ctx, principal(pending), fleetclaim.IssueRequest{Serial: "SN-2"}); errorOf(t, err).Code != fleetclaim.CodeInstallerNotApproved {
@@ -108,17 +109,59 @@ func TestAdminBoundaries(t *testing.T) {
 	}
 }
 
-func TestApproveCognitoFailureChangesNothing(t *testing.T) {
+// Approval is a record change only; Cognito being unavailable does not stop it.
+func TestApproveWhileCognitoUnavailable(t *testing.T) {
 	w := newWorld(t)
+	ctx := context.Background()
 	pending := w.addInstaller("acme", fleetclaim.InstallerPending)
 	w.groups.Fail(errors.New("TooManyRequestsException"))
-	_, err := w.svc.ApproveInstaller(context.Background(), w.adminP(), pending.ID)
-	if e := errorOf(t, err); e.Kind != fleetclaim.KindUnavailable {
-		t.Errorf("got %s, want unavailable", e.Kind)
+	in, err := w.svc.ApproveInstaller(ctx, w.adminP(), pending.ID)
+	if err != nil || in.Status != fleetclaim.InstallerApproved {
+		t.Fatalf("got %+v, %v; want approved", in, err)
 	}
-	in, _ := w.store.GetInstaller(context.Background(), pending.ID)
-	if in.Status != fleetclaim.InstallerPending {
-		t.Errorf("got status %q after a failed approval, want pending", in.Status)
+	if stored, _ := w.store.GetInstaller(ctx, pending.ID); stored.Status != fleetclaim.InstallerApproved {
+		t.Errorf("got stored status %q, want approved", stored.Status)
+	}
+}
+
+// A user deleted from the pool is offboarded, not approved or reinstated:
+// the record is suspended and the admin told why.
+func TestApproveDeletedUserOffboards(t *testing.T) {
+	for _, from := range []fleetclaim.InstallerStatus{fleetclaim.InstallerPending, fleetclaim.InstallerSuspended} {
+		t.Run(string(from), func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			gone := w.addInstaller("acme", from)
+			w.groups.Delete(gone.Username)
+			act := w.svc.ApproveInstaller
+			if from == fleetclaim.InstallerSuspended {
+				act = w.svc.ReinstateInstaller
+			}
+			if _, err := act(ctx, w.adminP(), gone.ID); errorOf(t, err).Code != fleetclaim.CodeInstallerStatusConflict {
+				t.Errorf("got %v, want %s", err, fleetclaim.CodeInstallerStatusConflict)
+			}
+			if stored, _ := w.store.GetInstaller(ctx, gone.ID); stored.Status != fleetclaim.InstallerSuspended {
+				t.Errorf("got stored status %q, want suspended", stored.Status)
+			}
+			events, _, _ := w.svc.ListAudit(ctx, w.adminP(), "", fleetclaim.Page{})
+			if len(events) == 0 || events[0].Action != fleetclaim.ActionInstallerOffboarded || events[0].Subject != string(gone.ID) {
+				t.Errorf("got audit %+v, want %s of %s first", events, fleetclaim.ActionInstallerOffboarded, gone.ID)
+			}
+		})
+	}
+}
+
+// Suspending a user already deleted from the pool succeeds: there are no
+// sessions left to revoke.
+func TestSuspendDeletedUser(t *testing.T) {
+	w := newWorld(t)
+	w.groups.Delete(w.installer.Username)
+	in, err := w.svc.SuspendInstaller(context.Background(), w.adminP(), w.installer.ID)
+	if err != nil || in.Status != fleetclaim.InstallerSuspended {
+		t.Fatalf("got %+v, %v; want suspended", in, err)
+	}
+	if strings.Contains(w.logs.String(), "refresh tokens not revoked") {
+		t.Errorf("a deleted user's sign-out was logged as a failure:\n%s", w.logs)
 	}
 }
 

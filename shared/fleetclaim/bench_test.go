@@ -60,8 +60,7 @@ func BenchmarkDecide(b *testing.B) {
 // and token refresh.
 func BenchmarkGrant(b *testing.B) {
 	s, c := newBenchStore()
-	e := &fleetclaim.Enrollment{Installers: s, Tenants: s, Audit: s, Now: time.Now, Log: logging.New(io.Discard, "info"),
-		GroupsFor: func(string) fleetclaim.GroupManager { return nil }}
+	e := &fleetclaim.Enrollment{Installers: s, Tenants: s, Quotas: s, Audit: s, Now: time.Now, Log: logging.New(io.Discard, "info")}
 	groups := []string{fleetclaim.GroupInstallers}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -101,7 +100,9 @@ func BenchmarkIssueClaim(b *testing.B) {
 // figure holds no growing map.
 type benchStore struct{ *fleetclaimtest.MemStore }
 
-func (benchStore) CreateClaim(context.Context, fleetclaim.Claim) error { return nil }
+func (benchStore) CreateClaim(context.Context, fleetclaim.Claim, fleetclaim.ClaimID) error {
+	return nil
+}
 
 func newBenchStore() (benchStore, fleetclaim.Claim) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)

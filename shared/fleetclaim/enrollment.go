@@ -11,21 +11,32 @@ import (
 
 // Enrollment holds the rules behind the Cognito triggers: who becomes an
 // installer at confirmation, and what their tokens carry.
+//
+// It writes no Cognito group: authorization reads the installer record and
+// the admin groups, so an "installers" group would gate nothing, and the
+// permission to write groups cannot be limited to one group in IAM.
 type Enrollment struct {
 	Installers InstallerStore
 	Tenants    TenantStore
-	// GroupsFor returns the group manager of the user pool an event came
-	// from. The post-confirmation trigger learns its pool from the event:
-	// configuring it would make the pool and its trigger depend on each other.
-	GroupsFor func(userPoolID string) GroupManager
-	Audit     AuditStore
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Quotas caps automatic approvals per tenant and day.
+	Quotas QuotaStore
+	// AutoApprovalsPerDay is the most installers one tenant approves
+	// automatically per UTC day; DefaultAutoApprovalsPerDay when zero.
+	AutoApprovalsPerDay int
+	Audit               AuditStore
+	Now                 func() time.Time
+	Log                 *slog.Logger
 }
+
+// DefaultAutoApprovalsPerDay bounds automatic approvals per tenant and UTC
+// day. Plus-addressing and mailbox aliases give one mailbox owner any number
+// of verified addresses on an auto-approved domain; past the cap, new
+// installers are recorded pending for an admin, as if the domain were not
+// auto-approved. A crew's sign-ups in one day stay well under it.
+const DefaultAutoApprovalsPerDay = 50
 
 // Registration is a confirmed Cognito user.
 type Registration struct {
-	UserPoolID    string
 	Subject       InstallerID
 	Username      string
 	Email         string
@@ -50,7 +61,7 @@ func (e *Enrollment) Register(ctx context.Context, r Registration) (Installer, e
 	in, err := e.Installers.GetInstaller(ctx, r.Subject)
 	switch {
 	case err == nil:
-		return in, e.ensureGroup(ctx, r.UserPoolID, in)
+		return in, nil
 	case !errors.Is(err, ErrNotFound):
 		return Installer{}, fmt.Errorf("read installer %s: %w", r.Subject, err)
 	}
@@ -63,7 +74,9 @@ func (e *Enrollment) Register(ctx context.Context, r Registration) (Installer, e
 	case err != nil:
 		return Installer{}, fmt.Errorf("read tenant %s: %w", r.TenantID, err)
 	case t.Status == TenantActive && r.EmailVerified && slices.Contains(t.AutoApproveDomains, EmailDomain(r.Email)):
-		status = InstallerApproved
+		if e.takeAutoApproval(ctx, r) {
+			status = InstallerApproved
+		}
 	}
 	now := e.Now().UTC()
 	in = Installer{ID: r.Subject, Username: r.Username, Email: r.Email, TenantID: r.TenantID,
@@ -74,7 +87,7 @@ func (e *Enrollment) Register(ctx context.Context, r Registration) (Installer, e
 		if in, err = e.Installers.GetInstaller(ctx, r.Subject); err != nil {
 			return Installer{}, fmt.Errorf("read installer %s: %w", r.Subject, err)
 		}
-		return in, e.ensureGroup(ctx, r.UserPoolID, in)
+		return in, nil
 	case err != nil:
 		return Installer{}, fmt.Errorf("create installer %s: %w", r.Subject, err)
 	}
@@ -83,19 +96,30 @@ func (e *Enrollment) Register(ctx context.Context, r Registration) (Installer, e
 		e.Log.ErrorContext(ctx, "audit event not recorded", "action", ActionInstallerRegistered, "error", err)
 	}
 	e.Log.InfoContext(ctx, "installer registered", "installerId", in.ID, "tenantId", in.TenantID, "status", in.Status)
-	return in, e.ensureGroup(ctx, r.UserPoolID, in)
+	return in, nil
 }
 
-// ensureGroup puts an approved installer in the installers group. Adding a
-// member twice is harmless, which keeps retries idempotent.
-func (e *Enrollment) ensureGroup(ctx context.Context, pool string, in Installer) error {
-	if in.Status != InstallerApproved {
-		return nil
+// takeAutoApproval spends one of the tenant's automatic approvals for the
+// current UTC day. A spent cap, or a quota store that cannot answer, leaves
+// the installer pending: waiting for an admin is the safe side.
+func (e *Enrollment) takeAutoApproval(ctx context.Context, r Registration) bool {
+	limit := e.AutoApprovalsPerDay
+	if limit <= 0 {
+		limit = DefaultAutoApprovalsPerDay
 	}
-	if err := e.GroupsFor(pool).AddUserToGroup(ctx, in.Username, GroupInstallers); err != nil {
-		return fmt.Errorf("add %s to %s: %w", in.ID, GroupInstallers, err)
+	day := e.Now().UTC().Truncate(24 * time.Hour)
+	err := e.Quotas.TakeQuota(ctx, "autoapprove#"+string(r.TenantID), day.Add(24*time.Hour), limit)
+	switch {
+	case errors.Is(err, ErrQuotaExhausted):
+		e.Log.WarnContext(ctx, "tenant's automatic approvals for today are used up; installer left pending",
+			"installerId", r.Subject, "tenantId", r.TenantID, "limit", limit)
+		return false
+	case err != nil:
+		e.Log.ErrorContext(ctx, "automatic approval quota unreadable; installer left pending",
+			"installerId", r.Subject, "tenantId", r.TenantID, "error", err)
+		return false
 	}
-	return nil
+	return true
 }
 
 // StatusUnknown is the installer_status claim of a user without a record.
@@ -118,15 +142,52 @@ type TokenGrant struct {
 // now, signs in with no privileges at all: fail closed without blocking
 // sign-in.
 func (e *Enrollment) Grant(ctx context.Context, sub InstallerID, groups []string) TokenGrant {
-	none := TokenGrant{Status: StatusUnknown, SuppressScopes: []string{ScopeClaims, ScopeAdmin}, Groups: stripGroups(groups)}
 	in, err := e.Installers.GetInstaller(ctx, sub)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return none
+		return noGrant(groups)
 	case err != nil:
 		e.Log.ErrorContext(ctx, "installer unreadable; token carries no privileges", "installerId", sub, "error", err)
-		return none
-	case in.Status != InstallerApproved:
+		return noGrant(groups)
+	}
+	return grantFor(in, groups)
+}
+
+// SignIn is Grant for a signing-in user that also repairs a missing record:
+// Cognito does not retry a failed post-confirmation trigger, so a confirmed
+// user can be left without one. The record is then created here exactly as
+// Register would have (pending, or approved on an auto-approved domain);
+// Register is idempotent, so a concurrent confirmation or sign-in changes
+// nothing. Any failure signs the user in with no privileges (fail closed),
+// and the next sign-in tries again.
+func (e *Enrollment) SignIn(ctx context.Context, r Registration, groups []string) TokenGrant {
+	in, err := e.Installers.GetInstaller(ctx, r.Subject)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if in, err = e.Register(ctx, r); err != nil {
+			e.Log.ErrorContext(ctx, "missing installer record not repaired; token carries no privileges",
+				"installerId", r.Subject, "error", err)
+			return noGrant(groups)
+		}
+		e.Log.WarnContext(ctx, "installer record was missing at sign-in; created",
+			"installerId", in.ID, "tenantId", in.TenantID, "status", in.Status)
+	case err != nil:
+		e.Log.ErrorContext(ctx, "installer unreadable; token carries no privileges", "installerId", r.Subject, "error", err)
+		return noGrant(groups)
+	}
+	return grantFor(in, groups)
+}
+
+// noGrant is the token of a user the rules cannot vouch for: no scope and no
+// privileged group.
+func noGrant(groups []string) TokenGrant {
+	return TokenGrant{Status: StatusUnknown, SuppressScopes: []string{ScopeClaims, ScopeAdmin}, Groups: stripGroups(groups)}
+}
+
+// grantFor decides the token of the user whose record is in.
+func grantFor(in Installer, groups []string) TokenGrant {
+	if in.Status != InstallerApproved {
+		none := noGrant(groups)
 		none.TenantID, none.Status = in.TenantID, in.Status
 		return none
 	}

@@ -35,12 +35,25 @@ const (
 	CodeNotFound                 = "not_found"
 	CodeDeviceAlreadyProvisioned = "device_already_provisioned"
 	CodeClaimNotUsable           = "claim_not_usable"
+	CodeClaimOpen                = "claim_open"
 	CodeInstallerStatusConflict  = "installer_status_conflict"
 	CodeBodyTooLarge             = "body_too_large"
 	CodeQuotaExceeded            = "quota_exceeded"
 	CodeThrottled                = "throttled"
 	CodeUnavailable              = "dependency_unavailable"
 	CodeInternal                 = "internal_error"
+)
+
+// Stable error codes of tenant administration (tenants.go).
+const (
+	// CodeRevisionConflict: the tenant changed since the revision the caller read.
+	CodeRevisionConflict = "revision_conflict"
+	// CodeTenantExists: a tenant with the requested ID exists already.
+	CodeTenantExists = "tenant_exists"
+	// CodeTenantStatusConflict: the tenant is not in the status the action applies to.
+	CodeTenantStatusConflict = "tenant_status_conflict"
+	// CodePublicMailDomain: an auto-approve domain anyone can get an address at.
+	CodePublicMailDomain = "public_mail_domain"
 )
 
 // Error is a domain error: a kind for the status, a stable code, a message

@@ -12,11 +12,17 @@ import (
 // presenting a claim may register (invariant 2).
 type Gatekeeper struct {
 	Claims     ClaimStore
+	Devices    DeviceStore
 	Installers InstallerStore
 	Tenants    TenantStore
 	Audit      AuditStore
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Revoker deactivates the certificates of the claims a denial burns
+	// (invariant 10). It is called after the decision is recorded, within
+	// the caller's deadline, and only on the way to a denial, so it can
+	// neither delay an allow nor turn a denial into anything else.
+	Revoker CertificateRevoker
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // ProvisionRequest is a RegisterThing call as the hook sees it.
@@ -36,6 +42,9 @@ type Decision struct {
 	Reason Reason
 	// Overrides are template parameters to set when allowed.
 	Overrides map[string]string
+	// ClaimIssuedAt is when the claim that was allowed had been issued, so
+	// the hook can publish how long claims take to be used; zero on denial.
+	ClaimIssuedAt time.Time
 }
 
 // Template parameters the hook sets for the provisioning template.
@@ -52,8 +61,11 @@ const (
 //
 // The claim is read once; its installer and tenant are read because their
 // status can change after issuance; one conditional write then moves the claim
-// from issued to consumed and records the device on it, so of two concurrent
-// registrations exactly one can win.
+// from issued to consumed and makes the device its serial's live device, so of
+// two concurrent registrations with one claim exactly one can win, and of any
+// number of claims for one serial at most one ever registers until that device
+// is decommissioned (invariant 9): the store's write holds only while the
+// claim is its serial's current claim and the serial has no live device.
 func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
 	now := g.Now().UTC()
 	// The request is the device's, not yet validated: each field is logged
@@ -88,21 +100,66 @@ func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
 	})
 	switch {
 	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		// Another registration consumed it (or it was revoked) since the
-		// read. The denial is audited; the winner's record is left alone.
-		return g.deny(ctx, log, r, c, ReasonAlreadyUsed, now, nil)
+		// The claim or its serial changed since the read. The denial is
+		// audited; the winner's record is left alone.
+		reason, latest := g.lostReason(ctx, log, c, now)
+		return g.deny(ctx, log, r, latest, reason, now, nil)
 	case err != nil:
 		return g.deny(ctx, log, r, c, ReasonStoreUnavailable, now, err)
 	}
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
 		Action: ActionDeviceProvisioned, Subject: c.Serial, Detail: "thing " + thing + ", claim " + string(c.ID)})
 	log.InfoContext(ctx, "provisioning allowed", "thingName", thing, "tenantId", c.TenantID, "installerId", c.InstallerID)
-	return Decision{Allow: true, Overrides: map[string]string{
+	return Decision{Allow: true, ClaimIssuedAt: c.IssuedAt, Overrides: map[string]string{
 		ParamThingName:    thing,
 		ParamSerialNumber: c.Serial,
 		ParamTenantID:     string(c.TenantID),
 		ParamInstallerID:  string(c.InstallerID),
 	}}
+}
+
+// lostReason says why the consuming write failed, from the serial's state
+// as it is now: the claim was used, revoked (superseded included), expired or
+// rejected meanwhile; or it is still issued but no longer its serial's
+// current claim, or the serial has a live device (serial_in_use). A claim
+// that lost to a live serial can never be used: the denial burns it. When
+// the serial cannot be read, the claim is treated as used, as before
+// invariant 9: the answer is a denial either way. It returns the claim as
+// last read.
+func (g *Gatekeeper) lostReason(ctx context.Context, log *slog.Logger, c Claim, now time.Time) (Reason, Claim) {
+	st, err := g.Devices.GetSerial(ctx, c.TenantID, c.Serial)
+	if err != nil {
+		log.ErrorContext(ctx, "serial unreadable after a lost consuming write", "error", err)
+		return ReasonAlreadyUsed, c
+	}
+	latest := c
+	if st.Claim != nil && st.Claim.ID == c.ID {
+		latest = *st.Claim
+	} else if got, err := g.Claims.GetClaim(ctx, c.ID); err == nil {
+		latest = got
+	} else {
+		log.ErrorContext(ctx, "claim unreadable after a lost consuming write", "error", err)
+	}
+	switch latest.StatusAt(now) {
+	case ClaimConsumed:
+		return ReasonAlreadyUsed, latest
+	case ClaimRevoked:
+		return ReasonRevoked, latest
+	case ClaimExpired:
+		return ReasonExpired, latest
+	case ClaimRejected:
+		return ReasonRejected, latest
+	}
+	log.WarnContext(ctx, "consuming write lost to the serial's state",
+		"currentClaim", currentClaimID(st), "liveDevice", st.Device != nil)
+	return ReasonSerialInUse, latest
+}
+
+func currentClaimID(st SerialState) ClaimID {
+	if st.Claim == nil {
+		return ""
+	}
+	return st.Claim.ID
 }
 
 // claimRefusal checks the claim itself against the request.
@@ -172,13 +229,16 @@ func (g *Gatekeeper) deny(ctx context.Context, log *slog.Logger, r ProvisionRequ
 	// or rejected claim could overwrite why (and whose decision) it was
 	// stopped. Every denial is in the audit trail either way.
 	u := ClaimUpdate{ID: c.ID, Reason: reason, At: now, IfStatus: c.Status}
+	burns := false
 	switch reason {
-	case ReasonSerialMismatch, ReasonTemplateMismatch, ReasonInstallerNotApproved, ReasonTenantInactive:
-		u.IfStatus, u.Status = ClaimIssued, ClaimRejected
+	case ReasonSerialMismatch, ReasonTemplateMismatch, ReasonInstallerNotApproved, ReasonTenantInactive, ReasonSerialInUse:
+		u.IfStatus, u.Status, burns = ClaimIssued, ClaimRejected, true
 	case ReasonExpired:
 		u.IfStatus, u.Status = ClaimIssued, ClaimExpired
 	}
 	if u.Status != "" || c.Reason == "" {
+		// A claim that is no longer its serial's current claim cannot be
+		// written (ErrConflict); it can never be used either.
 		if _, err := g.Claims.UpdateClaim(ctx, u); err != nil && !errors.Is(err, ErrConflict) {
 			log.ErrorContext(ctx, "denial reason not recorded", "reason", reason, "error", err)
 		}
@@ -186,7 +246,24 @@ func (g *Gatekeeper) deny(ctx context.Context, log *slog.Logger, r ProvisionRequ
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
 		Action: ActionProvisioningDenied, Subject: string(c.ID), Reason: reason,
 		Detail: "serial presented " + strconv.Quote(truncate(r.Serial, MaxSerialLength))})
+	if burns {
+		g.deactivate(ctx, log, c, reason, now)
+	}
 	return Decision{Reason: reason}
+}
+
+// deactivate deactivates a burnt claim's certificate in AWS IoT (invariant
+// 10), after the denial is recorded and within what is left of the hook's
+// deadline: the device is refused either way, and a certificate left active
+// is still refused by the hook, so a failure is logged with the claim ID
+// rather than retried past the deadline.
+func (g *Gatekeeper) deactivate(ctx context.Context, log *slog.Logger, c Claim, reason Reason, now time.Time) {
+	if err := g.Revoker.DeactivateCertificate(ctx, string(c.ID)); err != nil {
+		log.ErrorContext(ctx, "burnt claim's certificate not deactivated in AWS IoT; the hook refuses it", "error", err)
+		return
+	}
+	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Action: ActionCertificateDeactivated,
+		Subject: string(c.ID), Reason: reason, Detail: "claim certificate, serial " + c.Serial})
 }
 
 func (g *Gatekeeper) record(ctx context.Context, log *slog.Logger, e AuditEvent) {

@@ -15,6 +15,9 @@ type Service struct {
 	Store  Store
 	Minter ClaimMinter
 	Groups GroupManager
+	// Revoker deactivates, in AWS IoT, the certificates of what the service
+	// revokes or decommissions (invariant 10).
+	Revoker CertificateRevoker
 	// Endpoint returns the AWS IoT data endpoint devices connect to.
 	Endpoint func(ctx context.Context) (string, error)
 	// Templates lists the provisioning templates installers may request; the
@@ -24,8 +27,11 @@ type Service struct {
 	ClaimsPerHour int
 	// Retention is how long a claim record outlives its expiry.
 	Retention time.Duration
-	Now       func() time.Time
-	Log       *slog.Logger
+	// OnlineWithin is how soon a registered device must connect with its own
+	// certificate before it shows as overdue.
+	OnlineWithin time.Duration
+	Now          func() time.Time
+	Log          *slog.Logger
 }
 
 // IssueRequest is an installer's request for a claim.
@@ -39,6 +45,15 @@ type IssueRequest struct {
 // it (invariant 1). The order matters: everything that can refuse the request
 // is checked before AWS IoT is asked for a certificate, and a certificate that
 // could not be recorded is useless, because the hook denies unknown claims.
+//
+// A serial has at most one open claim (issued and unexpired): a serial with a
+// live device is refused (device_already_provisioned), one whose open claim
+// is another installer's too (claim_open, until it expires). The installer
+// who holds the open claim gets a new one that supersedes it: the old claim
+// is revoked and its certificate deactivated. One open claim per serial means
+// a claim says "this installer is installing this unit now", two open
+// credentials for one unit are a takeover or a mistake, and the consuming
+// write stays a single conditional write on one item (invariant 9).
 func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (IssuedClaim, error) {
 	if err := ValidateSerial(r.Serial); err != nil {
 		return IssuedClaim{}, err
@@ -54,11 +69,16 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 	if err != nil {
 		return IssuedClaim{}, err
 	}
-	switch _, err := s.Store.GetDevice(ctx, a.TenantID, r.Serial); {
-	case err == nil:
-		return IssuedClaim{}, Conflict(CodeDeviceAlreadyProvisioned, "A device with this serial number is already provisioned.")
-	case !errors.Is(err, ErrNotFound):
-		return IssuedClaim{}, Unavailable(err)
+	if template, err = tenantTemplate(a.tenant, r.Template, template); err != nil {
+		return IssuedClaim{}, err
+	}
+	st, err := s.Store.GetSerial(ctx, a.TenantID, r.Serial)
+	if err != nil {
+		return IssuedClaim{}, Unavailable(fmt.Errorf("get serial %s: %w", r.Serial, err))
+	}
+	superseded, err := s.serialRefusal(st, a, s.Now().UTC())
+	if err != nil {
+		return IssuedClaim{}, err
 	}
 	endpoint, err := s.Endpoint(ctx)
 	if err != nil {
@@ -93,10 +113,24 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 	if err := ValidateClaimID(c.ID); err != nil {
 		return IssuedClaim{}, ErrorOf(fmt.Errorf("AWS IoT returned an unexpected certificate ID %q", minted.CertificateID))
 	}
-	if err := s.Store.CreateClaim(ctx, c); err != nil {
-		// The certificate exists in AWS IoT but not here; the hook denies it.
+	var replaces ClaimID
+	if st.Claim != nil {
+		replaces = st.Claim.ID
+	}
+	if superseded != nil {
+		// Revoked only now, once the new certificate exists: a refusal or
+		// failure before this point leaves the old claim usable.
+		s.supersede(ctx, a, *superseded, c.ID, now)
+	}
+	if err := s.Store.CreateClaim(ctx, c, replaces); err != nil {
+		// The certificate exists in AWS IoT but not here; the hook denies it,
+		// and it is deactivated as well, best effort.
 		s.Log.ErrorContext(ctx, "claim minted but not recorded; it cannot be used",
 			"claimId", c.ID, "serial", c.Serial, "error", err)
+		s.deactivateUnrecorded(ctx, c.ID)
+		if errors.Is(err, ErrConflict) {
+			return IssuedClaim{}, s.raceRefusal(ctx, a, r.Serial)
+		}
 		return IssuedClaim{}, Unavailable(fmt.Errorf("record claim %s: %w", c.ID, err))
 	}
 	s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: a.ID, Action: ActionClaimIssued,
@@ -104,6 +138,36 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 	s.Log.InfoContext(ctx, "claim issued", "claimId", c.ID, "tenantId", c.TenantID,
 		"installerId", c.InstallerID, "serial", c.Serial, "template", template, "expiresAt", c.ExpiresAt)
 	return IssuedClaim{Claim: c, CertificatePEM: minted.CertificatePEM, PrivateKey: minted.PrivateKey, IoTEndpoint: endpoint}, nil
+}
+
+// serialRefusal applies the one-open-claim rule to a serial's state. It
+// returns the caller's own open claim, which a new claim supersedes.
+func (s *Service) serialRefusal(st SerialState, a actor, now time.Time) (*Claim, error) {
+	if st.Device != nil {
+		return nil, Conflict(CodeDeviceAlreadyProvisioned, "A device with this serial number is already provisioned.")
+	}
+	if st.Claim == nil || st.Claim.StatusAt(now) != ClaimIssued {
+		return nil, nil
+	}
+	if st.Claim.InstallerID != a.ID {
+		return nil, &Error{Kind: KindConflict, Code: CodeClaimOpen,
+			Message:    "Another installer holds an open claim for this serial number until it expires.",
+			RetryAfter: st.Claim.ExpiresAt.Sub(now)}
+	}
+	return st.Claim, nil
+}
+
+// raceRefusal explains a claim record that lost to a concurrent change of
+// its serial: another claim, or a device, got there first.
+func (s *Service) raceRefusal(ctx context.Context, a actor, serial string) error {
+	st, err := s.Store.GetSerial(ctx, a.TenantID, serial)
+	if err != nil {
+		return Unavailable(fmt.Errorf("get serial %s: %w", serial, err))
+	}
+	if _, err := s.serialRefusal(st, a, s.Now().UTC()); err != nil {
+		return err
+	}
+	return Conflict(CodeClaimOpen, "The serial number's claim changed meanwhile; try again.")
 }
 
 func (s *Service) template(requested string) (string, error) {
@@ -162,31 +226,49 @@ func (s *Service) ListClaims(ctx context.Context, p Principal, pg Page) ([]Claim
 	now := s.Now()
 	for i := range cs {
 		cs[i].Status = cs[i].StatusAt(now)
+		if cs[i].Device != nil {
+			d := s.overdue(*cs[i].Device, now)
+			cs[i].Device = &d
+		}
 	}
 	return cs, next, nil
 }
 
-// RevokeClaim makes an issued, unused claim unusable.
+// RevokeClaim makes an issued, unused claim unusable, here and in AWS IoT
+// (invariant 10): the record first, which the hook reads, then the claim
+// certificate is deactivated. Revoking a revoked claim succeeds and retries
+// the deactivation, so a request that answered 503 for it is repeated.
 func (s *Service) RevokeClaim(ctx context.Context, p Principal, id ClaimID) (Claim, error) {
 	a, c, err := s.visibleClaim(ctx, p, id)
 	if err != nil {
 		return Claim{}, err
 	}
-	reason := ReasonRevokedByInstaller
-	if c.InstallerID != a.ID {
-		reason = ReasonRevokedByAdmin
+	if c.Status != ClaimRevoked {
+		reason := ReasonRevokedByInstaller
+		if c.InstallerID != a.ID {
+			reason = ReasonRevokedByAdmin
+		}
+		now := s.Now().UTC()
+		revoked, err := s.Store.UpdateClaim(ctx, ClaimUpdate{ID: id, IfStatus: ClaimIssued, IfUnexpiredAt: now,
+			Status: ClaimRevoked, Reason: reason, At: now})
+		switch {
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+			// A concurrent revocation is this one done twice; anything
+			// else (consumed, expired, rejected) cannot be revoked.
+			if c, err = s.Store.GetClaim(ctx, id); err != nil || c.Status != ClaimRevoked {
+				return Claim{}, Conflict(CodeClaimNotUsable, "Only an issued, unexpired claim can be revoked.")
+			}
+		case err != nil:
+			return Claim{}, Unavailable(fmt.Errorf("revoke claim %s: %w", id, err))
+		default:
+			c = revoked
+			s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: a.ID, Action: ActionClaimRevoked,
+				Subject: string(id), Reason: reason})
+		}
 	}
-	now := s.Now().UTC()
-	c, err = s.Store.UpdateClaim(ctx, ClaimUpdate{ID: id, IfStatus: ClaimIssued, IfUnexpiredAt: now,
-		Status: ClaimRevoked, Reason: reason, At: now})
-	switch {
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return Claim{}, Conflict(CodeClaimNotUsable, "Only an issued, unexpired claim can be revoked.")
-	case err != nil:
-		return Claim{}, Unavailable(fmt.Errorf("revoke claim %s: %w", id, err))
+	if err := s.deactivateClaim(ctx, a.ID, c); err != nil {
+		return Claim{}, inForce("The claim is revoked", "its certificate", err)
 	}
-	s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: a.ID, Action: ActionClaimRevoked,
-		Subject: string(id), Reason: reason})
 	return c, nil
 }
 
@@ -208,33 +290,13 @@ func (s *Service) visibleClaim(ctx context.Context, p Principal, id ClaimID) (ac
 	case !a.canSee(c.TenantID) || (c.InstallerID != a.ID && !a.admin):
 		return actor{}, Claim{}, NotFound("Claim")
 	}
-	c.Status = c.StatusAt(s.Now())
+	now := s.Now()
+	c.Status = c.StatusAt(now)
+	if c.Device != nil {
+		d := s.overdue(*c.Device, now)
+		c.Device = &d
+	}
 	return a, c, nil
-}
-
-// GetDevice returns one of the caller's tenant's devices.
-func (s *Service) GetDevice(ctx context.Context, p Principal, serial string) (Device, error) {
-	if err := ValidateSerial(serial); err != nil {
-		return Device{}, err
-	}
-	a, err := resolveActor(ctx, s.Store, p)
-	if err != nil {
-		return Device{}, err
-	}
-	d, err := s.Store.GetDevice(ctx, a.TenantID, serial)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return Device{}, NotFound("Device")
-	case err != nil:
-		return Device{}, Unavailable(fmt.Errorf("get device %s: %w", serial, err))
-	}
-	return d, nil
-}
-
-// ListDevices lists the caller's tenant's devices (any tenant's for a
-// platform admin naming one).
-func (s *Service) ListDevices(ctx context.Context, p Principal, tenant TenantID, pg Page) ([]Device, string, error) {
-	return listInTenant(ctx, p, s.member, tenant, pg, s.Store.ListDevices)
 }
 
 // member resolves a caller who is an approved installer of an active tenant,

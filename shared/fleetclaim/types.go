@@ -66,10 +66,22 @@ const (
 	ReasonInvalidRequest       Reason = "invalid_request"
 	ReasonRevokedByInstaller   Reason = "revoked_by_installer"
 	ReasonRevokedByAdmin       Reason = "revoked_by_admin"
+	// ReasonClaimSuperseded: the installer who held the open claim asked
+	// for a new one for the same serial, which replaced it.
+	ReasonClaimSuperseded Reason = "claim_superseded"
+	// ReasonInstallerSuspended: the installer was suspended while the
+	// claim was open.
+	ReasonInstallerSuspended Reason = "installer_suspended"
+	// ReasonSerialInUse: the consuming write lost because the serial has a
+	// live device or the claim is no longer its serial's current claim.
+	ReasonSerialInUse Reason = "serial_in_use"
 )
 
 // Cognito groups and OAuth scopes that carry privileges.
 const (
+	// GroupInstallers is no longer written or created: approval is the
+	// installer record. Deployments from before may still have members, so
+	// it stays among the groups stripped from unapproved users' tokens.
 	GroupInstallers     = "installers"
 	GroupAdmins         = "admins"
 	GroupPlatformAdmins = "platform-admins"
@@ -84,16 +96,45 @@ const (
 // PrivilegedGroups are stripped from the tokens of installers who are not approved.
 var PrivilegedGroups = []string{GroupInstallers, GroupAdmins, GroupPlatformAdmins}
 
-// Tenant is an organisation. Operators create tenants; admins manage their installers.
+// Tenant audit actions, recorded in the trail of the tenant acted on.
+const (
+	ActionTenantCreated     = "tenant.created"
+	ActionTenantUpdated     = "tenant.updated"
+	ActionTenantSuspended   = "tenant.suspended"
+	ActionTenantReactivated = "tenant.reactivated"
+)
+
+// ReasonTenantSuspended is recorded on the unused claims that a tenant's
+// suspension revokes.
+const ReasonTenantSuspended Reason = "tenant_suspended"
+
+// Tenant is an organisation. Platform admins create and configure tenants
+// (tenants.go); the deploy-time seed may write them too; admins manage their
+// installers.
 type Tenant struct {
 	ID     TenantID
 	Name   string
 	Status TenantStatus
+	// Revision counts the changes made through the API: CreateTenant writes
+	// 1 and every later change adds one. 0 marks a record only the
+	// deploy-time seed has written, which the seed may therefore rewrite
+	// (TenantStore.PutTenant). It is also UpdateTenant's concurrency token.
+	Revision int
+	// AllowedTemplates, when not empty, are the deployment's provisioning
+	// templates this tenant's installers may request; the first is their
+	// default. Empty means every template the deployment offers.
+	AllowedTemplates []string
+	CreatedAt        time.Time // zero for a seeded tenant
+	UpdatedAt        time.Time
+	UpdatedBy        InstallerID // who made the last API change
 	// AutoApproveDomains lists email domains whose verified addresses are
 	// approved at confirmation, without an admin.
 	AutoApproveDomains []string
 	// ClaimsPerHour overrides the deployment's per-installer quota when > 0.
 	ClaimsPerHour int
+	// InstallersMayDecommission lets an installer decommission the devices
+	// they provisioned; admins always may.
+	InstallersMayDecommission bool
 }
 
 // Installer is a person who provisions devices for a tenant.
@@ -138,6 +179,17 @@ func (c Claim) StatusAt(now time.Time) ClaimStatus {
 	return c.Status
 }
 
+// DeviceState is where a device identity stands after the hook allowed it.
+type DeviceState string
+
+// Device states. A serial has at most one live (registered or online)
+// device; decommissioned devices are its history.
+const (
+	DeviceRegistered     DeviceState = "registered"
+	DeviceOnline         DeviceState = "online"
+	DeviceDecommissioned DeviceState = "decommissioned"
+)
+
 // Device is a device provisioned through a claim.
 type Device struct {
 	TenantID      TenantID
@@ -149,6 +201,18 @@ type Device struct {
 	Template      string
 	Site          string
 	ProvisionedAt time.Time
+	State         DeviceState
+	// OnlineAt is the first AWS IoT presence "connected" event of the
+	// device's own certificate; zero until then.
+	OnlineAt time.Time
+	// LastConnectedAt is the latest presence "connected" event seen.
+	LastConnectedAt    time.Time
+	DecommissionedAt   time.Time
+	DecommissionedBy   InstallerID
+	DecommissionReason string
+	// Overdue is derived on read, never stored: a registered device that
+	// has not come online within the deployment's window (Service.OnlineWithin).
+	Overdue bool `json:"-" dynamodbav:"-"`
 }
 
 // AuditEvent records one security-relevant action within a tenant.
@@ -165,14 +229,18 @@ type AuditEvent struct {
 
 // Audit actions.
 const (
-	ActionClaimIssued         = "claim.issued"
-	ActionClaimRevoked        = "claim.revoked"
-	ActionDeviceProvisioned   = "device.provisioned"
-	ActionProvisioningDenied  = "device.provisioning_denied"
-	ActionInstallerRegistered = "installer.registered"
-	ActionInstallerApproved   = "installer.approved"
-	ActionInstallerSuspended  = "installer.suspended"
-	ActionInstallerReinstated = "installer.reinstated"
+	ActionClaimIssued            = "claim.issued"
+	ActionClaimRevoked           = "claim.revoked"
+	ActionDeviceProvisioned      = "device.provisioned"
+	ActionProvisioningDenied     = "device.provisioning_denied"
+	ActionInstallerRegistered    = "installer.registered"
+	ActionInstallerApproved      = "installer.approved"
+	ActionInstallerSuspended     = "installer.suspended"
+	ActionInstallerReinstated    = "installer.reinstated"
+	ActionDeviceOnline           = "device.online"
+	ActionDeviceDecommissioned   = "device.decommissioned"
+	ActionDeviceReplaced         = "device.replaced"
+	ActionCertificateDeactivated = "certificate.deactivated"
 )
 
 // Secret holds key material. It prints and logs as "[redacted]"; only Reveal

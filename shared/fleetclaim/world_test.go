@@ -19,18 +19,22 @@ type world struct {
 	t      *testing.T
 	store  fleetclaim.Store
 	minter *fleetclaimtest.Minter
-	groups *fleetclaimtest.Groups
-	logs   *fleetclaimtest.LogBuffer
-	now    time.Time
-	mu     sync.Mutex
+	// revoker stands in for AWS IoT's certificate deactivation.
+	revoker *fleetclaimtest.Revoker
+	groups  *fleetclaimtest.Groups
+	logs    *fleetclaimtest.LogBuffer
+	now     time.Time
+	mu      sync.Mutex
 
 	svc  *fleetclaim.Service
 	gate *fleetclaim.Gatekeeper
+	life *fleetclaim.Lifecycle
 	enr  *fleetclaim.Enrollment
 
 	tenant    fleetclaim.Tenant
 	installer fleetclaim.Installer
 	admin     fleetclaim.Installer
+	other     fleetclaim.Installer // another approved installer of acme
 }
 
 const template = "fleetclaim-test"
@@ -45,20 +49,23 @@ func newWorldWith(t *testing.T, store fleetclaim.Store) *world {
 	t.Helper()
 	w := &world{t: t, store: store, groups: &fleetclaimtest.Groups{}, logs: &fleetclaimtest.LogBuffer{}, now: t0}
 	w.minter = &fleetclaimtest.Minter{Now: w.clock}
+	w.revoker = &fleetclaimtest.Revoker{}
 	log := logging.New(w.logs, "debug")
 	w.svc = &fleetclaim.Service{
-		Store: store, Minter: w.minter, Groups: w.groups,
+		Store: store, Minter: w.minter, Groups: w.groups, Revoker: w.revoker, OnlineWithin: 15 * time.Minute,
 		Endpoint:  func(context.Context) (string, error) { return "iot.example.test", nil },
 		Templates: []string{template, "other-template"}, ClaimsPerHour: 5, Retention: 7 * 24 * time.Hour,
 		Now: w.clock, Log: log,
 	}
-	w.gate = &fleetclaim.Gatekeeper{Claims: store, Installers: store, Tenants: store, Audit: store, Now: w.clock, Log: log}
-	w.enr = &fleetclaim.Enrollment{Installers: store, Tenants: store, Audit: store, Now: w.clock, Log: log,
-		GroupsFor: func(string) fleetclaim.GroupManager { return w.groups }}
+	w.gate = &fleetclaim.Gatekeeper{Claims: store, Devices: store, Installers: store, Tenants: store, Audit: store,
+		Revoker: w.revoker, Now: w.clock, Log: log}
+	w.life = &fleetclaim.Lifecycle{Devices: store, Audit: store, Now: w.clock, Log: log}
+	w.enr = &fleetclaim.Enrollment{Installers: store, Tenants: store, Quotas: store, Audit: store, Now: w.clock, Log: log}
 
 	w.tenant = w.addTenant("acme", fleetclaim.TenantActive, "acme.example")
 	w.installer = w.addInstaller("acme", fleetclaim.InstallerApproved)
 	w.admin = w.addInstaller("acme", fleetclaim.InstallerApproved)
+	w.other = w.addInstaller("acme", fleetclaim.InstallerApproved)
 	return w
 }
 
@@ -160,13 +167,13 @@ func (f *faultyStore) GetClaim(ctx context.Context, id fleetclaim.ClaimID) (flee
 	return f.Store.GetClaim(ctx, id)
 }
 
-func (f *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim) error {
+func (f *faultyStore) CreateClaim(ctx context.Context, c fleetclaim.Claim, replaces fleetclaim.ClaimID) error {
 	if f.createClaim != nil {
 		if err := f.createClaim(ctx); err != nil {
 			return err
 		}
 	}
-	return f.Store.CreateClaim(ctx, c)
+	return f.Store.CreateClaim(ctx, c, replaces)
 }
 
 func (f *faultyStore) GetInstaller(ctx context.Context, id fleetclaim.InstallerID) (fleetclaim.Installer, error) {

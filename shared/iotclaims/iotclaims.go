@@ -1,5 +1,6 @@
 // Package iotclaims reaches the AWS IoT control plane: it mints provisioning
-// claims (CreateProvisioningClaim) and finds the data endpoint devices use.
+// claims (CreateProvisioningClaim), finds the data endpoint devices use, and
+// takes certificates out of service (UpdateCertificate, DetachThingPrincipal).
 package iotclaims
 
 import (

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/metrics"
 )
 
 // Decider is the domain decision the hook delegates to.
@@ -25,6 +26,10 @@ type Handler struct {
 	// cannot finish in time is made a denial here, promptly (invariant 3).
 	Deadline time.Duration
 	Log      *slog.Logger
+	// Metrics records each decision (see record); nil records none.
+	Metrics metrics.Recorder
+	// Now is the clock decisions are timed by; time.Now when nil.
+	Now func() time.Time
 }
 
 // Handle returns allowProvisioning and the parameter overrides. It never
@@ -33,6 +38,7 @@ type Handler struct {
 func (h *Handler) Handle(ctx context.Context, ev events.IoTPreProvisionHookRequest) (events.IoTPreProvisionHookResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.Deadline)
 	defer cancel()
+	start := h.now()
 	d := h.Decider.Decide(ctx, fleetclaim.ProvisionRequest{
 		ClaimID:             fleetclaim.ClaimID(ev.ClaimCertificateID),
 		DeviceCertificateID: ev.CertificateID,
@@ -40,6 +46,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.IoTPreProvisionHookReque
 		Serial:              ev.Parameters[fleetclaim.ParamSerialNumber],
 		ClientID:            ev.ClientID,
 	})
+	h.record(ctx, d, start)
 	if !d.Allow {
 		return events.IoTPreProvisionHookResponse{AllowProvisioning: false, ParameterOverrides: map[string]string{}}, nil
 	}

@@ -70,7 +70,7 @@ func seeded(t *testing.T, now time.Time) *boltstore.Store {
 	if err == nil {
 		err = st.CreateClaim(ctx, fleetclaim.Claim{ID: testClaimID, TenantID: "acme", InstallerID: testInstaller,
 			Template: testTemplate, Serial: testSerial, Status: fleetclaim.ClaimIssued, IssuedAt: now,
-			ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(24 * time.Hour)})
+			ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(24 * time.Hour)}, "")
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,8 @@ func hookEvent() events.IoTPreProvisionHookRequest {
 func handler(st fleetclaim.ClaimStore, in fleetclaim.InstallerStore, store *boltstore.Store, now time.Time) *Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return &Handler{Deadline: testDeadline, Log: log, Decider: &fleetclaim.Gatekeeper{
-		Claims: st, Installers: in, Tenants: store, Audit: store, Now: func() time.Time { return now }, Log: log}}
+		Claims: st, Devices: store, Installers: in, Tenants: store, Audit: store, Revoker: &fleetclaimtest.Revoker{},
+		Now: func() time.Time { return now }, Log: log}}
 }
 
 // handleWithin runs h on ev from a context with no deadline, so that only

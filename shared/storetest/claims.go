@@ -32,7 +32,7 @@ func testClaimRoundTrip(t *testing.T, s fleetclaim.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkErr(t, "CreateClaim", s.CreateClaim(ctx, tt.claim), nil)
+			checkErr(t, "CreateClaim", s.CreateClaim(ctx, tt.claim, ""), nil)
 			got, err := s.GetClaim(ctx, tt.claim.ID)
 			checkErr(t, "GetClaim", err, nil)
 			checkEqual(t, "GetClaim", got, claimInUTC(tt.claim))
@@ -43,11 +43,11 @@ func testClaimRoundTrip(t *testing.T, s fleetclaim.Store) {
 func testCreateClaimConflict(t *testing.T, s fleetclaim.Store) {
 	ctx := t.Context()
 	c := NewClaim(NewTenantID(), NewInstallerID(), "SN-1", at(0))
-	checkErr(t, "first CreateClaim", s.CreateClaim(ctx, c), nil)
+	checkErr(t, "first CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 
 	again := NewClaim(NewTenantID(), NewInstallerID(), "SN-2", at(60))
 	again.ID = c.ID
-	checkErr(t, "CreateClaim with an existing ID", s.CreateClaim(ctx, again), fleetclaim.ErrConflict)
+	checkErr(t, "CreateClaim with an existing ID", s.CreateClaim(ctx, again, ""), fleetclaim.ErrConflict)
 
 	got, err := s.GetClaim(ctx, c.ID)
 	checkErr(t, "GetClaim", err, nil)
@@ -72,7 +72,7 @@ func testCreateClaimRejectsBadInput(t *testing.T, s fleetclaim.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := NewClaim(NewTenantID(), NewInstallerID(), "SN-1", at(0))
 			tt.change(&c)
-			checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), errInvalidCall)
+			checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), errInvalidCall)
 			if c.ID == "" {
 				return
 			}
@@ -250,7 +250,7 @@ func testUpdateClaim(t *testing.T, s fleetclaim.Store) {
 				tt.prepare(&c)
 			}
 			if !tt.missing {
-				checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+				checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 			}
 			got, err := s.UpdateClaim(ctx, tt.update(c))
 			checkErr(t, "UpdateClaim", err, tt.wantErr)
@@ -304,7 +304,7 @@ func testUpdateClaimRejectsBadInput(t *testing.T, s fleetclaim.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := NewClaim(NewTenantID(), NewInstallerID(), "SN-1", at(0))
-			checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+			checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 			_, err := s.UpdateClaim(ctx, tt.update(c))
 			checkErr(t, "UpdateClaim", err, errInvalidCall)
 
@@ -332,7 +332,7 @@ func testConsumeRecordsDevice(t *testing.T, s fleetclaim.Store) {
 	c := NewClaim(tenant, NewInstallerID(), "SN-100", at(0))
 	pending := NewClaim(tenant, c.InstallerID, "SN-200", at(0))
 	for _, c := range []fleetclaim.Claim{c, pending} {
-		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 	}
 	u, d := consume(c, at(30))
 	got, err := s.UpdateClaim(ctx, u)
@@ -359,22 +359,25 @@ func testConsumeRecordsDevice(t *testing.T, s fleetclaim.Store) {
 	checkEqual(t, "ListDevices of another tenant", len(otherList), 0)
 }
 
+// testReprovisionedDevice: a serial is provisioned again only after its
+// device is decommissioned, by a claim that replaces the one that
+// provisioned it; the live device is then the new one.
 func testReprovisionedDevice(t *testing.T, s fleetclaim.Store) {
 	ctx := t.Context()
 	tenant := NewTenantID()
 	first := NewClaim(tenant, NewInstallerID(), "SN-7", at(0))
+	checkErr(t, "CreateClaim", s.CreateClaim(ctx, first, ""), nil)
+	u1, d1 := consume(first, at(50))
+	_, err := s.UpdateClaim(ctx, u1)
+	checkErr(t, "UpdateClaim", err, nil)
+	_, err = s.DecommissionDevice(ctx, tenant, "SN-7", d1.CertificateID, at(60), first.InstallerID, "broken")
+	checkErr(t, "DecommissionDevice", err, nil)
+
 	second := NewClaim(tenant, NewInstallerID(), "SN-7", at(100))
-	for _, c := range []fleetclaim.Claim{first, second} {
-		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
-	}
-	// The later provisioning is written first: "most recent" is by
-	// ProvisionedAt, not by the order of writes.
+	checkErr(t, "CreateClaim replacing the first", s.CreateClaim(ctx, second, first.ID), nil)
 	u2, d2 := consume(second, at(150))
-	u1, _ := consume(first, at(50))
-	for _, u := range []fleetclaim.ClaimUpdate{u2, u1} {
-		_, err := s.UpdateClaim(ctx, u)
-		checkErr(t, "UpdateClaim", err, nil)
-	}
+	_, err = s.UpdateClaim(ctx, u2)
+	checkErr(t, "UpdateClaim", err, nil)
 
 	got, err := s.GetDevice(ctx, tenant, "SN-7")
 	checkErr(t, "GetDevice", err, nil)
@@ -389,7 +392,7 @@ func testConsumeRace(t *testing.T, s fleetclaim.Store) {
 	ctx := t.Context()
 	const racers = 16
 	c := NewClaim(NewTenantID(), NewInstallerID(), "SN-RACE", at(0))
-	checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+	checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 
 	var (
 		wg      sync.WaitGroup
@@ -448,7 +451,7 @@ func testListClaims(t *testing.T, s fleetclaim.Store) {
 		NewClaim(NewTenantID(), stranger, "SN-S", at(50)),
 	}
 	for _, c := range append(slices.Clone(mine), others...) {
-		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 	}
 	// One of them consumed: listings show claims as stored.
 	u, _ := consume(mine[1], at(15))
@@ -487,22 +490,29 @@ func testListDevices(t *testing.T, s fleetclaim.Store) {
 	// Serials are written out of order; listings are ordered by serial.
 	for i, serial := range []string{"SN-C", "SN-A", "SN-E", "SN-B", "SN-D"} {
 		c := NewClaim(tenant, NewInstallerID(), serial, at(i))
-		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 		u, d := consume(c, at(i+10))
 		_, err := s.UpdateClaim(ctx, u)
 		checkErr(t, "UpdateClaim", err, nil)
 		want = append(want, deviceInUTC(d))
 	}
-	// A second provisioning of SN-B replaces it in the listing.
+	// A second provisioning of SN-B, after its first device was
+	// decommissioned, replaces it in the listing.
+	_, err := s.DecommissionDevice(ctx, tenant, "SN-B", want[3].CertificateID, at(90), "", "replaced")
+	checkErr(t, "DecommissionDevice", err, nil)
 	again := NewClaim(tenant, NewInstallerID(), "SN-B", at(100))
-	checkErr(t, "CreateClaim", s.CreateClaim(ctx, again), nil)
+	checkErr(t, "CreateClaim", s.CreateClaim(ctx, again, want[3].ClaimID), nil)
 	u, d := consume(again, at(110))
-	_, err := s.UpdateClaim(ctx, u)
+	_, err = s.UpdateClaim(ctx, u)
 	checkErr(t, "UpdateClaim", err, nil)
 	want[3] = deviceInUTC(d)
+	// A decommissioned device is no longer listed.
+	_, err = s.DecommissionDevice(ctx, tenant, "SN-D", want[4].CertificateID, at(120), "", "removed")
+	checkErr(t, "DecommissionDevice", err, nil)
+	want = slices.Delete(want, 4, 5)
 	// The other tenant has a device with a serial in the middle of ours.
 	foreign := NewClaim(other, NewInstallerID(), "SN-BB", at(0))
-	checkErr(t, "CreateClaim", s.CreateClaim(ctx, foreign), nil)
+	checkErr(t, "CreateClaim", s.CreateClaim(ctx, foreign, ""), nil)
 	u, _ = consume(foreign, at(5))
 	_, err = s.UpdateClaim(ctx, u)
 	checkErr(t, "UpdateClaim", err, nil)

@@ -113,43 +113,6 @@ func testListInstallers(t *testing.T, s fleetclaim.Store) {
 	})
 }
 
-func testTenants(t *testing.T, s fleetclaim.Store) {
-	ctx := t.Context()
-	tests := []struct {
-		name   string
-		tenant fleetclaim.Tenant
-	}{
-		{"with domains and a quota", fleetclaim.Tenant{ID: NewTenantID(), Name: "Acme", Status: fleetclaim.TenantActive,
-			AutoApproveDomains: []string{"acme.example", "acme.test"}, ClaimsPerHour: 12}},
-		{"no domains", fleetclaim.Tenant{ID: NewTenantID(), Name: "Globex", Status: fleetclaim.TenantSuspended}},
-		{"empty domains read back as nil", fleetclaim.Tenant{ID: NewTenantID(), Name: "Initech", Status: fleetclaim.TenantActive,
-			AutoApproveDomains: []string{}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			checkErr(t, "PutTenant", s.PutTenant(ctx, tt.tenant), nil)
-			got, err := s.GetTenant(ctx, tt.tenant.ID)
-			checkErr(t, "GetTenant", err, nil)
-			want := tt.tenant
-			if len(want.AutoApproveDomains) == 0 {
-				want.AutoApproveDomains = nil
-			}
-			checkEqual(t, "GetTenant", got, want)
-		})
-	}
-	t.Run("replace", func(t *testing.T) {
-		tn := fleetclaim.Tenant{ID: NewTenantID(), Name: "A", Status: fleetclaim.TenantActive}
-		checkErr(t, "PutTenant", s.PutTenant(ctx, tn), nil)
-		tn.Status = fleetclaim.TenantSuspended
-		checkErr(t, "PutTenant again", s.PutTenant(ctx, tn), nil)
-		got, err := s.GetTenant(ctx, tn.ID)
-		checkErr(t, "GetTenant", err, nil)
-		checkEqual(t, "GetTenant after replace", got, tn)
-	})
-	_, err := s.GetTenant(ctx, NewTenantID())
-	checkErr(t, "GetTenant of a missing tenant", err, fleetclaim.ErrNotFound)
-}
-
 func testTakeQuota(t *testing.T, s fleetclaim.Store) {
 	ctx := t.Context()
 	key := "claims#" + string(NewInstallerID())
@@ -267,7 +230,7 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 		in := NewInstaller(tenant, fmt.Sprintf("u%d@example.com", i), at(i))
 		checkErr(t, "CreateInstaller", s.CreateInstaller(ctx, in), nil)
 		c := NewClaim(tenant, installer, fmt.Sprintf("SN-%d", i), at(i))
-		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c), nil)
+		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, ""), nil)
 		u, _ := consume(c, at(i+10))
 		_, err := s.UpdateClaim(ctx, u)
 		checkErr(t, "UpdateClaim", err, nil)
@@ -297,6 +260,22 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 		_, next, err := s.ListClaims(ctx, installer, p)
 		return next, err
 	})
+	// Two generations of one serial's devices, for a history of two.
+	for i := range 2 {
+		d, err := s.GetDevice(ctx, tenant, "SN-0")
+		checkErr(t, "GetDevice", err, nil)
+		_, err = s.DecommissionDevice(ctx, tenant, "SN-0", d.CertificateID, at(20+i), "", "replaced")
+		checkErr(t, "DecommissionDevice", err, nil)
+		c := NewClaim(tenant, installer, "SN-0", at(30+i))
+		checkErr(t, "CreateClaim", s.CreateClaim(ctx, c, d.ClaimID), nil)
+		u, _ := consume(c, at(40+i))
+		_, err = s.UpdateClaim(ctx, u)
+		checkErr(t, "UpdateClaim", err, nil)
+	}
+	history := firstCursor("ListDeviceHistory", func(p fleetclaim.Page) (string, error) {
+		_, next, err := s.ListDeviceHistory(ctx, tenant, "SN-0", p)
+		return next, err
+	})
 
 	other, stranger := NewTenantID(), NewInstallerID()
 	listAudit := func(tn fleetclaim.TenantID) func(string) error {
@@ -307,6 +286,12 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 	}
 	listDevices := func(tn fleetclaim.TenantID) func(string) error {
 		return func(c string) error { _, _, err := s.ListDevices(ctx, tn, fleetclaim.Page{Cursor: c}); return err }
+	}
+	listHistory := func(tn fleetclaim.TenantID, serial string) func(string) error {
+		return func(c string) error {
+			_, _, err := s.ListDeviceHistory(ctx, tn, serial, fleetclaim.Page{Cursor: c})
+			return err
+		}
 	}
 	listClaims := func(in fleetclaim.InstallerID) func(string) error {
 		return func(c string) error { _, _, err := s.ListClaims(ctx, in, fleetclaim.Page{Cursor: c}); return err }
@@ -327,6 +312,10 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 		{"devices cursor for audit", devices, listAudit(tenant)},
 		{"installers cursor for claims", installers, listClaims(installer)},
 		{"claims cursor for installers", claims, listInstallers(tenant)},
+		{"history cursor of another serial", history, listHistory(tenant, "SN-1")},
+		{"history cursor of another tenant", history, listHistory(other, "SN-0")},
+		{"history cursor for devices", history, listDevices(tenant)},
+		{"devices cursor for history", devices, listHistory(tenant, "SN-0")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,14 +402,14 @@ func testContextDone(t *testing.T, s fleetclaim.Store) {
 			in := NewInstaller(tenant.ID, "ana@example.com", at(0))
 			quota := "k#" + randomHex(4)
 			checkErr(t, "PutTenant", s.PutTenant(live, tenant), nil)
-			checkErr(t, "CreateClaim", s.CreateClaim(live, stored), nil)
+			checkErr(t, "CreateClaim", s.CreateClaim(live, stored, ""), nil)
 			checkErr(t, "CreateInstaller", s.CreateInstaller(live, in), nil)
 			checkErr(t, "TakeQuota", s.TakeQuota(live, quota, at(3600), 2), nil) // one use left
 
 			fresh := NewClaim(tenant.ID, stored.InstallerID, "SN-2", at(1))
 			newcomer := NewInstaller(tenant.ID, "bob@example.com", at(1))
 			calls := map[string]func() error{
-				"CreateClaim":     func() error { return s.CreateClaim(ctx, fresh) },
+				"CreateClaim":     func() error { return s.CreateClaim(ctx, fresh, "") },
 				"CreateInstaller": func() error { return s.CreateInstaller(ctx, newcomer) },
 				"PutTenant": func() error {
 					changed := tenant
@@ -441,10 +430,23 @@ func testContextDone(t *testing.T, s fleetclaim.Store) {
 						fleetclaim.InstallerApproved, at(1), "")
 					return err
 				},
-				"GetClaim":       func() error { _, err := s.GetClaim(ctx, stored.ID); return err },
-				"GetInstaller":   func() error { _, err := s.GetInstaller(ctx, in.ID); return err },
-				"GetTenant":      func() error { _, err := s.GetTenant(ctx, tenant.ID); return err },
-				"GetDevice":      func() error { _, err := s.GetDevice(ctx, tenant.ID, "SN-1"); return err },
+				"GetClaim":     func() error { _, err := s.GetClaim(ctx, stored.ID); return err },
+				"GetInstaller": func() error { _, err := s.GetInstaller(ctx, in.ID); return err },
+				"GetTenant":    func() error { _, err := s.GetTenant(ctx, tenant.ID); return err },
+				"GetDevice":    func() error { _, err := s.GetDevice(ctx, tenant.ID, "SN-1"); return err },
+				"GetSerial":    func() error { _, err := s.GetSerial(ctx, tenant.ID, "SN-1"); return err },
+				"MarkDeviceOnline": func() error {
+					_, err := s.MarkDeviceOnline(ctx, tenant.ID, "SN-1", "certificate", at(20))
+					return err
+				},
+				"DecommissionDevice": func() error {
+					_, err := s.DecommissionDevice(ctx, tenant.ID, "SN-1", "certificate", at(20), "", "broken")
+					return err
+				},
+				"ListDeviceHistory": func() error {
+					_, _, err := s.ListDeviceHistory(ctx, tenant.ID, "SN-1", fleetclaim.Page{})
+					return err
+				},
 				"ListClaims":     func() error { _, _, err := s.ListClaims(ctx, stored.InstallerID, fleetclaim.Page{}); return err },
 				"ListDevices":    func() error { _, _, err := s.ListDevices(ctx, tenant.ID, fleetclaim.Page{}); return err },
 				"ListInstallers": func() error { _, _, err := s.ListInstallers(ctx, tenant.ID, fleetclaim.Page{}); return err },

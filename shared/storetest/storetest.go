@@ -35,7 +35,13 @@ import (
 //     claim's ID; a Device whose tenant or serial differs from the stored
 //     claim's fails with ErrConflict;
 //   - SetInstallerStatus requires at least one `from` status;
-//   - ListDevices lists each serial once, as its most recent provisioning;
+//   - UpdateClaim with a Device records it in state DeviceRegistered, with
+//     no online or decommission details, whatever the Device says;
+//   - ListDevices lists live devices only, one per serial;
+//   - MarkDeviceOnline and DecommissionDevice require the tenant, serial,
+//     certificate and time;
+//   - a decommissioned device is kept as it was when decommissioned (its
+//     online times included), in its serial's history and on its claim;
 //   - a list breaks ties in its order by ID, in the same direction;
 //   - a page is short only when it is the last, and the last page has no
 //     cursor; Limit 0 (or less) means DefaultPageSize and more than
@@ -63,6 +69,18 @@ func Run(t *testing.T, newStore func(t *testing.T) fleetclaim.Store) {
 		{"ConsumeRecordsDevice", testConsumeRecordsDevice},
 		{"ReprovisionedDevice", testReprovisionedDevice},
 		{"ConsumeRace", testConsumeRace},
+		{"CreateClaimCurrent", testCreateClaimCurrent},
+		{"UpdateClaimOnlyCurrent", testUpdateClaimOnlyCurrent},
+		{"ConsumeRefusedWhileLive", testConsumeRefusedWhileLive},
+		{"DeviceBecomesLive", testDeviceBecomesLive},
+		{"MarkDeviceOnline", testMarkDeviceOnline},
+		{"DecommissionDevice", testDecommissionDevice},
+		{"DeviceRejectsBadInput", testDeviceRejectsBadInput},
+		{"ListDeviceHistory", testListDeviceHistory},
+		{"ClaimsShowLatestState", testClaimsShowLatestState},
+		{"SerialRace", testSerialRace},
+		{"ConsumeRevokeRace", testConsumeRevokeRace},
+		{"CreateClaimRace", testCreateClaimRace},
 		{"ListClaims", testListClaims},
 		{"ListDevices", testListDevices},
 		{"InstallerRoundTrip", testInstallerRoundTrip},
@@ -146,6 +164,7 @@ func NewDevice(c fleetclaim.Claim, provisionedAt time.Time) fleetclaim.Device {
 		Template:      c.Template,
 		Site:          c.Site,
 		ProvisionedAt: provisionedAt,
+		State:         fleetclaim.DeviceRegistered,
 	}
 }
 
@@ -269,7 +288,8 @@ func claimInUTC(c fleetclaim.Claim) fleetclaim.Claim {
 }
 
 func deviceInUTC(d fleetclaim.Device) fleetclaim.Device {
-	d.ProvisionedAt = d.ProvisionedAt.UTC()
+	d.ProvisionedAt, d.OnlineAt, d.LastConnectedAt = d.ProvisionedAt.UTC(), d.OnlineAt.UTC(), d.LastConnectedAt.UTC()
+	d.DecommissionedAt = d.DecommissionedAt.UTC()
 	return d
 }
 

@@ -83,19 +83,25 @@ var scenarios = []scenario{
 	},
 	{
 		// An allowed registration: claim, installer and tenant reads, the
-		// conditional consume, the audit write. Each start gets a claim of
-		// its own, since a claim is consumed once.
+		// conditional consume, the audit write. Each start gets a claim and
+		// a serial of its own, since a claim is consumed once and a serial
+		// registers once.
 		function: "provisionhook",
 		event:    "events/provisionhook/allow.json",
 		prepare: func(ctx context.Context, s fleetclaim.Store, ev map[string]any) error {
 			now := time.Now().UTC()
+			serial := "SN-" + benchid.Hex(4)
 			c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer,
-				Template: template, Serial: "SN-0001", Status: fleetclaim.ClaimIssued, IssuedAt: now,
+				Template: template, Serial: serial, Status: fleetclaim.ClaimIssued, IssuedAt: now,
 				ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(time.Hour)}
-			if err := s.CreateClaim(ctx, c); err != nil {
+			if err := s.CreateClaim(ctx, c, ""); err != nil {
 				return err
 			}
-			ev["claimCertificateId"] = string(c.ID)
+			params, ok := ev["parameters"].(map[string]any)
+			if !ok {
+				return fmt.Errorf("the sample event has no parameters")
+			}
+			ev["claimCertificateId"], ev["clientId"], params["SerialNumber"] = string(c.ID), serial, serial
 			return nil
 		},
 		check: func(b []byte) error {

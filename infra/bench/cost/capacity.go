@@ -141,6 +141,32 @@ func (m *meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, op
 	return out, err
 }
 
+func (m *meter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	cp := *in
+	cp.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.api.BatchGetItem(ctx, &cp, opts...)
+	if err == nil {
+		reads := 0.0
+		for i := range out.ConsumedCapacity {
+			reads += capacity(&out.ConsumedCapacity[i])
+		}
+		m.add("BatchGetItem", reads, 0, 0)
+	}
+	return out, err
+}
+
+func (m *meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	old, err := m.peekKey(ctx, in.Key)
+	if err != nil {
+		return nil, err
+	}
+	cp := *in
+	cp.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.api.DeleteItem(ctx, &cp, opts...)
+	m.charge(ctx, "DeleteItem", err, out, old, nil)
+	return out, err
+}
+
 // charge tallies one write: the table's units as the server reports them
 // (one unit for a failed condition, as DynamoDB charges), and the index
 // writes from the item before and after.
@@ -158,6 +184,8 @@ func (m *meter) charge(_ context.Context, op string, err error, out any, before,
 	case *dynamodb.PutItemOutput:
 		table = capacity(o.ConsumedCapacity)
 	case *dynamodb.UpdateItemOutput:
+		table = capacity(o.ConsumedCapacity)
+	case *dynamodb.DeleteItemOutput:
 		table = capacity(o.ConsumedCapacity)
 	}
 	m.add(op, 0, table, indexWrites(before, after))

@@ -139,7 +139,7 @@ var flows = []flow{
 		if err != nil {
 			return nil, err
 		}
-		ev.ClaimCertificateID = string(c.ID)
+		ev.ClaimCertificateID, ev.ClientID, ev.Parameters["SerialNumber"] = string(c.ID), c.Serial, c.Serial
 		return func(ctx context.Context, h handlers) error {
 			out, err := h.hook.Handle(ctx, ev)
 			if err == nil && !out.AllowProvisioning {
@@ -191,14 +191,14 @@ func seed(ctx context.Context, s fleetclaim.Store) error {
 	return nil
 }
 
-// seedClaim records an issued claim of the installer for SN-0001, as POST
-// /claims would.
+// seedClaim records an issued claim of the installer for a serial of its
+// own, as POST /claims would: a serial has one open claim and registers once.
 func seedClaim(ctx context.Context, s fleetclaim.Store) (fleetclaim.Claim, error) {
 	now := time.Now().UTC()
 	c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer, Template: template,
-		Serial: "SN-0001", Site: "Depot 4, bay 2", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute),
+		Serial: "SN-" + benchid.Hex(4), Site: "Depot 4, bay 2", Status: fleetclaim.ClaimIssued, IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute),
 		UpdatedAt: now, RetainUntil: now.Add(5*time.Minute + config.DefaultClaimRetention)}
-	return c, s.CreateClaim(ctx, c)
+	return c, s.CreateClaim(ctx, c, "")
 }
 
 func readEvent(path string, v any) error {
@@ -232,12 +232,8 @@ func fakePEM(kind string, n int) string {
 // groups stands in for the Cognito admin API and counts its calls.
 type groups struct{ calls atomic.Int64 }
 
-func (g *groups) AddUserToGroup(context.Context, string, string) error { g.calls.Add(1); return nil }
-func (g *groups) RemoveUserFromGroup(context.Context, string, string) error {
-	g.calls.Add(1)
-	return nil
-}
-func (g *groups) SignOutEverywhere(context.Context, string) error { g.calls.Add(1); return nil }
+func (g *groups) UserExists(context.Context, string) (bool, error) { g.calls.Add(1); return true, nil }
+func (g *groups) SignOutEverywhere(context.Context, string) error  { g.calls.Add(1); return nil }
 
 // byteCounter counts what is written to it.
 type byteCounter struct {

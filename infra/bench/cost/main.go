@@ -88,10 +88,11 @@ type coldStart struct {
 // measured is what the flows did.
 type measured struct {
 	flows map[string]flowMeasure
-	// claimBytes is a consumed claim's item size (it is the device's
-	// record, kept for good); auditBytes an audit event's, on average.
-	claimBytes, auditBytes float64
-	runs                   int
+	// claimBytes is a claim item's size, deviceBytes a serial record's
+	// with its live device (both kept for good once the claim is
+	// consumed); auditBytes an audit event's; on average.
+	claimBytes, deviceBytes, auditBytes float64
+	runs                                int
 }
 
 // flowMeasure is one flow's invocation.
@@ -153,24 +154,27 @@ func measureFlows(ctx context.Context, endpoint string, n int) (measured, error)
 			median: ds[len(ds)/2]}
 	}
 	var err error
-	out.claimBytes, out.auditBytes, err = storedSizes(ctx, api, table)
+	out.claimBytes, out.deviceBytes, out.auditBytes, err = storedSizes(ctx, api, table)
 	return out, err
 }
 
 // storedSizes reads back what the flows left in the table: the average
-// size of a consumed claim and of an audit event.
-func storedSizes(ctx context.Context, api *dynamodb.Client, table string) (claim, audit float64, err error) {
-	var claims, audits []int
+// size of a claim item, of a serial record holding a live device, and of an
+// audit event.
+func storedSizes(ctx context.Context, api *dynamodb.Client, table string) (claim, device, audit float64, err error) {
+	var claims, devices, audits []int
 	var start map[string]types.AttributeValue
 	for range 1000 {
 		out, err := api.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ExclusiveStartKey: start})
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		for _, it := range out.Items {
 			pk := str(it[dynamostore.AttrPK])
 			switch {
-			case strings.HasPrefix(pk, "CLAIM#") && it["device"] != nil:
+			case str(it[dynamostore.AttrSK]) == "SERIAL" && it["device"] != nil:
+				devices = append(devices, itemSize(it))
+			case strings.HasPrefix(pk, "CLAIM#"):
 				claims = append(claims, itemSize(it))
 			case strings.HasSuffix(pk, "#AUDIT"):
 				audits = append(audits, itemSize(it))
@@ -180,10 +184,10 @@ func storedSizes(ctx context.Context, api *dynamodb.Client, table string) (claim
 			break
 		}
 	}
-	if len(claims) == 0 || len(audits) == 0 {
-		return 0, 0, fmt.Errorf("no consumed claim or audit event in the table")
+	if len(claims) == 0 || len(devices) == 0 || len(audits) == 0 {
+		return 0, 0, 0, fmt.Errorf("no claim, provisioned device or audit event in the table")
 	}
-	return mean(claims), mean(audits), nil
+	return mean(claims), mean(devices), mean(audits), nil
 }
 
 func mean(xs []int) float64 {

@@ -43,7 +43,7 @@ const (
 	// claimMinting is AWS IoT CreateProvisioningClaim, which makes an RSA
 	// key pair and a certificate.
 	claimMinting = 250 * time.Millisecond
-	// cognitoAdminCall is one Cognito admin API call (AdminAddUserToGroup).
+	// cognitoAdminCall is one Cognito admin API call (AdminGetUser, AdminUserGlobalSignOut).
 	cognitoAdminCall = 50 * time.Millisecond
 	// handlerCPU is the handlers' own work at 256 MB's share of a vCPU:
 	// microseconds on a full core (see the hot paths), rounded up.
@@ -153,9 +153,10 @@ func newModel(m measured, inits []coldStart) *model {
 	for _, l := range md.lines {
 		md.perDevice += l.dollars
 	}
-	// The consumed claim is the device's record, in the table and in both
-	// indexes; its two audit events (issued, provisioned) stay 400 days.
-	md.storageBytes = 3*(m.claimBytes+storageOverhead) + 2*(m.auditBytes+storageOverhead)
+	// A device keeps its claim's item (in the table and the installer
+	// index) and its serial record (in the table and the device index);
+	// its two audit events (issued, provisioned) stay 400 days.
+	md.storageBytes = 2*(m.claimBytes+storageOverhead) + 2*(m.deviceBytes+storageOverhead) + 2*(m.auditBytes+storageOverhead)
 	md.storageMonth = md.storageBytes / (1 << 30) * (price.storageGBMonth + price.pitrGBMonth)
 	return md
 }
@@ -207,14 +208,14 @@ func (md *model) render(w io.Writer) {
 	fmt.Fprintf(w, "| **total** | **$%.6f** | **%s** | **%s** |\n", md.perDevice, usd(md.perDevice*1e3), usd(md.perDevice*1e6))
 	noCognito := md.perDevice - md.cognitoPerUser
 	fmt.Fprintf(w, "| **total, Cognito inside its free tier** | **$%.6f** | **%s** | **%s** |\n", noCognito, usd(noCognito*1e3), usd(noCognito*1e6))
-	fmt.Fprintf(w, "| then, each month: DynamoDB storage and point-in-time recovery (%.1f KB a device: the claim kept as the device's record in the table and both indexes, and its two audit events) | $%.8f | %s | %s |\n\n",
+	fmt.Fprintf(w, "| then, each month: DynamoDB storage and point-in-time recovery (%.1f KB a device: its claim's item and its serial record, each in the table and an index, and its two audit events) | $%.8f | %s | %s |\n\n",
 		md.storageBytes/1024, md.storageMonth, usd(md.storageMonth*1e3), usd(md.storageMonth*1e6))
 
 	fmt.Fprintf(w, "Shares of the total: %s.\n\n", md.shares())
-	fmt.Fprintf(w, "A consumed claim (the device's record) is %.0f bytes here, for the sample tenant `acme` and site\n"+
-		"`Depot 4, bay 2`; DynamoDB bills writes per started KB, so with long tenant IDs, serials or site names\n"+
-		"its consuming write and both index writes cost 2 units each instead of 1: 3 more write units, $%.2f more\n"+
-		"per 1,000,000 devices.\n\n", md.m.claimBytes, 3*price.writeUnit*1e6)
+	fmt.Fprintf(w, "A serial record holding its live device (where the claim is consumed) is %.0f bytes here, for the\n"+
+		"sample tenant `acme` and site `Depot 4, bay 2`; DynamoDB bills writes per started KB, so with long tenant\n"+
+		"IDs, serials or site names its consuming write and its device index write cost 2 units each instead of 1:\n"+
+		"2 more write units, $%.2f more per 1,000,000 devices.\n\n", md.m.deviceBytes, 2*price.writeUnit*1e6)
 	fmt.Fprintf(w, "Cognito is priced per monthly active *installer*, not per device: at %d devices per installer-month,\n"+
 		"1,000 devices take %d installers and 1,000,000 take %s, inside the %s free monthly active users a month\n"+
 		"if the account has no other users; the table prices them anyway ($%.3f each). A deployment with\n"+

@@ -205,24 +205,46 @@ func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 	if err := p.checkClient(in.ClientId); err != nil {
 		return nil, err
 	}
+	mismatch := newError(codeCodeMismatch, "Invalid verification code provided, please try again.")
+	now := p.now()
 	p.mu.Lock()
 	u := p.store.find(in.Username, false)
+	key := attemptKey(u, in.Username)
 	switch {
+	case p.limits.codeLocked(key, now):
+		p.mu.Unlock()
+		return nil, errAttemptLimitExceeded
 	case u == nil:
 		// The deployed app client prevents user existence errors, so an
-		// unknown user is told what a wrong code is told.
+		// unknown user is told what a wrong code is told, limits included.
 		p.mu.Unlock()
-		return nil, newError(codeCodeMismatch, "Invalid verification code provided, please try again.")
+		if p.limits.codeFailed(key, now) {
+			return nil, errAttemptLimitExceeded
+		}
+		return nil, mismatch
 	case u.Status == statusConfirmed:
 		p.mu.Unlock()
 		return nil, newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
 	case u.Code == nil || u.Code.Value != in.ConfirmationCode:
-		p.mu.Unlock()
-		return nil, newError(codeCodeMismatch, "Invalid verification code provided, please try again.")
-	case !p.now().Before(u.Code.Expires):
+		defer p.mu.Unlock()
+		if !p.limits.codeFailed(key, now) {
+			return nil, mismatch
+		}
+		// The limit invalidates the code: past the lock-out it is
+		// answered as expired, and only a new code confirms.
+		if u.Code != nil {
+			u.Code.Expires = now
+			if err := p.store.save(); err != nil {
+				return nil, err
+			}
+		}
+		p.log.Warn("confirmation attempts exceeded; code invalidated", "username", in.Username)
+		return nil, errAttemptLimitExceeded
+	case !now.Before(u.Code.Expires):
 		p.mu.Unlock()
 		return nil, newError(codeExpiredCode, "Invalid code provided, please request a code again.")
 	}
+	p.limits.codeSucceeded(key)
 	u.confirm(p.now(), true)
 	snap := u.clone()
 	err := p.store.save()
@@ -341,6 +363,7 @@ func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
 
 func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any, error) {
 	bad := newError(codeNotAuthorized, "Incorrect username or password.")
+	now := p.now()
 	p.mu.Lock()
 	u := p.store.find(username, false)
 	var snap *user
@@ -348,13 +371,20 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 		snap = u.clone()
 	}
 	p.mu.Unlock()
+	key := attemptKey(snap, username)
+	if p.limits.signInLocked(key, now) {
+		return nil, errPasswordAttemptsExceeded
+	}
 	if snap == nil {
 		decoyHash.matches(password)
+		p.limits.signInFailed(key, now)
 		return nil, bad
 	}
 	if !snap.Password.matches(password) {
+		p.limits.signInFailed(key, now)
 		return nil, bad
 	}
+	p.limits.signInSucceeded(key)
 	if snap.Status != statusConfirmed {
 		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")
 	}
@@ -376,7 +406,7 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 	}
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
 		"AccessToken": t.access, "IdToken": t.id, "RefreshToken": refresh,
-		"ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
+		"ExpiresIn": int(p.accessLifetime.Seconds()), "TokenType": "Bearer"}}, nil
 }
 
 func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
@@ -409,7 +439,7 @@ func (p *Pool) refreshAuth(ctx context.Context, refresh string) (any, error) {
 		return nil, newError(codeNotAuthorized, "Refresh Token has been revoked")
 	}
 	return map[string]any{"ChallengeParameters": map[string]string{}, "AuthenticationResult": map[string]any{
-		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.tokenLifetime.Seconds()), "TokenType": "Bearer"}}, nil
+		"AccessToken": t.access, "IdToken": t.id, "ExpiresIn": int(p.accessLifetime.Seconds()), "TokenType": "Bearer"}}, nil
 }
 
 // accessTokenUser resolves the user of a call that carries an access token

@@ -22,6 +22,7 @@ const (
 	codeNotAuthorized        = "NotAuthorizedException"
 	codeCodeMismatch         = "CodeMismatchException"
 	codeExpiredCode          = "ExpiredCodeException"
+	codeLimitExceeded        = "LimitExceededException"
 	codeResourceNotFound     = "ResourceNotFoundException"
 	codeUserLambdaValidation = "UserLambdaValidationException"
 	codeUnexpectedLambda     = "UnexpectedLambdaException"

@@ -371,6 +371,54 @@ func TestExpiredTokens(t *testing.T) {
 	wantAPIError[*types.NotAuthorizedException](t, err, "Refresh Token has expired")
 }
 
+// TestTokenValidities: each token lives as long as the app client says, so
+// an app can watch a short access token expire and get a new one through
+// REFRESH_TOKEN_AUTH while the ID token, given longer, is still good.
+func TestTokenValidities(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	var mu clockMu
+	mu.set(now)
+	s := newStack(t, cognito.Options{Now: mu.now, AccessTokenLifetime: 2 * time.Minute, IDTokenLifetime: 10 * time.Minute,
+		RefreshTokenLifetime: time.Hour})
+	s.register(t, "jane")
+	auth := s.login(t, "jane")
+	if got, want := auth.ExpiresIn, int32(120); got != want {
+		t.Errorf("got ExpiresIn %d, want %d", got, want)
+	}
+	for _, tt := range []struct {
+		name  string
+		token string
+		want  time.Duration
+	}{
+		{"access", aws.ToString(auth.AccessToken), 2 * time.Minute},
+		{"id", aws.ToString(auth.IdToken), 10 * time.Minute},
+	} {
+		exp, err := s.verify(t, tt.token).GetExpirationTime()
+		if err != nil || !exp.Equal(now.Add(tt.want)) {
+			t.Errorf("%s token: got exp %v (%v), want %v", tt.name, exp, err, now.Add(tt.want))
+		}
+	}
+
+	mu.set(now.Add(2*time.Minute + time.Second))
+	_, err := s.client.GetUser(t.Context(), &cip.GetUserInput{AccessToken: auth.AccessToken})
+	wantAPIError[*types.NotAuthorizedException](t, err, "Access Token has expired")
+	refreshed, err := s.refresh(t, aws.ToString(auth.RefreshToken))
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if _, err := s.client.GetUser(t.Context(), &cip.GetUserInput{AccessToken: refreshed.AuthenticationResult.AccessToken}); err != nil {
+		t.Errorf("GetUser with the refreshed access token: %v", err)
+	}
+	exp, err := s.verify(t, aws.ToString(refreshed.AuthenticationResult.AccessToken)).GetExpirationTime()
+	if err != nil || !exp.Equal(mu.now().Add(2*time.Minute)) {
+		t.Errorf("refreshed access token: got exp %v (%v), want %v", exp, err, mu.now().Add(2*time.Minute))
+	}
+
+	mu.set(now.Add(time.Hour + time.Second))
+	_, err = s.refresh(t, aws.ToString(auth.RefreshToken))
+	wantAPIError[*types.NotAuthorizedException](t, err, "Refresh Token has expired")
+}
+
 func TestUnknownOperation(t *testing.T) {
 	s := newStack(t, cognito.Options{})
 	_, err := s.client.ListUsers(t.Context(), &cip.ListUsersInput{UserPoolId: aws.String(s.pool.PoolID())})

@@ -23,8 +23,11 @@ import (
 
 // Defaults applied by New to zero Options fields.
 const (
-	DefaultRegion               = "local-1"
-	DefaultTokenLifetime        = time.Hour
+	DefaultRegion = "local-1"
+	// DefaultAccessTokenLifetime, DefaultIDTokenLifetime and
+	// DefaultRefreshTokenLifetime are Cognito's defaults for an app client.
+	DefaultAccessTokenLifetime  = time.Hour
+	DefaultIDTokenLifetime      = time.Hour
 	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
 	// DefaultTriggerTimeout is Cognito's fixed limit for a trigger invocation.
 	DefaultTriggerTimeout = 5 * time.Second
@@ -89,8 +92,14 @@ type Options struct {
 	// PasswordPolicy is enforced at sign-up; the zero value means
 	// DefaultPasswordPolicy.
 	PasswordPolicy PasswordPolicy
-	// TokenLifetime applies to ID and access tokens.
-	TokenLifetime        time.Duration
+	// AccessTokenLifetime, IDTokenLifetime and RefreshTokenLifetime are the
+	// app client's token validities (AccessTokenValidity, IdTokenValidity
+	// and RefreshTokenValidity in the CDK). Cognito allows 5 minutes to a
+	// day for access and ID tokens and 60 minutes to 10 years for refresh
+	// tokens; the stand-in takes any positive duration, so that apps can
+	// watch a token expire in a test. Zero means Cognito's default.
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
 	RefreshTokenLifetime time.Duration
 	// AdminCredentials are the IAM credentials Admin* calls must be signed
 	// with (Signature Version 4, service "cognito-idp", the pool's region).
@@ -132,7 +141,8 @@ type Pool struct {
 	signInWithEmail          bool
 	required, writable       []string
 	policy                   PasswordPolicy
-	tokenLifetime            time.Duration
+	accessLifetime           time.Duration
+	idLifetime               time.Duration
 	refreshLifetime          time.Duration
 	triggerTimeout           time.Duration
 	postConfirmation         PostConfirmationFunc
@@ -142,6 +152,7 @@ type Pool struct {
 	now                      func() time.Time
 	keys                     keySet
 	iam                      sigv4.Verifier
+	limits                   *attemptLimits
 
 	// mu guards store. It is never held while a trigger runs: triggers call
 	// back into the pool over HTTP (the post-confirmation handler adds users
@@ -167,7 +178,8 @@ func New(opts Options) (*Pool, error) {
 		signInWithEmail:    opts.SignInWithEmail,
 		required:           opts.RequiredAttributes,
 		policy:             opts.PasswordPolicy,
-		tokenLifetime:      cmp.Or(opts.TokenLifetime, DefaultTokenLifetime),
+		accessLifetime:     cmp.Or(opts.AccessTokenLifetime, DefaultAccessTokenLifetime),
+		idLifetime:         cmp.Or(opts.IDTokenLifetime, DefaultIDTokenLifetime),
 		refreshLifetime:    cmp.Or(opts.RefreshTokenLifetime, DefaultRefreshTokenLifetime),
 		triggerTimeout:     cmp.Or(opts.TriggerTimeout, DefaultTriggerTimeout),
 		postConfirmation:   opts.PostConfirmation,
@@ -175,6 +187,10 @@ func New(opts Options) (*Pool, error) {
 		log:                opts.Logger,
 		codes:              opts.Codes,
 		now:                opts.Now,
+		limits:             newAttemptLimits(),
+	}
+	if p.accessLifetime < 0 || p.idLifetime < 0 || p.refreshLifetime < 0 {
+		return nil, errors.New("cognito: token lifetimes must not be negative")
 	}
 	if p.required == nil {
 		p.required = []string{"email"}

@@ -85,18 +85,17 @@ func (p *Pool) issue(ctx context.Context, u *user, source, originJTI, eventID st
 	scopes = slices.DeleteFunc(unique(scopes), func(s string) bool { return slices.Contains(scopesDrop, s) })
 
 	now := p.now()
-	exp := now.Add(p.tokenLifetime)
-	common := func() map[string]any {
+	common := func(lifetime time.Duration) map[string]any {
 		c := map[string]any{
 			"sub": u.Sub, "iss": p.issuer, "origin_jti": originJTI, "event_id": eventID,
-			"auth_time": authTime.Unix(), "iat": now.Unix(), "exp": exp.Unix(), "jti": newUUID(),
+			"auth_time": authTime.Unix(), "iat": now.Unix(), "exp": now.Add(lifetime).Unix(), "jti": newUUID(),
 		}
 		if len(groups) > 0 {
 			c["cognito:groups"] = groups
 		}
 		return c
 	}
-	access := common()
+	access := common(p.accessLifetime)
 	access["token_use"], access["client_id"], access["username"], access["version"] = "access", p.clientID, u.Username, 2
 	if len(scopes) > 0 {
 		access["scope"] = strings.Join(scopes, " ")
@@ -121,7 +120,7 @@ func (p *Pool) issue(ctx context.Context, u *user, source, originJTI, eventID st
 	if _, ok := id["email_verified"]; !ok && u.Attributes["email"] != "" {
 		id["email_verified"] = false
 	}
-	maps.Copy(id, common())
+	maps.Copy(id, common(p.idLifetime))
 	id["token_use"], id["aud"], id["cognito:username"] = "id", p.clientID, u.Username
 	if len(roles) > 0 {
 		id["cognito:roles"] = roles

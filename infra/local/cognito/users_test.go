@@ -415,6 +415,11 @@ func TestAdminCallsNeedTheAdminCredentials(t *testing.T) {
 	if err := add(other); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidSignatureException" {
 		t.Errorf("other credentials: got %v, want InvalidSignatureException", err)
 	}
+	stranger := cip.New(cip.Options{Region: s.pool.Region(), BaseEndpoint: aws.String(s.srv.URL), HTTPClient: s.srv.Client(),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSTRANGER", "local-secret", ""), RetryMaxAttempts: 1})
+	if err := add(stranger); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnrecognizedClientException" {
+		t.Errorf("unknown access key: got %v, want UnrecognizedClientException", err)
+	}
 	anonymous := cip.New(cip.Options{Region: s.pool.Region(), BaseEndpoint: aws.String(s.srv.URL), HTTPClient: s.srv.Client(),
 		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
 	if err := add(anonymous); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "MissingAuthenticationTokenException" {

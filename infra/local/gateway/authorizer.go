@@ -3,9 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // clockSkew is how far in the future a token's iat or nbf may be, for
@@ -90,55 +89,66 @@ func (a *authorizer) authorize(ctx context.Context, header []string, scope strin
 	return renderClaims(claims), nil
 }
 
-// joseHeader is the part of a JWS header the authorizer reads.
-type joseHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
-}
+// parser verifies a token's form, algorithm and signature with a
+// maintained JOSE library; the claims are checked by checkClaims, against
+// the gateway's clock and Cognito's rules, not by the library's defaults.
+// Only RS256 is accepted, whatever the token's header says: none, HS256
+// keyed with the public key, RS384 and PS256 are all refused before any key
+// is looked up. Segments are strict unpadded base64url.
+var parser = jwt.NewParser(
+	jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+	jwt.WithJSONNumber(),
+	jwt.WithStrictDecoding(),
+	jwt.WithoutClaimsValidation(),
+)
 
 // verify checks the token's signature and returns its decoded claims.
 func (a *authorizer) verify(ctx context.Context, token string) (map[string]any, error) {
 	if len(token) > maxTokenBytes {
 		return nil, errMalformed
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, errMalformed
-	}
-	var hdr joseHeader
-	if err := decodeSegment(parts[0], &hdr); err != nil {
-		return nil, err
-	}
-	if hdr.Alg != "RS256" {
-		return nil, errAlgorithm
-	}
-	if hdr.Crit != nil {
-		return nil, errCritical
-	}
-	if hdr.Kid == "" {
-		return nil, errUnknownKid
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil {
-		return nil, errMalformed
-	}
-	key, err := a.keys.PublicKey(ctx, hdr.Kid)
+	tok, err := parser.ParseWithClaims(token, jwt.MapClaims{}, func(tok *jwt.Token) (any, error) {
+		// RFC 7515: a verifier must refuse critical header parameters it
+		// does not understand, and it understands none.
+		if _, ok := tok.Header["crit"]; ok {
+			return nil, errCritical
+		}
+		kid, _ := tok.Header["kid"].(string)
+		if kid == "" {
+			return nil, errUnknownKid
+		}
+		key, err := a.keys.PublicKey(ctx, kid)
+		switch {
+		case errors.Is(err, ErrUnknownKey):
+			return nil, errUnknownKid
+		case err != nil:
+			return nil, fmt.Errorf("%w: %w", errKeySource, err)
+		}
+		return key, nil
+	})
 	switch {
-	case errors.Is(err, ErrUnknownKey):
+	case err == nil:
+	case errors.Is(err, errKeySource):
+		return nil, err
+	case errors.Is(err, errCritical):
+		return nil, errCritical
+	case errors.Is(err, errUnknownKid):
 		return nil, errUnknownKid
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", errKeySource, err)
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig) != nil {
+	case tok != nil && tok.Method != nil && tok.Method.Alg() != jwt.SigningMethodRS256.Alg():
+		return nil, errAlgorithm
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return nil, errSignature
-	}
-	var claims map[string]any
-	if err := decodeSegment(parts[1], &claims); err != nil || claims == nil {
+	default:
 		return nil, errMalformed
 	}
-	return claims, nil
+	// The library reads the first JSON value of the payload and ignores
+	// the rest; a signed payload with more after it is not a JWT, so the
+	// claims are read again, strictly.
+	var strict map[string]any
+	if err := decodeSegment(strings.Split(token, ".")[1], &strict); err != nil || strict == nil {
+		return nil, errMalformed
+	}
+	return strict, nil
 }
 
 // b64 is the strict unpadded base64url of JWS segments.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 // publicKeyPEM is the pool's public key as an attacker would find it: the
@@ -334,6 +336,61 @@ func TestRenderClaims(t *testing.T) {
 			}
 			if got := renderClaims(claims); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("renderClaims(%s) = %v, want %v", tt.payload, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRefusalCauses: each refusal is logged with the check that failed, so
+// an operator can tell a forged token from an expired one; the JOSE
+// library's own errors never reach the log in its words.
+func TestRefusalCauses(t *testing.T) {
+	f := newFixture(t, nil)
+	iss := f.pool.issuer
+	valid := signRS256(t, accessClaims(iss))
+	tests := []struct {
+		name  string
+		token func(t *testing.T) string
+		want  error
+	}{
+		{"alg none", func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, testKid, accessClaims(iss))
+		}, errAlgorithm},
+		{"HS256 keyed with the public key", func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, publicKeyPEM(t), testKid, accessClaims(iss))
+		}, errAlgorithm},
+		{"RS384", func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodRS384, poolKey(), testKid, accessClaims(iss))
+		}, errAlgorithm},
+		{"attacker key with the pool's kid", func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodRS256, otherKey(), testKid, accessClaims(iss))
+		}, errSignature},
+		{"unknown kid", func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodRS256, poolKey(), "other-kid", accessClaims(iss))
+		}, errUnknownKid},
+		{"critical header", func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, accessClaims(iss))
+			tok.Header = map[string]any{"alg": "RS256", "kid": testKid, "crit": []string{"exp"}}
+			s, err := tok.SignedString(poolKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, errCritical},
+		{"padded signature", func(*testing.T) string { return valid + "=" }, errMalformed},
+		{"payload with trailing data", func(t *testing.T) string { return signedPayload(t, `{"exp":1}{"exp":2}`) }, errMalformed},
+		{"expired", func(t *testing.T) string {
+			return signRS256(t, with(accessClaims(iss), map[string]any{"exp": testNow.Add(-time.Second).Unix()}))
+		}, errExpired},
+		{"missing scope", func(t *testing.T) string {
+			return signRS256(t, with(accessClaims(iss), map[string]any{"scope": "aws.cognito.signin.user.admin"}))
+		}, errScope},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.gw.auth.authorize(t.Context(), []string{"Bearer " + tt.token(t)}, fleetclaim.ScopeClaims)
+			if !errors.Is(err, tt.want) || err.Error() != tt.want.Error() {
+				t.Errorf("got %v, want %v", err, tt.want)
 			}
 		})
 	}

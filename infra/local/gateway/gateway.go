@@ -26,7 +26,9 @@
 //   - The token must be a compact JWS signed with RS256 by a key of the
 //     pool's JWKS, found by kid. Any other alg (none, HS256 keyed with the
 //     public key, RS384, PS256...), an unknown kid, a bad signature or a
-//     crit header is refused.
+//     crit header is refused. Parsing, the algorithm pin and the signature
+//     are github.com/golang-jwt/jwt/v5's; the JWKS is read by JWKS, whose
+//     refetch on an unknown kid is rate-limited by the gateway's clock.
 //   - iss must be the pool's issuer and exp in the future; iat and nbf, when
 //     present, may be in the future by a small clock skew at most.
 //   - A method with an OAuth scope takes access tokens only (token_use
@@ -68,6 +70,22 @@
 // error"}, and a function still running at the timeout 504 {"message":
 // "Endpoint request timed out"}.
 //
+// # Gateway responses
+//
+// The failures above are API Gateway's default gateway responses. With
+// Options.Responses set (the local stack passes apigw.GatewayResponses,
+// the list the CDK app deploys), each is answered as API Gateway answers
+// a customized one: the response for its type, else the DEFAULT_4XX or
+// DEFAULT_5XX one, with that response's status (or the default's when it
+// has none), headers and body, its mapping template rendered with API
+// Gateway's message and the request ID. So a missing token is 401
+// application/problem+json with code "unauthenticated", and an unknown
+// route 404 "not_found", locally as when deployed.
+//
+// With Options.ThrottleRate set, requests beyond the stage's token bucket
+// (ThrottleRate a second, ThrottleBurst at once) answer 429 THROTTLED
+// before anything else is checked, as API Gateway's stage throttling does.
+//
 // Every answer carries API Gateway's X-Amzn-Requestid, X-Amz-Apigw-Id and
 // X-Amzn-Trace-Id headers, and every request is logged as one structured
 // access-log line that never holds a token or a body.
@@ -84,6 +102,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,6 +164,15 @@ type Options struct {
 	// responses. Responses from the handler are passed on untouched: with a
 	// proxy integration the function sets its own CORS headers.
 	CORSAllowOrigin string
+	// Responses are the API's customized gateway responses, normally
+	// apigw.GatewayResponses. Nil answers with API Gateway's defaults.
+	Responses []apigw.GatewayResponse
+	// ThrottleRate is the stage's steady request rate a second and
+	// ThrottleBurst its bucket size (the CDK's ThrottlingRateLimit and
+	// ThrottlingBurstLimit). Zero ThrottleRate throttles nothing; a zero
+	// ThrottleBurst means one request.
+	ThrottleRate  float64
+	ThrottleBurst int
 }
 
 // Gateway is an http.Handler serving the API. It is safe for concurrent use.
@@ -158,6 +186,8 @@ type Gateway struct {
 	maxBody    int64
 	timeout    time.Duration
 	corsOrigin string
+	responses  []apigw.GatewayResponse
+	throttle   *throttle
 }
 
 // stageName is what API Gateway accepts as a stage name.
@@ -181,8 +211,8 @@ func New(opts Options) (*Gateway, error) {
 	if !stageName.MatchString(opts.Stage) {
 		return nil, fmt.Errorf("gateway: Stage %q: want 1 to 128 letters, digits, '-' or '_'", opts.Stage)
 	}
-	if opts.MaxBodyBytes < 0 || opts.IntegrationTimeout < 0 {
-		return nil, errors.New("gateway: MaxBodyBytes and IntegrationTimeout must not be negative")
+	if opts.MaxBodyBytes < 0 || opts.IntegrationTimeout < 0 || opts.ThrottleRate < 0 || opts.ThrottleBurst < 0 {
+		return nil, errors.New("gateway: MaxBodyBytes, IntegrationTimeout, ThrottleRate and ThrottleBurst must not be negative")
 	}
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -213,28 +243,42 @@ func New(opts Options) (*Gateway, error) {
 		maxBody:    opts.MaxBodyBytes,
 		timeout:    opts.IntegrationTimeout,
 		corsOrigin: opts.CORSAllowOrigin,
+		responses:  slices.Clone(opts.Responses),
+		throttle:   newThrottle(opts.ThrottleRate, opts.ThrottleBurst),
 	}, nil
 }
 
 // gatewayResponse is an answer API Gateway writes itself, without the
-// function: its default gateway responses.
+// function: one of its default gateway responses.
 type gatewayResponse struct {
-	status int
-	// body is as API Gateway sends it; note the space after the colon in
-	// the 5XX bodies.
+	// responseType is API Gateway's name for it, which selects a
+	// customized response.
+	responseType string
+	status       int
+	// message is API Gateway's $context.error.message; "" for null.
+	message string
+	// body is the default body as API Gateway sends it; note the space
+	// after the colon in the 5XX bodies.
 	body string
 	// errorType is API Gateway's x-amzn-ErrorType header, where known.
 	errorType string
 }
 
 var (
-	missingAuthenticationToken = gatewayResponse{http.StatusForbidden, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"}
-	unauthorized               = gatewayResponse{http.StatusUnauthorized, `{"message":"Unauthorized"}`, "UnauthorizedException"}
-	requestTooLarge            = gatewayResponse{http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`, ""}
-	badRequest                 = gatewayResponse{http.StatusBadRequest, `{"message": "Bad Request"}`, ""}
-	authorizerConfiguration    = gatewayResponse{http.StatusInternalServerError, `{"message": null}`, "AuthorizerConfigurationException"}
-	internalServerError        = gatewayResponse{http.StatusBadGateway, `{"message": "Internal server error"}`, "InternalServerErrorException"}
-	endpointTimedOut           = gatewayResponse{http.StatusGatewayTimeout, `{"message": "Endpoint request timed out"}`, ""}
+	missingAuthenticationToken = gatewayResponse{"MISSING_AUTHENTICATION_TOKEN", http.StatusForbidden, "Missing Authentication Token",
+		`{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"}
+	unauthorized    = gatewayResponse{"UNAUTHORIZED", http.StatusUnauthorized, "Unauthorized", `{"message":"Unauthorized"}`, "UnauthorizedException"}
+	requestTooLarge = gatewayResponse{"REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge, "Request Too Long", `{"message":"Request Too Long"}`, ""}
+	throttled       = gatewayResponse{"THROTTLED", http.StatusTooManyRequests, "Too Many Requests", `{"message":"Too Many Requests"}`,
+		"TooManyRequestsException"}
+	// An unreadable body is no type of its own: the catch-all answers it.
+	badRequest              = gatewayResponse{"DEFAULT_4XX", http.StatusBadRequest, "Bad Request", `{"message": "Bad Request"}`, ""}
+	authorizerConfiguration = gatewayResponse{"AUTHORIZER_CONFIGURATION_ERROR", http.StatusInternalServerError, "", `{"message": null}`,
+		"AuthorizerConfigurationException"}
+	internalServerError = gatewayResponse{"INTEGRATION_FAILURE", http.StatusBadGateway, "Internal server error",
+		`{"message": "Internal server error"}`, "InternalServerErrorException"}
+	endpointTimedOut = gatewayResponse{"INTEGRATION_TIMEOUT", http.StatusGatewayTimeout, "Endpoint request timed out",
+		`{"message": "Endpoint request timed out"}`, ""}
 )
 
 // exchange is one request on its way through the gateway, with what the
@@ -285,6 +329,10 @@ func (g *Gateway) serve(x *exchange) {
 	apiPath, ok := g.stripStage(r.URL.EscapedPath())
 	if !ok {
 		g.fail(x, missingAuthenticationToken, errors.New("path outside the stage"))
+		return
+	}
+	if !g.throttle.allow(g.now()) {
+		g.fail(x, throttled, errors.New("over the stage's request rate"))
 		return
 	}
 	res, params, ok := g.routes.match(apiPath)
@@ -358,19 +406,31 @@ func (g *Gateway) stripStage(escapedPath string) (string, bool) {
 	return rest, true
 }
 
-// fail writes one of API Gateway's own answers.
+// fail writes one of API Gateway's own answers: the customized response
+// for it if there is one, else API Gateway's default.
 func (g *Gateway) fail(x *exchange, resp gatewayResponse, cause error) {
 	h := x.w.Header()
-	h.Set("Content-Type", "application/json")
 	if resp.errorType != "" {
 		h.Set("X-Amzn-Errortype", resp.errorType)
 	}
-	if g.corsOrigin != "" {
-		h.Set("Access-Control-Allow-Origin", g.corsOrigin)
+	status, body := resp.status, resp.body
+	if custom, ok := apigw.GatewayResponseFor(g.responses, resp.responseType, resp.status); ok {
+		for name, value := range custom.Headers(g.corsOrigin) {
+			h.Set(name, value)
+		}
+		if custom.Status != 0 {
+			status = custom.Status
+		}
+		body = custom.Body(resp.message, x.ids.request)
+	} else {
+		h.Set("Content-Type", "application/json")
+		if g.corsOrigin != "" {
+			h.Set("Access-Control-Allow-Origin", g.corsOrigin)
+		}
 	}
-	x.status, x.cause = resp.status, cause
-	x.w.WriteHeader(resp.status)
-	_, _ = io.WriteString(x.w, resp.body)
+	x.status, x.cause = status, cause
+	x.w.WriteHeader(status)
+	_, _ = io.WriteString(x.w, body)
 }
 
 // corsAllowHeaders are the request headers the CDK's default preflight

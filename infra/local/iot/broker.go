@@ -24,7 +24,8 @@ type brokerHook struct {
 func (h *brokerHook) ID() string { return "fleetclaim-local-iot" }
 
 func (h *brokerHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill}, b) >= 0
+	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect}, b) >= 0
 }
 
 // identify returns the ID and the record of the client's certificate.
@@ -45,31 +46,70 @@ func (c *Core) identify(cl *mqtt.Client) (string, certRecord, bool) {
 	return id, rec, ok
 }
 
-// OnConnectAuthenticate admits an active claim certificate with any client
-// ID, and an active device certificate only with its thing's name as client
-// ID. The TLS handshake has already verified the chain and the validity
-// period (by the Core's clock), so an expired claim never gets here. A last
-// will is a publish the broker makes for the client later, so its topic
-// must be one the certificate may publish to now: otherwise a client could
-// reach any topic by connecting with a will and dropping the connection.
-func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	id, rec, ok := h.core.identify(cl)
-	var reason string
+// connectRefusal says why a connection may not proceed, or "" if it may.
+// It admits an active claim certificate with any client ID, and an active
+// device certificate only with its thing's name as client ID and only while
+// it is attached to that thing, as the device policy's
+// iot:Connection.Thing.IsAttached condition has it. A certificate made
+// INACTIVE (UpdateCertificate) is refused, as AWS IoT refuses it. The TLS
+// handshake has already verified the chain and the validity period (by the
+// Core's clock), so an expired claim never gets here. A last will is a
+// publish the broker makes for the client later, so its topic must be one
+// the certificate may publish to now: otherwise a client could reach any
+// topic by connecting with a will and dropping the connection.
+func (c *Core) connectRefusal(cl *mqtt.Client, pk packets.Packet) (id, reason string) {
+	id, rec, ok := c.identify(cl)
 	switch {
 	case !ok:
-		reason = "unknown certificate"
+		return id, "unknown certificate"
 	case rec.Status != statusActive:
-		reason = "certificate is " + rec.Status
+		return id, "certificate is " + rec.Status
 	case rec.Kind == kindDevice && cl.ID != rec.ThingName:
-		reason = "client ID is not the certificate's thing name"
-	case pk.Connect.WillFlag && !h.core.may(rec, pk.Connect.WillTopic, true):
-		reason = "the will's topic is not one the certificate may publish to"
-	default:
-		h.core.log.Info("MQTT client connected", "clientId", cl.ID, "certificateId", id, "kind", rec.Kind)
-		return true
+		return id, "client ID is not the certificate's thing name"
+	case rec.Kind == kindDevice && !c.store.attached(rec.ThingName, id):
+		return id, "certificate is not attached to its thing"
+	case pk.Connect.WillFlag && !c.may(rec, pk.Connect.WillTopic, true):
+		return id, "the will's topic is not one the certificate may publish to"
+	}
+	return id, ""
+}
+
+// OnConnect refuses a connection its certificate's policy does not allow
+// with CONNACK 135 (not authorized; return code 5 in MQTT 3.1 and 3.1.1),
+// as AWS IoT does. The broker's own refusal, after OnConnectAuthenticate,
+// would be 134 (bad user name or password) to an MQTT 5 client, naming a
+// credential AWS IoT never reads: it authenticates by certificate and
+// ignores the user name.
+func (h *brokerHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	id, reason := h.core.connectRefusal(cl, pk)
+	if reason == "" {
+		h.core.log.Info("MQTT client connected", "clientId", cl.ID, "certificateId", id)
+		return nil
 	}
 	h.core.log.Warn("MQTT connection refused", "reason", reason, "clientId", cl.ID, "certificateId", id)
-	return false
+	h.core.mu.Lock()
+	server := h.core.server
+	h.core.mu.Unlock()
+	if server != nil {
+		// The broker has no MQTT 3 form of 135 and would send it as is,
+		// which MQTT 3 clients cannot read.
+		code := packets.ErrNotAuthorized
+		if cl.Properties.ProtocolVersion < 5 {
+			code = packets.Err3NotAuthorized
+		}
+		if err := server.SendConnack(cl, code, false, nil); err != nil {
+			h.core.log.Warn("MQTT CONNACK not sent", "clientId", cl.ID, "error", err)
+		}
+	}
+	return packets.ErrNotAuthorized
+}
+
+// OnConnectAuthenticate checks again what OnConnect checked: the broker
+// refuses every client when no hook provides it, and a certificate revoked
+// between the two calls must not get in.
+func (h *brokerHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	_, reason := h.core.connectRefusal(cl, pk)
+	return reason == ""
 }
 
 // OnACLCheck applies the policy of the client's certificate to a publish
@@ -162,7 +202,9 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		return pk, nil
 	}
 	req := request{claim: rec, clientID: cl.ID, topic: pk.TopicName, payload: slices.Clone(pk.Payload)}
-	h.core.track(func(ctx context.Context) {
+	h.core.presence.begin(cl)
+	tracked := h.core.track(func(ctx context.Context) {
+		defer h.core.answered(cl)
 		reply, rejection := handle(ctx, req)
 		topic := req.topic + suffixAccepted
 		if rejection != nil {
@@ -175,9 +217,25 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		}
 		h.core.deliver(cl, topic, payload)
 	})
+	if !tracked {
+		h.core.answered(cl)
+	}
 	// Acknowledged, but never routed: a request carries nothing that any
 	// subscriber may see.
 	return pk, packets.CodeSuccessIgnore
+}
+
+// answered ends a request of cl; if its certificate was deactivated
+// meanwhile, the connection is closed now that the reply is out.
+func (c *Core) answered(cl *mqtt.Client) {
+	if !c.presence.finish(cl) {
+		return
+	}
+	c.mu.Lock()
+	server := c.server
+	c.mu.Unlock()
+	c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID)
+	dropClient(server, cl)
 }
 
 // deliver publishes a reply to the requesting connection alone. The reply

@@ -5,10 +5,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/big"
 	"slices"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // refused is the SUBACK code of a refused MQTT 3.1.1 subscription.
@@ -186,28 +190,41 @@ func TestReprovisioning(t *testing.T) {
 }
 
 // TestConnectRefusals: certificates the local IoT did not issue, or issued
-// for something else, do not get in.
+// for something else, do not get in. A certificate the broker knows but whose
+// policy refuses the connection gets CONNACK 135, not authorized (return
+// code 5 in MQTT 3.1.1), as from AWS IoT, not 134 (bad user name or
+// password); a foreign certificate fails the TLS handshake.
 func TestConnectRefusals(t *testing.T) {
 	e := newEnv(t)
-	claimConn, _ := e.claimConn(t, "widget", "installer")
+	claimConn, claim := e.claimConn(t, "widget", "installer")
 	creds := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "R1"})
 
 	foreignCert, foreignKey := selfSigned(t)
+	willOn := func(topic string) func(*paho.ClientOptions) {
+		return func(o *paho.ClientOptions) { o.SetBinaryWill(topic, []byte(`{}`), 1, false) }
+	}
 	tests := []struct {
 		name            string
 		certPEM, keyPEM string
 		clientID        string
+		options         []func(*paho.ClientOptions)
 		wantConnect     bool
+		wantNotAuth     bool
 	}{
-		{"device as its thing", creds.certPEM, creds.keyPEM, creds.thingName, true},
-		{"device under another client ID", creds.certPEM, creds.keyPEM, "widget-R2", false},
-		{"certificate from another CA", foreignCert, foreignKey, "widget-R1", false},
+		{"device as its thing", creds.certPEM, creds.keyPEM, creds.thingName, nil, true, false},
+		{"device under another client ID", creds.certPEM, creds.keyPEM, "widget-R2", nil, false, true},
+		{"claim with a will on a device's commands", aws.ToString(claim.CertificatePem), aws.ToString(claim.KeyPair.PrivateKey),
+			"claimant", []func(*paho.ClientOptions){willOn("cmd/widget-R1/unlock")}, false, true},
+		{"certificate from another CA", foreignCert, foreignKey, "widget-R1", nil, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.dial(t, tt.certPEM, tt.keyPEM, tt.clientID)
+			_, err := e.dial(t, tt.certPEM, tt.keyPEM, tt.clientID, tt.options...)
 			if got := err == nil; got != tt.wantConnect {
 				t.Errorf("connected = %v (err %v), want %v", got, err, tt.wantConnect)
+			}
+			if got := errors.Is(err, packets.ErrorRefusedNotAuthorised); got != tt.wantNotAuth {
+				t.Errorf("refused as not authorized = %v (err %v), want %v", got, err, tt.wantNotAuth)
 			}
 		})
 	}
@@ -295,4 +312,64 @@ func selfSigned(t *testing.T) (certPEM, keyPEM string) {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+}
+
+// TestConnectRefusalMQTT5: an MQTT 5 client whose certificate may not use
+// its client ID reads reason code 135 (not authorized) in its CONNACK, as
+// from AWS IoT; the client ID the certificate may use gets 0.
+func TestConnectRefusalMQTT5(t *testing.T) {
+	e := newEnv(t)
+	claimConn, _ := e.claimConn(t, "widget", "installer")
+	creds := e.provision(t, claimConn, "widget", map[string]string{"SerialNumber": "R5"})
+	tests := []struct {
+		name     string
+		clientID string
+		want     byte
+	}{
+		{"its thing name", creds.thingName, 0x00},
+		{"another thing's name", "widget-R6", 0x87},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := connackMQTT5(t, e, creds.certPEM, creds.keyPEM, tt.clientID); got != tt.want {
+				t.Errorf("got CONNACK reason code %#x, want %#x", got, tt.want)
+			}
+		})
+	}
+}
+
+// connackMQTT5 sends a bare MQTT 5 CONNECT over TLS and returns the reason
+// code of the CONNACK. Neither MQTT client the project uses speaks MQTT 5,
+// and the packet is small enough to write by hand.
+func connackMQTT5(t *testing.T, e *env, certPEM, keyPEM, clientID string) byte {
+	t.Helper()
+	cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", e.core.MQTTAddr(), &tls.Config{RootCAs: e.caPool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(waitFor))
+	// Variable header: protocol name, level 5, clean start, keep-alive 60 s,
+	// no properties; payload: the client ID.
+	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0}, byte(len(clientID)>>8), byte(len(clientID)))
+	body = append(body, clientID...)
+	if len(body) > 127 {
+		t.Fatalf("client ID %q too long for a one-byte remaining length", clientID)
+	}
+	if _, err := conn.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	// CONNACK: type, remaining length, acknowledge flags, reason code.
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(conn, head); err != nil {
+		t.Fatalf("read CONNACK: %v", err)
+	}
+	if head[0] != 0x20 {
+		t.Fatalf("got packet type %#x, want CONNACK", head[0])
+	}
+	return head[3]
 }

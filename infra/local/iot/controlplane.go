@@ -19,6 +19,7 @@ const (
 	errTypeInternalFailure    = "InternalFailureException"
 	errTypeServiceUnavailable = "ServiceUnavailableException"
 	errTypeUnknownOperation   = "UnknownOperationException"
+	errTypeCertificateState   = "CertificateStateException"
 )
 
 // ControlPlane returns the AWS IoT control-plane endpoint as an
@@ -27,6 +28,9 @@ const (
 //
 //	POST /provisioning-templates/{templateName}/provisioning-claim  CreateProvisioningClaim
 //	GET  /endpoint?endpointType=iot:Data-ATS                         DescribeEndpoint
+//	PUT  /certificates/{certificateId}?newStatus=...                 UpdateCertificate
+//	GET  /certificates/{certificateId}                               DescribeCertificate
+//	DELETE /things/{thingName}/principals (x-amzn-principal)         DetachThingPrincipal
 //
 // Every call must be signed with Options.Credentials, as AWS IoT's control
 // plane is for IAM principals: no one else on the machine can mint claims.
@@ -34,6 +38,9 @@ func (c *Core) ControlPlane() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /provisioning-templates/{templateName}/provisioning-claim", c.serveCreateProvisioningClaim)
 	mux.HandleFunc("GET /endpoint", c.serveDescribeEndpoint)
+	mux.HandleFunc("PUT /certificates/{certificateId}", c.serveUpdateCertificate)
+	mux.HandleFunc("GET /certificates/{certificateId}", c.serveDescribeCertificate)
+	mux.HandleFunc("DELETE /things/{thingName}/principals", c.serveDetachThingPrincipal)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, http.StatusNotFound, errTypeUnknownOperation, "The local AWS IoT does not serve "+r.Method+" "+r.URL.Path+".")
 	})

@@ -216,7 +216,7 @@ func TestControlPlaneNeedsTheCredentials(t *testing.T) {
 		{"other credentials", signedRequest(t, http.MethodPost, "/provisioning-templates/widget/provisioning-claim",
 			aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "guessed"}), "InvalidSignatureException"},
 		{"another access key", signedRequest(t, http.MethodPost, "/provisioning-templates/widget/provisioning-claim",
-			aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "local-secret"}), "InvalidSignatureException"},
+			aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "local-secret"}), "UnrecognizedClientException"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()

@@ -321,7 +321,11 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 		ClientID:           req.clientID,
 		Parameters:         maps.Clone(params),
 	}
-	decision, err := c.invokeHook(ctx, event)
+	tmpl := c.templates[templateOfRegisterTopic(req.topic)]
+	decision := events.IoTPreProvisionHookResponse{AllowProvisioning: true}
+	if !tmpl.NoHook {
+		decision, err = c.invokeHook(ctx, event)
+	}
 	switch {
 	case err != nil:
 		c.logRejected(req, errAccessDenied, fmt.Errorf("pre-provisioning hook failed: %w", err))
@@ -332,7 +336,6 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 	}
 	maps.Copy(params, decision.ParameterOverrides)
 
-	tmpl := c.templates[templateOfRegisterTopic(req.topic)]
 	thingName := params[tmpl.ThingNameParameter]
 	if !thingNamePattern.MatchString(thingName) {
 		rej := rejected(http.StatusBadRequest, ErrorCodeInvalidParameters,

@@ -86,7 +86,8 @@ func allowSerial(_ context.Context, req events.IoTPreProvisionHookRequest) (even
 }
 
 // testTemplates: widget names things by the ThingName parameter (which the
-// hook overrides) and sets attributes; gadget names them by SerialNumber.
+// hook overrides) and sets attributes; gadget names them by SerialNumber;
+// bare too, without a hook.
 var testTemplates = []Template{
 	{
 		Name:                "widget",
@@ -94,6 +95,8 @@ var testTemplates = []Template{
 		DeviceConfiguration: map[string]string{"telemetryPrefix": "dt"},
 	},
 	{Name: "gadget", ThingNameParameter: "SerialNumber"},
+	// bare has no pre-provisioning hook, as an AWS template may not.
+	{Name: "bare", ThingNameParameter: "SerialNumber", NoHook: true},
 }
 
 // env is a started Core with the clients a test drives it through.
@@ -108,8 +111,9 @@ type env struct {
 }
 
 // newEnv starts a Core on a free loopback port with a fresh data directory,
-// serves its control plane over HTTP, and builds an SDK client for it.
-func newEnv(t *testing.T) *env {
+// serves its control plane over HTTP, and builds an SDK client for it;
+// configure, when given, adjusts the Core before it starts serving.
+func newEnv(t *testing.T, configure ...func(*Core)) *env {
 	t.Helper()
 	e := &env{
 		dataDir: t.TempDir(),
@@ -117,7 +121,11 @@ func newEnv(t *testing.T) *env {
 		hook:    &hookSpy{decide: allowSerial},
 		logs:    &fleetclaimtest.LogBuffer{},
 	}
-	e.start(t, nil)
+	var adjust func(*Core)
+	if len(configure) > 0 {
+		adjust = configure[0]
+	}
+	e.start(t, adjust)
 	return e
 }
 

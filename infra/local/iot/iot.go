@@ -17,6 +17,13 @@
 //     alone, the way the IoT policies of a claim and of a provisioned device
 //     would authorize them.
 //
+// Certificates leave service as in AWS IoT (UpdateCertificate,
+// DetachThingPrincipal): an inactive certificate is refused at CONNECT and
+// its open connections are dropped. Every accepted connection and every
+// disconnection is published as AWS IoT's presence event, and topic rules
+// (Options.Rules) hand such messages to a function, as a rule's Lambda
+// action does.
+//
 // All state lives in the data directory and survives a restart. One Core owns
 // a data directory; give each Core its own.
 package iot
@@ -31,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -95,6 +103,10 @@ type Template struct {
 	Attributes map[string]string
 	// DeviceConfiguration is returned in RegisterThing's accepted reply.
 	DeviceConfiguration map[string]string
+	// NoHook makes a template without a pre-provisioning hook: as in AWS
+	// IoT, its RegisterThing runs with no check at all, whatever
+	// Options.Hook is. TemplateHooked tells such a template apart.
+	NoHook bool
 }
 
 // Options configure a Core. DataDir and at least one template are required.
@@ -114,14 +126,17 @@ type Options struct {
 	// when empty.
 	Region    string
 	AccountID string
-	// Hook is the pre-provisioning hook of every template. When nil,
-	// RegisterThing is allowed without one, as for an AWS template that has
-	// no hook.
+	// Hook is the pre-provisioning hook of every template but those with
+	// NoHook. When nil, RegisterThing is allowed without one, as for an AWS
+	// template that has no hook.
 	Hook HookFunc
 	// Credentials are the IAM credentials control-plane calls must be signed
 	// with (Signature Version 4, service "iot", Region). With none, every
 	// control-plane call is refused.
 	Credentials aws.Credentials
+	// Rules are the topic rules with a Lambda action, such as the one that
+	// sends presence events to the presence function.
+	Rules []Rule
 	// Logger receives structured logs; nothing is logged when nil. Private
 	// keys and ownership tokens are never logged.
 	Logger *slog.Logger
@@ -146,6 +161,8 @@ type Core struct {
 	hook          HookFunc
 	hookDeadline  time.Duration
 	iam           sigv4.Verifier
+	rules         []Rule
+	presence      *presence
 	log           *slog.Logger
 	now           func() time.Time
 
@@ -184,6 +201,8 @@ func New(opts Options) (*Core, error) {
 		accountID:     or(opts.AccountID, DefaultAccountID),
 		hook:          opts.Hook,
 		hookDeadline:  hookDeadline,
+		rules:         slices.Clone(opts.Rules),
+		presence:      newPresence(),
 		log:           opts.Logger,
 		now:           opts.Now,
 	}
@@ -198,6 +217,11 @@ func New(opts Options) (*Core, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	for _, r := range opts.Rules {
+		if r.Name == "" || r.TopicFilter == "" || r.Action == nil {
+			return nil, fmt.Errorf("iot: topic rule %q needs a name, a topic filter and an action", r.Name)
+		}
 	}
 	for _, t := range opts.Templates {
 		if !templateNamePattern.MatchString(t.Name) {
@@ -268,8 +292,13 @@ func (c *Core) Start(ctx context.Context) error {
 	// AWS IoT refuses messages over 128 KB; mochi's default has no bound, so
 	// one large publish could hold the whole stack's memory.
 	caps.MaximumPacketSize = MaxPacketSize
-	server := mqtt.New(&mqtt.Options{Logger: c.log.With("broker", "mqtt"), Capabilities: caps})
+	// The inline client publishes presence events and carries the topic
+	// rules' subscriptions.
+	server := mqtt.New(&mqtt.Options{Logger: c.log.With("broker", "mqtt"), Capabilities: caps, InlineClient: true})
 	if err := server.AddHook(&brokerHook{core: c}, nil); err != nil {
+		return fmt.Errorf("iot: %w", err)
+	}
+	if err := c.subscribeRules(server); err != nil {
 		return fmt.Errorf("iot: %w", err)
 	}
 	listener := listeners.NewTCP(listeners.Config{ID: "mqtts", Address: c.mqttAddr, TLSConfig: tlsConfig})
@@ -413,4 +442,16 @@ func (c *Core) createProvisioningClaim(ctx context.Context, templateName string)
 		},
 		PublicKey: keys.publicKeyPEM,
 	}, nil
+}
+
+// TemplateHooked reports whether the template has a pre-provisioning hook,
+// as DescribeProvisioningTemplate's preProvisioningHook does in AWS IoT:
+// callers that issue claims for a template check it first, since a claim
+// for a template without a hook registers any device unchecked.
+func (c *Core) TemplateHooked(name string) (bool, error) {
+	t, ok := c.templates[name]
+	if !ok {
+		return false, fmt.Errorf("describe provisioning template %q: %w", name, ErrTemplateNotFound)
+	}
+	return c.hook != nil && !t.NoHook, nil
 }

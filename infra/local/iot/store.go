@@ -30,6 +30,8 @@ const (
 // Certificate statuses, named as AWS IoT names them.
 const (
 	statusActive            = "ACTIVE"
+	statusInactive          = "INACTIVE"
+	statusRevoked           = "REVOKED"
 	statusPendingActivation = "PENDING_ACTIVATION"
 )
 
@@ -45,6 +47,8 @@ type certRecord struct {
 	ClaimID   string    `json:"claimCertificateId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	NotAfter  time.Time `json:"notAfter"`
+	// UpdatedAt is when the status last changed through UpdateCertificate.
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // thingRecord is a registered thing and the certificates attached to it.
@@ -252,6 +256,14 @@ func (s *store) certificate(id string) (certRecord, bool) {
 	defer s.mu.RUnlock()
 	c, ok := s.state.Certificates[id]
 	return c, ok
+}
+
+// attached reports whether the certificate is attached to the thing, which
+// the device policy's iot:Connection.Thing.IsAttached condition requires.
+func (s *store) attached(thing, certificateID string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Contains(s.state.Things[thing].CertificateIDs, certificateID)
 }
 
 // update applies fn to a copy of the state and, if fn succeeds, journals the

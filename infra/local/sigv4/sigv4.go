@@ -40,16 +40,26 @@ type Verifier struct {
 }
 
 // Refusal is AWS's answer to a request Verify refused: the error type
-// (exception name) and message, with unsigned told apart from badly signed.
+// (exception name) and message. AWS tells three cases apart: no signature
+// at all, an access key it does not know (UnrecognizedClientException,
+// before any signature is computed), and a known key whose signature does
+// not match.
 func Refusal(err error) (errType, message string) {
-	if errors.Is(err, ErrUnsigned) {
+	switch {
+	case errors.Is(err, ErrUnsigned):
 		return "MissingAuthenticationTokenException", "Missing Authentication Token"
+	case errors.Is(err, ErrUnknownAccessKey):
+		return "UnrecognizedClientException", "The security token included in the request is invalid."
 	}
 	return "InvalidSignatureException", "The request signature we calculated does not match the signature you provided."
 }
 
 // ErrUnsigned is returned for a request with no signature at all.
 var ErrUnsigned = errors.New("the request is not signed")
+
+// ErrUnknownAccessKey is returned for a request signed with an access key
+// the Verifier does not hold.
+var ErrUnknownAccessKey = errors.New("the access key is not known")
 
 // Verify checks r, whose body has been read into body, and returns nil only
 // if it carries a valid signature by the Verifier's credentials for its
@@ -77,7 +87,7 @@ func (v Verifier) Verify(r *http.Request, body []byte) error {
 		return errors.New("the signature's credential scope is malformed")
 	}
 	if subtle.ConstantTimeCompare([]byte(scope[0]), []byte(v.Credentials.AccessKeyID)) != 1 {
-		return errors.New("the access key is not known")
+		return ErrUnknownAccessKey
 	}
 	if scope[2] != v.Region || scope[3] != v.Service {
 		return fmt.Errorf("the signature is for %s in %s, not %s in %s", scope[3], scope[2], v.Service, v.Region)

@@ -164,3 +164,53 @@ func TestVerifyRefuses(t *testing.T) {
 
 // pastSkew is just past the allowed clock skew.
 const pastSkew = sigv4.MaxSkew + time.Second
+
+// TestRefusal: each refusal gets the exception AWS answers it with; an
+// access key the verifier does not hold is unrecognized before any
+// signature is compared.
+func TestRefusal(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	v := sigv4.Verifier{Credentials: creds, Region: "local-1", Service: "cognito-idp", Now: func() time.Time { return now }}
+	body := `{"GroupName":"installers","UserPoolId":"local-1_Abc","Username":"ana"}`
+	for _, tt := range []struct {
+		name     string
+		req      func() *http.Request
+		wantType string
+	}{
+		{"unsigned", func() *http.Request {
+			r := signed(t, body, now, "cognito-idp")
+			r.Header.Del("Authorization")
+			return r
+		}, "MissingAuthenticationTokenException"},
+		{"unknown access key", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9229/", strings.NewReader(body))
+			r.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminAddUserToGroup")
+			other := creds
+			other.AccessKeyID = "AKIDSOMEONEELSE"
+			if err := sigv4.Sign(r, []byte(body), other, "local-1", "cognito-idp", now); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}, "UnrecognizedClientException"},
+		{"known key, wrong secret", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9229/", strings.NewReader(body))
+			r.Header.Set("X-Amz-Target", "AWSCognitoIdentityProviderService.AdminAddUserToGroup")
+			other := creds
+			other.SecretAccessKey = "guessed"
+			if err := sigv4.Sign(r, []byte(body), other, "local-1", "cognito-idp", now); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}, "InvalidSignatureException"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := v.Verify(tt.req(), []byte(body))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if got, _ := sigv4.Refusal(err); got != tt.wantType {
+				t.Errorf("got %s (%v), want %s", got, err, tt.wantType)
+			}
+		})
+	}
+}

@@ -7,6 +7,8 @@
 //     answers and store files;
 //   - Groups stands in for the Cognito group administration and records
 //     each call;
+//   - Revoker stands in for AWS IoT's certificate deactivation and
+//     detachment, records each call and can be made to fail;
 //   - LogBuffer collects log lines from concurrent writers;
 //   - MemStore keeps the few records a benchmark touches in maps;
 //   - OpenBolt opens a fresh embedded store;

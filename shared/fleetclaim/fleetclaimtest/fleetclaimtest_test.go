@@ -56,13 +56,21 @@ func TestMinterKeys(t *testing.T) {
 func TestGroupsCalls(t *testing.T) {
 	g := &fleetclaimtest.Groups{}
 	ctx := context.Background()
-	_ = g.AddUserToGroup(ctx, "ana", "installers")
-	_ = g.In("pool").RemoveUserFromGroup(ctx, "ana", "installers")
+	if exists, err := g.UserExists(ctx, "ana"); err != nil || !exists {
+		t.Errorf("UserExists: got %v, %v, want true, nil", exists, err)
+	}
+	g.Delete("ana")
+	if exists, err := g.UserExists(ctx, "ana"); err != nil || exists {
+		t.Errorf("UserExists after Delete: got %v, %v, want false, nil", exists, err)
+	}
+	if err := g.SignOutEverywhere(ctx, "ana"); !errors.Is(err, fleetclaim.ErrNotFound) {
+		t.Errorf("SignOutEverywhere after Delete: got %v, want ErrNotFound", err)
+	}
 	g.Fail(errors.New("TooManyRequestsException"))
-	if err := g.In("pool").SignOutEverywhere(ctx, "ana"); err == nil {
+	if err := g.SignOutEverywhere(ctx, "bo"); err == nil {
 		t.Error("got no error, want the one given to Fail")
 	}
-	want := []string{"add ana installers", "pool: remove ana installers", "pool: signout ana"}
+	want := []string{"exists ana", "exists ana", "signout ana", "signout bo"}
 	if got := g.Calls(); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -88,10 +96,10 @@ func TestMemStoreUpdateClaim(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := fleetclaimtest.NewMemStore()
-			if err := s.CreateClaim(t.Context(), c); err != nil {
+			if err := s.CreateClaim(t.Context(), c, ""); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.CreateClaim(t.Context(), c); !errors.Is(err, fleetclaim.ErrConflict) {
+			if err := s.CreateClaim(t.Context(), c, ""); !errors.Is(err, fleetclaim.ErrConflict) {
 				t.Errorf("got %v creating the claim twice, want ErrConflict", err)
 			}
 			got, err := s.UpdateClaim(t.Context(), tt.u)
@@ -128,5 +136,60 @@ func TestStall(t *testing.T) {
 	got, err := fleetclaimtest.Within(t, time.Minute, func(ctx context.Context) (int, error) { return 7, none.Wait(ctx) })
 	if got != 7 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %d, %v; want Wait to return at once without a deadline", got, err)
+	}
+}
+
+// The benchmarks rely on MemStore's one current claim and one live device
+// per serial being those of the real stores.
+func TestMemStoreSerials(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	installer := storetest.NewInstallerID()
+	first := storetest.NewClaim("acme", installer, "SN-1", t0)
+	consume := func(c fleetclaim.Claim) fleetclaim.ClaimUpdate {
+		d := storetest.NewDevice(c, c.IssuedAt)
+		return fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued, IfUnexpiredAt: c.IssuedAt,
+			Status: fleetclaim.ClaimConsumed, At: c.IssuedAt, Device: &d}
+	}
+	tests := []struct {
+		name     string
+		consumed bool // the first claim is consumed before the second is created
+		issuedAt time.Time
+		replaces fleetclaim.ClaimID
+		want     error
+	}{
+		{name: "replacing an expired claim", issuedAt: first.ExpiresAt, replaces: first.ID},
+		{name: "replacing an open claim", issuedAt: t0.Add(time.Minute), replaces: first.ID, want: fleetclaim.ErrConflict},
+		{name: "naming no claim to replace", issuedAt: first.ExpiresAt, want: fleetclaim.ErrConflict},
+		{name: "replacing a claim whose device is live", consumed: true, issuedAt: first.ExpiresAt, replaces: first.ID,
+			want: fleetclaim.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fleetclaimtest.NewMemStore()
+			if err := s.CreateClaim(t.Context(), first, ""); err != nil {
+				t.Fatal(err)
+			}
+			if tt.consumed {
+				if _, err := s.UpdateClaim(t.Context(), consume(first)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			second := storetest.NewClaim("acme", installer, "SN-1", tt.issuedAt)
+			if err := s.CreateClaim(t.Context(), second, tt.replaces); !errors.Is(err, tt.want) {
+				t.Fatalf("CreateClaim: got %v, want %v", err, tt.want)
+			}
+			current := first.ID
+			if tt.want == nil {
+				current = second.ID
+				// The replaced claim no longer changes.
+				if _, err := s.UpdateClaim(t.Context(), consume(first)); !errors.Is(err, fleetclaim.ErrConflict) {
+					t.Errorf("consuming the replaced claim: got %v, want ErrConflict", err)
+				}
+			}
+			state, err := s.GetSerial(t.Context(), "acme", "SN-1")
+			if err != nil || state.Claim == nil || state.Claim.ID != current || (state.Device != nil) != tt.consumed {
+				t.Errorf("GetSerial: got %+v, %v; want current claim %s, live device %v", state, err, current, tt.consumed)
+			}
+		})
 	}
 }

@@ -2,25 +2,22 @@ package fleetclaimtest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
-// Groups stands in for Cognito's group and sign-out administration. It
-// records each call as "add USER GROUP", "remove USER GROUP" or
-// "signout USER"; calls made through In(pool) are recorded with "POOL: "
-// before them. Its zero value is ready to use.
+// Groups stands in for Cognito's user administration (fleetclaim.GroupManager).
+// It records each call as "signout USER" or "exists USER". Every user exists
+// until Delete. Its zero value is ready to use.
 type Groups struct {
-	mu    sync.Mutex
-	err   error
-	calls []string
+	mu      sync.Mutex
+	err     error
+	deleted map[string]bool
+	calls   []string
 }
-
-// In returns the group manager of user pool pool, whose calls are recorded
-// with the pool's ID.
-func (g *Groups) In(pool string) fleetclaim.GroupManager { return poolGroups{g, pool + ": "} }
 
 // Fail makes the calls that follow fail with err (they are still recorded);
 // Fail(nil) makes them succeed again.
@@ -30,6 +27,16 @@ func (g *Groups) Fail(err error) {
 	g.err = err
 }
 
+// Delete removes user from the pool, as an operator deleting the account does.
+func (g *Groups) Delete(user string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted == nil {
+		g.deleted = map[string]bool{}
+	}
+	g.deleted[user] = true
+}
+
 // Calls returns the calls recorded so far, in order.
 func (g *Groups) Calls() []string {
 	g.mu.Lock()
@@ -37,42 +44,25 @@ func (g *Groups) Calls() []string {
 	return slices.Clone(g.calls)
 }
 
-// AddUserToGroup records "add USER GROUP".
-func (g *Groups) AddUserToGroup(ctx context.Context, user, group string) error {
-	return poolGroups{g: g}.AddUserToGroup(ctx, user, group)
+// SignOutEverywhere records "signout USER"; fleetclaim.ErrNotFound for a
+// deleted user.
+func (g *Groups) SignOutEverywhere(_ context.Context, user string) error {
+	deleted, err := g.record("signout", user)
+	if err == nil && deleted {
+		return fmt.Errorf("sign out %s: %w", user, fleetclaim.ErrNotFound)
+	}
+	return err
 }
 
-// RemoveUserFromGroup records "remove USER GROUP".
-func (g *Groups) RemoveUserFromGroup(ctx context.Context, user, group string) error {
-	return poolGroups{g: g}.RemoveUserFromGroup(ctx, user, group)
+// UserExists records "exists USER" and reports whether user was not deleted.
+func (g *Groups) UserExists(_ context.Context, user string) (bool, error) {
+	deleted, err := g.record("exists", user)
+	return !deleted, err
 }
 
-// SignOutEverywhere records "signout USER".
-func (g *Groups) SignOutEverywhere(ctx context.Context, user string) error {
-	return poolGroups{g: g}.SignOutEverywhere(ctx, user)
-}
-
-func (g *Groups) record(call string) error {
+func (g *Groups) record(op, user string) (deleted bool, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.calls = append(g.calls, call)
-	return g.err
-}
-
-// poolGroups records its calls in g, after prefix.
-type poolGroups struct {
-	g      *Groups
-	prefix string
-}
-
-func (p poolGroups) AddUserToGroup(_ context.Context, user, group string) error {
-	return p.g.record(p.prefix + "add " + user + " " + group)
-}
-
-func (p poolGroups) RemoveUserFromGroup(_ context.Context, user, group string) error {
-	return p.g.record(p.prefix + "remove " + user + " " + group)
-}
-
-func (p poolGroups) SignOutEverywhere(_ context.Context, user string) error {
-	return p.g.record(p.prefix + "signout " + user)
+	g.calls = append(g.calls, op+" "+user)
+	return g.deleted[user], g.err
 }
