@@ -91,9 +91,11 @@ func TestPostConfirmationEvents(t *testing.T) {
 // preTokenCase is what one pre-token-generation event's answer must say.
 type preTokenCase struct {
 	status, tenant string
-	scopes         []string // added to the access token
-	suppressed     []string // removed from it
-	groups         []string // cognito:groups in both tokens
+	tenantStatus   string
+	setup          func(t *testing.T, w *world) // changes the seeded world first
+	scopes         []string                     // added to the access token
+	suppressed     []string                     // removed from it
+	groups         []string                     // cognito:groups in both tokens
 }
 
 var (
@@ -103,20 +105,34 @@ var (
 )
 
 var preTokenCases = map[string]preTokenCase{
-	"authentication-approved":  {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
-	"authentication-admin":     {status: "approved", tenant: "acme", scopes: bothScopes, groups: []string{"installers", "admins"}},
-	"authentication-suspended": {status: "suspended", tenant: "acme", suppressed: bothScopes, groups: []string{}},
-	"refresh-tokens":           {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
+	"authentication-approved":  {status: "approved", tenant: "acme", tenantStatus: "active", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
+	"authentication-admin":     {status: "approved", tenant: "acme", tenantStatus: "active", scopes: bothScopes, groups: []string{"installers", "admins"}},
+	"authentication-suspended": {status: "suspended", tenant: "acme", tenantStatus: "active", suppressed: bothScopes, groups: []string{}},
+	"refresh-tokens":           {status: "approved", tenant: "acme", tenantStatus: "active", scopes: claimsOnly, suppressed: adminOnly, groups: []string{"installers"}},
 	// A refresh after the suspension: the new access token opens nothing.
-	"refresh-tokens-suspended": {status: "suspended", tenant: "acme", suppressed: bothScopes, groups: []string{}},
+	"refresh-tokens-suspended": {status: "suspended", tenant: "acme", tenantStatus: "active", suppressed: bothScopes, groups: []string{}},
+	// An approved installer, in the admins group, of a tenant suspended
+	// since: no scope and no privileged group, and the token says it is the
+	// tenant.
+	"authentication-tenant-suspended": {status: "approved", tenant: "globex", tenantStatus: "suspended",
+		suppressed: bothScopes, groups: []string{}, setup: suspendGlobex},
 	// No record, and none can be made (no tenant attribute), however
 	// privileged the groups Cognito holds: no privileges, and sign-in is not
 	// blocked.
-	"unknown-user": {status: "unknown", tenant: "", suppressed: bothScopes, groups: []string{}},
+	"unknown-user": {status: "unknown", tenant: "", tenantStatus: "unknown", suppressed: bothScopes, groups: []string{}},
 	// A confirmed user whose post confirmation failed: the record is made
 	// now, as post confirmation would have (approved: a verified address on
 	// the tenant's auto-approved domain), and the token says so.
-	"missing-record-repaired": {status: "approved", tenant: "acme", scopes: claimsOnly, suppressed: adminOnly, groups: []string{}},
+	"missing-record-repaired": {status: "approved", tenant: "acme", tenantStatus: "active", scopes: claimsOnly, suppressed: adminOnly, groups: []string{}},
+}
+
+// suspendGlobex suspends the seeded globex tenant (a seed write: the API
+// has not changed it).
+func suspendGlobex(t *testing.T, w *world) {
+	t.Helper()
+	if err := w.store.PutTenant(t.Context(), fleetclaim.Tenant{ID: "globex", Name: "Globex", Status: fleetclaim.TenantSuspended}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestPreTokenGenerationEvents(t *testing.T) {
@@ -125,6 +141,9 @@ func TestPreTokenGenerationEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := preTokenCases[name]
 			w := newWorld(t)
+			if want.setup != nil {
+				want.setup(t, w)
+			}
 			h := app.PreTokenGeneration(w.parts)
 			if got, want := eventType(h.Handle), reflect.TypeFor[events.CognitoEventUserPoolsPreTokenGenV2_0](); got != want {
 				t.Fatalf("the pre-token handler takes %s, want %s", got, want)
@@ -137,8 +156,9 @@ func TestPreTokenGenerationEvents(t *testing.T) {
 			d := out.Response.ClaimsAndScopeOverrideDetails
 			for token, claims := range map[string]map[string]any{"ID": d.IDTokenGeneration.ClaimsToAddOrOverride,
 				"access": d.AccessTokenGeneration.ClaimsToAddOrOverride} {
-				if claims["tenant_id"] != want.tenant || claims["installer_status"] != want.status {
-					t.Errorf("got %s token claims %v, want tenant_id %q and installer_status %q", token, claims, want.tenant, want.status)
+				if claims["tenant_id"] != want.tenant || claims["installer_status"] != want.status || claims["tenant_status"] != want.tenantStatus {
+					t.Errorf("got %s token claims %v, want tenant_id %q, installer_status %q and tenant_status %q",
+						token, claims, want.tenant, want.status, want.tenantStatus)
 				}
 			}
 			if got := d.AccessTokenGeneration.ScopesToAdd; !slices.Equal(got, want.scopes) {

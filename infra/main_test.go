@@ -88,6 +88,7 @@ var (
 		ctxLogRetentionDays: "365",
 		ctxAlarmTopicARN:    testAlarmTopicARN,
 		ctxWAFRateLimit:     "2000",
+		ctxOnlineWithin:     "45m",
 		ctxTenants: []any{
 			map[string]any{"id": "acme", "name": "Acme", "autoApproveDomains": []any{"Acme.example"}, "claimsPerHour": 120},
 			map[string]any{"id": "globex", "status": "suspended"},

@@ -289,8 +289,14 @@ func newDashboard(w watcher, o observed, stage awsapigateway.Stage) {
 	for i := range rows {
 		widgets[i] = &rows[i]
 	}
-	awscloudwatch.NewDashboard(w.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+	dashboard := awscloudwatch.NewDashboard(w.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String("fleetclaim-" + w.s.Stage),
 		Widgets:       &widgets,
 	})
+	// CloudFormation takes Tags on a dashboard (the stack's app and stage
+	// tags reach it), but cfn-lint releases whose resource schemas predate
+	// that report them as E3002; the finding is silenced on this resource
+	// alone, so the check stays in force everywhere else.
+	dashboard.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("cfn-lint"),
+		map[string]any{"config": map[string]any{"ignore_checks": []string{"E3002"}}})
 }

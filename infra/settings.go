@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
@@ -38,6 +39,7 @@ const (
 	ctxAPIGatewayCloudWatchRole = "apiGatewayCloudWatchRole"
 	ctxTenants                  = "tenants"
 	ctxAssetDir                 = "assetDir"
+	ctxOnlineWithin             = "onlineWithin"
 )
 
 // Defaults for settings the context leaves out.
@@ -50,6 +52,11 @@ const (
 	mfaRequired             = "required"
 	mfaOptional             = "optional"
 	minWAFRateLimit         = 10 // AWS WAF's smallest rate-based limit per evaluation window
+	// A device needs a minute at least to boot on its new certificate and
+	// connect; past a week, "overdue" would no longer tell a fleet operator
+	// anything in time.
+	minOnlineWithin = time.Minute
+	maxOnlineWithin = 7 * 24 * time.Hour
 )
 
 // Settings are one deployment's choices. One app serves every stage; the
@@ -96,6 +103,10 @@ type Settings struct {
 	// API Gateway CloudWatch Logs role, which access logging needs. Turn it
 	// off where the account already has one.
 	APIGatewayCloudWatchRole bool
+	// OnlineWithin is how soon a registered device must connect with its own
+	// certificate before the API shows it overdue (the claims function's
+	// FLEETCLAIM_ONLINE_WITHIN).
+	OnlineWithin time.Duration
 	// Tenants are seeded into the table at deploy time.
 	Tenants []TenantSeed
 	// AlarmTopicARN is the SNS topic the alarms notify; "" for none
@@ -153,6 +164,7 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 		LogLevel:                 r.str(ctxLogLevel, defaultLogLevel),
 		APIGatewayCloudWatchRole: r.boolean(ctxAPIGatewayCloudWatchRole, true),
 		AlarmTopicARN:            r.str(ctxAlarmTopicARN, ""),
+		OnlineWithin:             r.duration(ctxOnlineWithin, config.DefaultOnlineWithin),
 	}
 	checkAlarmTopic(&r, s.AlarmTopicARN)
 	r.decode(ctxAllowedTemplates, &s.AllowedTemplates)
@@ -172,6 +184,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 	}
 	if s.PeakInstallers <= 0 {
 		r.fail(ctxPeakInstallers, "must be a positive integer")
+	}
+	if s.OnlineWithin < minOnlineWithin || s.OnlineWithin > maxOnlineWithin {
+		r.fail(ctxOnlineWithin, "must be between %v and %v, got %v", minOnlineWithin, maxOnlineWithin, s.OnlineWithin)
 	}
 	if s.WAFRateLimit != 0 && s.WAFRateLimit < minWAFRateLimit {
 		r.fail(ctxWAFRateLimit, "must be 0 (no web ACL) or at least %d", minWAFRateLimit)
@@ -317,6 +332,26 @@ func (r *contextReader) integer(key string, def int) int {
 		return def
 	}
 	return int(n)
+}
+
+// duration reads a Go duration such as "15m", from cdk.json or the command
+// line alike.
+func (r *contextReader) duration(key string, def time.Duration) time.Duration {
+	v := r.get(key)
+	if v == nil {
+		return def
+	}
+	str, ok := v.(string)
+	if !ok {
+		r.fail(key, "must be a duration such as \"15m\", got %v", v)
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(str))
+	if err != nil {
+		r.fail(key, "must be a duration such as \"15m\", got %q", str)
+		return def
+	}
+	return d
 }
 
 func (r *contextReader) boolean(key string, def bool) bool {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
@@ -36,6 +37,7 @@ func TestSettingsFromContext(t *testing.T) {
 		ClaimsPerHour: config.DefaultClaimsPerHour, LogRetentionDays: defaultLogRetentionDays, LogLevel: defaultLogLevel,
 		ThrottleRate: 34, ThrottleBurst: 68, APIGatewayCloudWatchRole: true,
 		RequestsPerMinute: fleetclaim.DefaultRequestsPerMinute, PeakInstallers: defaultPeakInstallers, MFA: "optional",
+		OnlineWithin: config.DefaultOnlineWithin,
 	}
 	with := func(f func(*Settings)) Settings { s := dev; f(&s); return s }
 
@@ -89,6 +91,15 @@ func TestSettingsFromContext(t *testing.T) {
 			want: with(func(s *Settings) {
 				s.Stage, s.TemplateName, s.AllowedOrigin, s.RetainData = "prod", "fleetclaim-prod", "https://a.example", true
 			})},
+		{name: "online within, from the command line", ctx: map[string]any{ctxOnlineWithin: " 45m "},
+			want: with(func(s *Settings) { s.OnlineWithin = 45 * time.Minute })},
+		{name: "online within, the bounds", ctx: map[string]any{ctxOnlineWithin: "168h"},
+			want: with(func(s *Settings) { s.OnlineWithin = 168 * time.Hour })},
+		{name: "online within, not a duration", ctx: map[string]any{ctxOnlineWithin: "soon"}, wantErr: []string{`onlineWithin must be a duration such as "15m", got "soon"`}},
+		{name: "online within, a bare number", ctx: map[string]any{ctxOnlineWithin: float64(15)}, wantErr: []string{`onlineWithin must be a duration`}},
+		{name: "online within, zero", ctx: map[string]any{ctxOnlineWithin: "0s"}, wantErr: []string{"onlineWithin must be between 1m0s and 168h0m0s, got 0s"}},
+		{name: "online within, too short", ctx: map[string]any{ctxOnlineWithin: "59s"}, wantErr: []string{"onlineWithin must be between"}},
+		{name: "online within, too long", ctx: map[string]any{ctxOnlineWithin: "169h"}, wantErr: []string{"onlineWithin must be between"}},
 		{name: "unknown MFA mode", ctx: map[string]any{ctxMFA: "sms"}, wantErr: []string{"mfa must be required or optional"}},
 		{name: "WAF limit below AWS's minimum", ctx: map[string]any{ctxWAFRateLimit: "5"}, wantErr: []string{"wafRateLimit must be 0"}},
 		{name: "zero request allowance", ctx: map[string]any{ctxRequestsPerMinute: "0"}, wantErr: []string{"requestsPerMinute must be a positive"}},

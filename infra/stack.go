@@ -55,6 +55,7 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 		config.EnvTemplateName:      jsii.String(s.TemplateName),
 		config.EnvClaimsPerHour:     jsii.String(strconv.Itoa(s.ClaimsPerHour)),
 		config.EnvRequestsPerMinute: jsii.String(strconv.Itoa(s.RequestsPerMinute)),
+		config.EnvOnlineWithin:      jsii.String(s.OnlineWithin.String()),
 		config.EnvUserPoolID:        a.pool.UserPoolId(),
 		config.EnvAllowedOrigin:     jsii.String(s.AllowedOrigin),
 	}

@@ -556,6 +556,7 @@ func TestFunctions(t *testing.T) {
 					config.EnvTemplateName:     s.settings.TemplateName,
 					config.EnvAllowedTemplates: "legacy-template",
 					config.EnvClaimsPerHour:    "60",
+					config.EnvOnlineWithin:     "45m0s", // prodContext's onlineWithin
 					config.EnvAllowedOrigin:    "https://installer.example.com",
 					config.EnvUserPoolID:       ref(poolID),
 				}

@@ -5,7 +5,8 @@
 //   - creates the platform admins' own tenant if it does not exist (a
 //     tenant of their own, so that no customer's admin can suspend them);
 //   - finds the Cognito user with the email address, or creates it
-//     (AdminCreateUser: Cognito emails a temporary password);
+//     (AdminCreateUser: Cognito emails a temporary password, which the
+//     first sign-in replaces by answering NEW_PASSWORD_REQUIRED);
 //   - records the user as an approved installer of that tenant in the
 //     table, and adds them to the admins and platform-admins groups (the
 //     groups the admin scope comes from; approval is the record).

@@ -2,8 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
+	"github.com/fleetclaim/fleetclaim/shared/cognitotrigger"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
@@ -76,15 +78,23 @@ type world struct {
 	api   *cip.Client
 	store fleetclaim.Store
 	b     *bootstrap
+	logs  *fleetclaimtest.LogBuffer // the pool's log
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
+	store := fleetclaimtest.OpenBolt(t)
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The deployed pool's pre-token trigger, over the same store: what a
+	// platform admin's sign-in gets is what the command promises.
+	preToken := &cognitotrigger.PreTokenGeneration{Enrollment: &fleetclaim.Enrollment{Installers: store, Tenants: store,
+		Quotas: store, Audit: store, Now: time.Now, Log: discard}, Log: discard}
+	logs := &fleetclaimtest.LogBuffer{}
 	pool, err := cognito.New(cognito.Options{DataDir: t.TempDir(), BaseURL: "http://" + srv.Listener.Addr().String(),
 		Groups: fleetclaim.PrivilegedGroups, SignInWithEmail: true, RequiredAttributes: []string{"email", "custom:tenant_id"},
 		WriteAttributes: []string{"email", "custom:tenant_id"}, AdminCredentials: operatorCredentials,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		PreTokenGeneration: preToken.Handle, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +103,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(srv.Close)
 	api := cip.New(cip.Options{Region: pool.Region(), BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.StaticCredentialsProvider{Value: operatorCredentials}, RetryMaxAttempts: 1})
-	store := fleetclaimtest.OpenBolt(t)
-	w := &world{pool: pool, api: api, store: store}
+	w := &world{pool: pool, api: api, store: store, logs: logs}
 	w.b = &bootstrap{cognito: api, pool: pool.PoolID(), store: store,
 		now: func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }}
 	return w
@@ -197,65 +206,92 @@ func TestMakePlatformAdmin(t *testing.T) {
 			}
 		})
 	}
-	t.Run("no such user: created, Cognito emails the password", func(t *testing.T) {
+	t.Run("no such user: created, and their first sign-in sets a password and opens the admin scope", func(t *testing.T) {
 		w := newWorld(t)
-		// The stand-in has no AdminCreateUser (nothing in the local stack
-		// needs invitations); what the command asks Cognito is recorded,
-		// and the user it gets back is made in the stand-in.
-		fake := &creatingCognito{cognitoAPI: w.api, create: func(in *cip.AdminCreateUserInput) (*cip.AdminCreateUserOutput, error) {
-			sub := w.user(t, aws.ToString(in.Username), "operators")
-			return &cip.AdminCreateUserOutput{User: &ciptypes.UserType{Username: aws.String(string(sub)),
-				Attributes: []ciptypes.AttributeType{{Name: aws.String("sub"), Value: aws.String(string(sub))}}}}, nil
-		}}
-		w.b.cognito = fake
 		var out bytes.Buffer
 		if err := w.b.makePlatformAdmin(t.Context(), opts, &out); err != nil {
 			t.Fatal(err)
 		}
-		if len(fake.calls) != 1 {
-			t.Fatalf("got %d AdminCreateUser calls, want 1", len(fake.calls))
+		if !strings.Contains(out.String(), "user "+opts.email+" created") {
+			t.Errorf("printed %q, want it to say the user was created", out.String())
+		}
+		got, err := w.api.AdminGetUser(t.Context(), &cip.AdminGetUserInput{UserPoolId: aws.String(w.pool.PoolID()), Username: aws.String(opts.email)})
+		if err != nil {
+			t.Fatal(err)
 		}
 		attrs := map[string]string{}
-		for _, a := range fake.calls[0].UserAttributes {
+		for _, a := range got.UserAttributes {
 			attrs[aws.ToString(a.Name)] = aws.ToString(a.Value)
 		}
-		if attrs["email"] != opts.email || attrs["email_verified"] != "true" || attrs["custom:tenant_id"] != "operators" ||
-			!slices.Equal(fake.calls[0].DesiredDeliveryMediums, []ciptypes.DeliveryMediumType{ciptypes.DeliveryMediumTypeEmail}) {
-			t.Errorf("got AdminCreateUser %+v, want the address verified, the tenant, and the password emailed", fake.calls[0])
+		if got.UserStatus != ciptypes.UserStatusTypeForceChangePassword || attrs["email"] != opts.email ||
+			attrs["email_verified"] != "true" || attrs["custom:tenant_id"] != "operators" {
+			t.Fatalf("got user %s %v, want FORCE_CHANGE_PASSWORD with the address verified and the tenant", got.UserStatus, attrs)
 		}
-		if !strings.Contains(out.String(), "created") {
-			t.Errorf("printed %q, want it to say the user was created", out.String())
+		// The invitation goes by email, to the verified address.
+		if !strings.Contains(w.logs.String(), "Cognito would email the invitation") {
+			t.Errorf("no invitation emailed; pool log:\n%s", w.logs.String())
+		}
+		in, err := w.store.GetInstaller(t.Context(), fleetclaim.InstallerID(attrs["sub"]))
+		if err != nil || in.Status != fleetclaim.InstallerApproved || in.TenantID != "operators" {
+			t.Fatalf("got installer %+v (%v), want approved in operators", in, err)
 		}
 		if got := w.groups(t, opts.email); !slices.Equal(got, allGroups) {
 			t.Errorf("got groups %v, want %v", got, allGroups)
 		}
+
+		// The first sign-in: temporary password, NEW_PASSWORD_REQUIRED,
+		// then a token from the pre-token trigger with the admin scope.
+		temporary, ok := w.pool.TemporaryPassword(opts.email)
+		if !ok {
+			t.Fatal("no temporary password")
+		}
+		first, err := w.api.InitiateAuth(t.Context(), &cip.InitiateAuthInput{AuthFlow: ciptypes.AuthFlowTypeUserPasswordAuth,
+			ClientId: aws.String(w.pool.ClientID()), AuthParameters: map[string]string{"USERNAME": opts.email, "PASSWORD": temporary}})
+		if err != nil || first.ChallengeName != ciptypes.ChallengeNameTypeNewPasswordRequired {
+			t.Fatalf("first sign-in: got %+v, %v; want NEW_PASSWORD_REQUIRED", first, err)
+		}
+		done, err := w.api.RespondToAuthChallenge(t.Context(), &cip.RespondToAuthChallengeInput{ClientId: aws.String(w.pool.ClientID()),
+			ChallengeName: ciptypes.ChallengeNameTypeNewPasswordRequired, Session: first.Session,
+			ChallengeResponses: map[string]string{"USERNAME": opts.email, "NEW_PASSWORD": "Operator-Pass-2"}})
+		if err != nil {
+			t.Fatalf("new password: %v", err)
+		}
+		claims := tokenClaims(t, aws.ToString(done.AuthenticationResult.AccessToken))
+		scopes := strings.Fields(fmt.Sprint(claims["scope"]))
+		if !slices.Contains(scopes, fleetclaim.ScopeAdmin) || claims["tenant_id"] != "operators" || claims["tenant_status"] != "active" {
+			t.Errorf("got access token claims %v, want the admin scope in the active tenant operators", claims)
+		}
 	})
 	t.Run("Cognito down", func(t *testing.T) {
 		w := newWorld(t)
-		w.b.cognito = &creatingCognito{cognitoAPI: w.api, getErr: errors.New("connection refused")}
+		down := httptest.NewServer(nil)
+		down.Close()
+		w.b.cognito = cip.New(cip.Options{Region: w.pool.Region(), BaseEndpoint: aws.String(down.URL),
+			Credentials: credentials.StaticCredentialsProvider{Value: operatorCredentials}, RetryMaxAttempts: 1})
 		if err := w.b.makePlatformAdmin(t.Context(), opts, io.Discard); err == nil || !strings.Contains(err.Error(), "find user") {
 			t.Fatalf("got %v, want the failed look-up reported", err)
+		}
+		if _, err := w.store.GetTenant(t.Context(), "operators"); err != nil {
+			t.Errorf("tenant: %v (it is made before Cognito is asked, and stays)", err)
 		}
 	})
 }
 
-// creatingCognito is the stand-in's client with AdminCreateUser (and, on
-// demand, a failing AdminGetUser) in place.
-type creatingCognito struct {
-	cognitoAPI
-	create func(*cip.AdminCreateUserInput) (*cip.AdminCreateUserOutput, error)
-	getErr error
-	calls  []*cip.AdminCreateUserInput
-}
-
-func (c *creatingCognito) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, opts ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
-	if c.getErr != nil {
-		return nil, c.getErr
+// tokenClaims decodes a JWT's claims; the stand-in's own tests check its
+// signatures.
+func tokenClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("got token %q, want a JWT", token)
 	}
-	return c.cognitoAPI.AdminGetUser(ctx, in, opts...)
-}
-
-func (c *creatingCognito) AdminCreateUser(_ context.Context, in *cip.AdminCreateUserInput, _ ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
-	c.calls = append(c.calls, in)
-	return c.create(in)
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
 }

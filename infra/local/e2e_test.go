@@ -33,11 +33,12 @@ type e2e struct {
 	admin *installer
 }
 
-func startStack(t *testing.T, dir string) *e2e {
+// startStack starts the stack on dir, with extra flags after the tests' own.
+func startStack(t *testing.T, dir string, extra ...string) *e2e {
 	t.Helper()
-	cfg, err := parseConfig([]string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
+	cfg, err := parseConfig(append([]string{"-data-dir", dir, "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
 		"-tenant", "acme:Acme:acme.example", "-tenant", "globex:Globex:globex.example",
-		"-admin", testAdmin + ":" + testAdminPassword + ":acme", "-claim-lifetime", "1m", "-extra-template", "other-template"}, io.Discard)
+		"-admin", testAdmin + ":" + testAdminPassword + ":acme", "-claim-lifetime", "1m", "-extra-template", "other-template"}, extra...), io.Discard)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -169,97 +170,101 @@ func TestEndToEndProvisioning(t *testing.T) {
 // and its certificate is refused from then on: the hook deactivated it in
 // AWS IoT (invariant 10).
 func TestEndToEndRejections(t *testing.T) {
-	x := startStack(t, t.TempDir())
-	ctx := t.Context()
-	in := x.approvedInstaller("acme")
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, x *e2e) {
+		ctx := t.Context()
+		in := x.approvedInstaller("acme")
 
-	tests := []struct {
-		name       string
-		prepare    func(c claimJSON)
-		serial     func(bound string) string
-		template   string
-		wantReason fleetclaim.Reason
-		wantStatus string
-		// refused: the claim certificate is refused at CONNECT; the hook's
-		// refusal stays the backstop (the gatekeeper's tests).
-		// deactivated: it is refused at CONNECT after this attempt.
-		refused, deactivated bool
-	}{
-		{name: "claim presented with another serial", serial: func(string) string { return "SN-NOT-BOUND" },
-			wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected", deactivated: true},
-		{name: "revoked claim", prepare: func(c claimJSON) {
-			if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
-				t.Fatalf("revoke: %v", err)
-			}
-		}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked", refused: true, deactivated: true},
-		{name: "claim for another template", template: "other-template",
-			wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected", deactivated: true},
-		{name: "expired claim still in the table", prepare: func(c claimJSON) {
-			x.stack.clock.advance(2 * time.Minute) // past the claim's expiry for the handlers
-		}, wantReason: fleetclaim.ReasonExpired, wantStatus: "expired"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			defer x.stack.clock.reset()
+		tests := []struct {
+			name       string
+			prepare    func(t *testing.T, c claimJSON)
+			serial     func(bound string) string
+			template   string
+			wantReason fleetclaim.Reason
+			wantStatus string
+			// refused: the claim certificate is refused at CONNECT; the hook's
+			// refusal stays the backstop (the gatekeeper's tests).
+			// deactivated: it is refused at CONNECT after this attempt.
+			refused, deactivated bool
+		}{
+			{name: "claim presented with another serial", serial: func(string) string { return "SN-NOT-BOUND" },
+				wantReason: fleetclaim.ReasonSerialMismatch, wantStatus: "rejected", deactivated: true},
+			{name: "revoked claim", prepare: func(t *testing.T, c claimJSON) {
+				if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
+					t.Fatalf("revoke: %v", err)
+				}
+			}, wantReason: fleetclaim.ReasonRevokedByInstaller, wantStatus: "revoked", refused: true, deactivated: true},
+			{name: "claim for another template", template: "other-template",
+				wantReason: fleetclaim.ReasonTemplateMismatch, wantStatus: "rejected", deactivated: true},
+			{name: "expired claim still in the table", prepare: func(_ *testing.T, c claimJSON) {
+				x.stack.clock.advance(2 * time.Minute) // past the claim's expiry for the handlers
+			}, wantReason: fleetclaim.ReasonExpired, wantStatus: "expired"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				defer x.stack.clock.reset()
+				x := x.on(t)
+				serial := "SN-" + randomSuffix()
+				c := x.issue(in, serial)
+				if tt.prepare != nil {
+					tt.prepare(t, c)
+				}
+				presented, tmpl := serial, c.TemplateName
+				if tt.serial != nil {
+					presented = tt.serial(serial)
+				}
+				if tt.template != "" {
+					tmpl = tt.template
+				}
+				_, err := device.Provision(ctx, x.deviceConfig(), creds(c), tmpl, presented, false)
+				var rej *device.RejectedError
+				switch {
+				case tt.refused:
+					if !errors.Is(err, device.ErrConnectionRefused) {
+						t.Fatalf("got %v, want the claim certificate refused at CONNECT", err)
+					}
+				case !errors.As(err, &rej):
+					t.Fatalf("got %v, want a /rejected reply", err)
+				case rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED":
+					t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
+				}
+				if tt.deactivated {
+					cfg := x.deviceConfig()
+					cfg.ClientID = serial
+					if cl, err := device.Connect(ctx, cfg, creds(c)); !errors.Is(err, device.ErrConnectionRefused) {
+						if err == nil {
+							cl.Close()
+						}
+						t.Errorf("got %v connecting with the claim afterwards, want it refused: deactivated in AWS IoT", err)
+					}
+				}
+				var got claimJSON
+				if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil {
+					t.Fatalf("get claim: %v", err)
+				}
+				if got.Status != tt.wantStatus || got.Reason != string(tt.wantReason) {
+					t.Errorf("got status %q reason %q, want %q %q", got.Status, got.Reason, tt.wantStatus, tt.wantReason)
+				}
+			})
+		}
+
+		t.Run("claim reused for a second serial", func(t *testing.T) {
+			x := x.on(t)
 			serial := "SN-" + randomSuffix()
 			c := x.issue(in, serial)
-			if tt.prepare != nil {
-				tt.prepare(c)
+			if _, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, serial, false); err != nil {
+				t.Fatalf("first provisioning: %v", err)
 			}
-			presented, tmpl := serial, c.TemplateName
-			if tt.serial != nil {
-				presented = tt.serial(serial)
-			}
-			if tt.template != "" {
-				tmpl = tt.template
-			}
-			_, err := device.Provision(ctx, x.deviceConfig(), creds(c), tmpl, presented, false)
+			_, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, "SN-SECOND-"+randomSuffix(), false)
 			var rej *device.RejectedError
-			switch {
-			case tt.refused:
-				if !errors.Is(err, device.ErrConnectionRefused) {
-					t.Fatalf("got %v, want the claim certificate refused at CONNECT", err)
-				}
-			case !errors.As(err, &rej):
-				t.Fatalf("got %v, want a /rejected reply", err)
-			case rej.StatusCode != http.StatusForbidden || rej.ErrorCode != "ACCESS_DENIED":
-				t.Errorf("got rejection %+v, want 403 ACCESS_DENIED", rej)
-			}
-			if tt.deactivated {
-				cfg := x.deviceConfig()
-				cfg.ClientID = serial
-				if cl, err := device.Connect(ctx, cfg, creds(c)); !errors.Is(err, device.ErrConnectionRefused) {
-					if err == nil {
-						cl.Close()
-					}
-					t.Errorf("got %v connecting with the claim afterwards, want it refused: deactivated in AWS IoT", err)
-				}
+			if !errors.As(err, &rej) || rej.ErrorCode != "ACCESS_DENIED" {
+				t.Fatalf("got %v, want ACCESS_DENIED on /rejected", err)
 			}
 			var got claimJSON
-			if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil {
-				t.Fatalf("get claim: %v", err)
-			}
-			if got.Status != tt.wantStatus || got.Reason != string(tt.wantReason) {
-				t.Errorf("got status %q reason %q, want %q %q", got.Status, got.Reason, tt.wantStatus, tt.wantReason)
+			if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil || got.Reason != string(fleetclaim.ReasonAlreadyUsed) {
+				t.Errorf("got reason %q (%v), want %q", got.Reason, err, fleetclaim.ReasonAlreadyUsed)
 			}
 		})
-	}
-
-	t.Run("claim reused for a second serial", func(t *testing.T) {
-		serial := "SN-" + randomSuffix()
-		c := x.issue(in, serial)
-		if _, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, serial, false); err != nil {
-			t.Fatalf("first provisioning: %v", err)
-		}
-		_, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, "SN-SECOND-"+randomSuffix(), false)
-		var rej *device.RejectedError
-		if !errors.As(err, &rej) || rej.ErrorCode != "ACCESS_DENIED" {
-			t.Fatalf("got %v, want ACCESS_DENIED on /rejected", err)
-		}
-		var got claimJSON
-		if err := in.call(ctx, "GET", "/claims/"+c.ClaimID, nil, &got); err != nil || got.Reason != string(fleetclaim.ReasonAlreadyUsed) {
-			t.Errorf("got reason %q (%v), want %q", got.Reason, err, fleetclaim.ReasonAlreadyUsed)
-		}
 	})
 }
 

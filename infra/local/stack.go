@@ -409,8 +409,19 @@ func openStore(ctx context.Context, c Config, dir string, m metrics.Recorder) (f
 }
 
 // ensureAdmin creates the initial admin once: a confirmed Cognito user in the
-// admins group (and platform-admins if asked) with an approved record.
+// admins group (and platform-admins if asked) with an approved record, in a
+// tenant that exists (created active if missing, as infra/admin does): the
+// pre-token trigger grants nothing to a member of a missing tenant.
 func (s *Stack) ensureAdmin(ctx context.Context, a AdminUser, log *slog.Logger) error {
+	switch _, err := s.Store.GetTenant(ctx, a.Tenant); {
+	case errors.Is(err, fleetclaim.ErrNotFound):
+		if err := s.Store.PutTenant(ctx, fleetclaim.Tenant{ID: a.Tenant, Name: string(a.Tenant), Status: fleetclaim.TenantActive}); err != nil {
+			return fmt.Errorf("create the admin's tenant %s: %w", a.Tenant, err)
+		}
+		log.Info("the admin's tenant did not exist; created", "tenant", a.Tenant)
+	case err != nil:
+		return fmt.Errorf("read the admin's tenant %s: %w", a.Tenant, err)
+	}
 	groups := []string{fleetclaim.GroupAdmins}
 	if a.Platform {
 		groups = append(groups, fleetclaim.GroupPlatformAdmins)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
 // A stack that cannot finish starting (here: the admin's password fails the
@@ -36,4 +38,23 @@ func TestStartFailureStopsWhatStarted(t *testing.T) {
 		t.Fatalf("restart on the same data directory: %v", err)
 	}
 	s.Close()
+}
+
+// The -admin flag's tenant exists once the stack runs, even without a
+// -tenant flag for it: the pre-token trigger grants no scope to a member of a
+// missing tenant, so the initial admin would otherwise sign in with nothing.
+func TestAdminTenantCreated(t *testing.T) {
+	cfg, err := parseConfig([]string{"-data-dir", t.TempDir(), "-api-port", "0", "-cognito-port", "0", "-iot-port", "0", "-mqtt-port", "0",
+		"-admin", "ops@operators.example:Local-Admin-1:operators:platform"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if tn, err := s.Store.GetTenant(t.Context(), "operators"); err != nil || tn.Status != fleetclaim.TenantActive {
+		t.Fatalf("got tenant %+v (%v), want operators active", tn, err)
+	}
 }

@@ -233,7 +233,11 @@ func (s *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (flee
 			u.IfStatus != "" && c.Status != u.IfStatus,
 			!u.IfUnexpiredAt.IsZero() && !c.ExpiresAt.After(u.IfUnexpiredAt),
 			u.Device != nil && (u.Device.TenantID != c.TenantID || u.Device.Serial != c.Serial),
-			u.Device != nil && tx.Bucket(bLive).Get(sk) != nil:
+			u.Device != nil && tx.Bucket(bLive).Get(sk) != nil,
+			// Only an issued claim, unexpired at the write's time, is
+			// consumed, whatever the caller states: a consumed claim stays
+			// current once its device is decommissioned (invariant 9).
+			u.Device != nil && (c.Status != fleetclaim.ClaimIssued || !c.ExpiresAt.After(u.At)):
 			return fleetclaim.ErrConflict
 		}
 		if u.Status != "" {

@@ -28,6 +28,10 @@ const AttrTenantID = "custom:tenant_id"
 const (
 	ClaimTenantID        = "tenant_id"
 	ClaimInstallerStatus = "installer_status"
+	// ClaimTenantStatus is the tenant's status at sign-in (active,
+	// suspended, or unknown), so that the app can say why a token of an
+	// approved installer opens nothing.
+	ClaimTenantStatus = "tenant_status"
 )
 
 // DefaultDeadline bounds the work of one trigger invocation: Cognito waits
@@ -95,9 +99,10 @@ type PreTokenGeneration struct {
 	Log      *slog.Logger
 }
 
-// Handle writes tenant_id and installer_status into the ID and access tokens,
-// grants the API scopes only to approved installers, and leaves privileged
-// groups out of every other user's tokens. A confirmed user whose record the
+// Handle writes tenant_id, installer_status and tenant_status into the ID and
+// access tokens, grants the API scopes only to approved installers of an
+// active tenant, and leaves privileged groups out of every other user's
+// tokens. A confirmed user whose record the
 // post-confirmation trigger failed to write gets it now (Enrollment.SignIn).
 // It never fails sign-in: a user the rules cannot vouch for gets a token that
 // opens nothing.
@@ -110,6 +115,7 @@ func (h *PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventU
 	claims := map[string]any{
 		ClaimTenantID:        string(g.TenantID),
 		ClaimInstallerStatus: string(g.Status),
+		ClaimTenantStatus:    string(g.TenantStatus),
 	}
 	ev.Response.ClaimsAndScopeOverrideDetails = events.ClaimsAndScopeOverrideDetailsV2_0{
 		IDTokenGeneration: events.IDTokenGenerationV2_0{ClaimsToAddOrOverride: claims},
@@ -127,7 +133,7 @@ func (h *PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventU
 		},
 	}
 	h.Log.InfoContext(ctx, "token claims set", "installerId", sub, "tenantId", g.TenantID,
-		"status", g.Status, "scopes", g.Scopes, "source", ev.TriggerSource)
+		"status", g.Status, "tenantStatus", g.TenantStatus, "scopes", g.Scopes, "source", ev.TriggerSource)
 	return ev, nil
 }
 

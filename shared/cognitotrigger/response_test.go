@@ -22,19 +22,19 @@ func TestPreTokenResponseBytes(t *testing.T) {
 	}{
 		{"approved installer, no groups", fleetclaim.InstallerApproved, `{"groupsToOverride":[],"iamRolesToOverride":[],"preferredRole":null}`,
 			`{"claimsAndScopeOverrideDetails":{` +
-				`"idTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme"}},` +
-				`"accessTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme"},"scopesToAdd":["fleetclaim/claims"],"scopesToSuppress":["fleetclaim/admin"]},` +
+				`"idTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme","tenant_status":"active"}},` +
+				`"accessTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme","tenant_status":"active"},"scopesToAdd":["fleetclaim/claims"],"scopesToSuppress":["fleetclaim/admin"]},` +
 				`"groupOverrideDetails":{"groupsToOverride":[]}}}`},
 		{"approved admin with a role", fleetclaim.InstallerApproved,
 			`{"groupsToOverride":["admins"],"iamRolesToOverride":["arn:aws:iam::123456789012:role/r"],"preferredRole":"arn:aws:iam::123456789012:role/r"}`,
 			`{"claimsAndScopeOverrideDetails":{` +
-				`"idTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme"}},` +
-				`"accessTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme"},"scopesToAdd":["fleetclaim/claims","fleetclaim/admin"]},` +
+				`"idTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme","tenant_status":"active"}},` +
+				`"accessTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"approved","tenant_id":"acme","tenant_status":"active"},"scopesToAdd":["fleetclaim/claims","fleetclaim/admin"]},` +
 				`"groupOverrideDetails":{"groupsToOverride":["admins"],"iamRolesToOverride":["arn:aws:iam::123456789012:role/r"],"preferredRole":"arn:aws:iam::123456789012:role/r"}}}`},
 		{"unknown user in a privileged group", "", `{"groupsToOverride":["platform-admins"],"iamRolesToOverride":[],"preferredRole":""}`,
 			`{"claimsAndScopeOverrideDetails":{` +
-				`"idTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"unknown","tenant_id":""}},` +
-				`"accessTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"unknown","tenant_id":""},"scopesToSuppress":["fleetclaim/claims","fleetclaim/admin"]},` +
+				`"idTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"unknown","tenant_id":"","tenant_status":"unknown"}},` +
+				`"accessTokenGeneration":{"claimsToAddOrOverride":{"installer_status":"unknown","tenant_id":"","tenant_status":"unknown"},"scopesToSuppress":["fleetclaim/claims","fleetclaim/admin"]},` +
 				`"groupOverrideDetails":{"groupsToOverride":[]}}}`},
 	}
 	for _, tt := range tests {

@@ -309,8 +309,14 @@ func (st *Store) UpdateClaim(ctx context.Context, u fleetclaim.ClaimUpdate) (fle
 			return fleetclaim.Claim{}, fmt.Errorf("%s: %w", what, err)
 		}
 		// The device becomes the serial's live device, in the device
-		// index, in this same write; and the claim is kept for good.
-		cond += " AND attribute_not_exists(#device)"
+		// index, in this same write; and the claim is kept for good. Only
+		// an issued claim, unexpired at the write's time, is consumed,
+		// whatever conditions the caller states: a consumed claim stays
+		// its serial's current claim once its device is decommissioned,
+		// and must not register another device (invariant 9).
+		cond += " AND attribute_not_exists(#device) AND #st = :issued AND #exp > :consumedAt"
+		names["#exp"] = "expiresAtNs"
+		values[":issued"], values[":consumedAt"] = s(string(fleetclaim.ClaimIssued)), n(unixNano(u.At))
 		set += ", #device = :device, #g2pk = :g2pk, #g2sk = :g2sk"
 		names["#device"], names["#g2pk"], names["#g2sk"] = "device", AttrGSI2PK, AttrGSI2SK
 		values[":device"], values[":g2pk"], values[":g2sk"] = dev, s(devicesPK(d.TenantID)), s(d.Serial)

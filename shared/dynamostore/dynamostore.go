@@ -173,13 +173,6 @@ func (st *Store) missingOrConflict(ctx context.Context, old, k map[string]types.
 	return fleetclaim.ErrConflict
 }
 
-func nonEmpty(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	return m
-}
-
 // putNew writes an item that must not exist yet.
 func (st *Store) putNew(ctx context.Context, item any, what string) error {
 	if err := ctx.Err(); err != nil {

@@ -125,10 +125,18 @@ func (e *Enrollment) takeAutoApproval(ctx context.Context, r Registration) bool 
 // StatusUnknown is the installer_status claim of a user without a record.
 const StatusUnknown InstallerStatus = "unknown"
 
+// TenantStatusUnknown is the tenant_status claim when the user's tenant is
+// not known: no record, no such tenant, or a tenant record that cannot be
+// read right now.
+const TenantStatusUnknown TenantStatus = "unknown"
+
 // TokenGrant is what a user's tokens carry.
 type TokenGrant struct {
 	TenantID TenantID
 	Status   InstallerStatus
+	// TenantStatus is the tenant's status at sign-in, so that the app can
+	// tell an installer that their company, not they, lost access.
+	TenantStatus TenantStatus
 	// Scopes are added to the access token; SuppressScopes removed from it.
 	Scopes         []string
 	SuppressScopes []string
@@ -136,11 +144,12 @@ type TokenGrant struct {
 	Groups []string
 }
 
-// Grant decides a user's token contents from the live record. Only approved
-// installers get the claims scope, and admins the admin scope. Anyone else,
-// including a user with no record or one whose record cannot be read right
-// now, signs in with no privileges at all: fail closed without blocking
-// sign-in.
+// Grant decides a user's token contents from the live records. Only approved
+// installers of an active tenant get the claims scope, and admins among them
+// the admin scope. Anyone else, including a user with no record, one whose
+// tenant is suspended or missing, or one whose installer or tenant record
+// cannot be read right now, signs in with no privileges at all: fail closed
+// without blocking sign-in.
 func (e *Enrollment) Grant(ctx context.Context, sub InstallerID, groups []string) TokenGrant {
 	in, err := e.Installers.GetInstaller(ctx, sub)
 	switch {
@@ -150,7 +159,7 @@ func (e *Enrollment) Grant(ctx context.Context, sub InstallerID, groups []string
 		e.Log.ErrorContext(ctx, "installer unreadable; token carries no privileges", "installerId", sub, "error", err)
 		return noGrant(groups)
 	}
-	return grantFor(in, groups)
+	return e.grantFor(ctx, in, groups)
 }
 
 // SignIn is Grant for a signing-in user that also repairs a missing record:
@@ -175,23 +184,38 @@ func (e *Enrollment) SignIn(ctx context.Context, r Registration, groups []string
 		e.Log.ErrorContext(ctx, "installer unreadable; token carries no privileges", "installerId", r.Subject, "error", err)
 		return noGrant(groups)
 	}
-	return grantFor(in, groups)
+	return e.grantFor(ctx, in, groups)
 }
 
 // noGrant is the token of a user the rules cannot vouch for: no scope and no
 // privileged group.
 func noGrant(groups []string) TokenGrant {
-	return TokenGrant{Status: StatusUnknown, SuppressScopes: []string{ScopeClaims, ScopeAdmin}, Groups: stripGroups(groups)}
+	return TokenGrant{Status: StatusUnknown, TenantStatus: TenantStatusUnknown,
+		SuppressScopes: []string{ScopeClaims, ScopeAdmin}, Groups: stripGroups(groups)}
 }
 
-// grantFor decides the token of the user whose record is in.
-func grantFor(in Installer, groups []string) TokenGrant {
-	if in.Status != InstallerApproved {
+// grantFor decides the token of the user whose record is in. The tenant is
+// read at every sign-in and refresh, so a suspension takes effect on the
+// next token as it does on the next request, and not only once the tokens
+// issued before it expire.
+func (e *Enrollment) grantFor(ctx context.Context, in Installer, groups []string) TokenGrant {
+	tenantStatus := TenantStatusUnknown
+	switch t, err := e.Tenants.GetTenant(ctx, in.TenantID); {
+	case errors.Is(err, ErrNotFound):
+		e.Log.WarnContext(ctx, "installer's tenant does not exist; token carries no privileges",
+			"installerId", in.ID, "tenantId", in.TenantID)
+	case err != nil:
+		e.Log.ErrorContext(ctx, "tenant unreadable; token carries no privileges",
+			"installerId", in.ID, "tenantId", in.TenantID, "error", err)
+	default:
+		tenantStatus = t.Status
+	}
+	if in.Status != InstallerApproved || tenantStatus != TenantActive {
 		none := noGrant(groups)
-		none.TenantID, none.Status = in.TenantID, in.Status
+		none.TenantID, none.Status, none.TenantStatus = in.TenantID, in.Status, tenantStatus
 		return none
 	}
-	g := TokenGrant{TenantID: in.TenantID, Status: in.Status, Scopes: []string{ScopeClaims},
+	g := TokenGrant{TenantID: in.TenantID, Status: in.Status, TenantStatus: tenantStatus, Scopes: []string{ScopeClaims},
 		SuppressScopes: []string{ScopeAdmin}, Groups: groups}
 	if slices.Contains(groups, GroupAdmins) || slices.Contains(groups, GroupPlatformAdmins) {
 		g.Scopes, g.SuppressScopes = []string{ScopeClaims, ScopeAdmin}, nil

@@ -115,3 +115,67 @@ func (s *Service) revokeInstallerClaims(ctx context.Context, by InstallerID, in 
 		pg.Cursor = next
 	}
 }
+
+// revokeIfSuspendedMeanwhile closes the race between an issuance and the
+// suspension of its installer or of their tenant. A suspension writes the
+// status and then lists the claims to revoke; the issuance records its claim
+// and then, here, reads the installer and the tenant again. So a claim
+// recorded after a suspension listed the claims is seen here as an installer
+// no longer approved, or a tenant no longer active: the claim is revoked
+// (installer_suspended or tenant_suspended), its certificate deactivated in
+// AWS IoT, and the issuance refused, so the key is never handed out. Should
+// a record be unreadable now, the claim stands: the hook re-reads both
+// before it allows anything.
+func (s *Service) revokeIfSuspendedMeanwhile(ctx context.Context, a actor, c Claim) error {
+	reason, refusal, err := s.standingNow(ctx, a, c)
+	switch {
+	case err != nil:
+		s.Log.WarnContext(ctx, "installer or tenant not read again after issuance; the hook re-checks", "claimId", c.ID, "error", err)
+		return nil
+	case refusal == nil:
+		return nil
+	}
+	now := s.Now().UTC()
+	revoked, err := s.Store.UpdateClaim(ctx, ClaimUpdate{ID: c.ID, IfStatus: ClaimIssued, Status: ClaimRevoked,
+		Reason: reason, At: now})
+	switch {
+	case err == nil:
+		c = revoked
+		s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID, Action: ActionClaimRevoked,
+			Subject: string(c.ID), Reason: reason, Detail: "suspended while the claim was issued"})
+	case errors.Is(err, ErrConflict):
+		// Revoked by the suspension itself, or otherwise no longer usable.
+	default:
+		s.Log.ErrorContext(ctx, "claim of an installer or tenant suspended meanwhile not revoked; the hook refuses it",
+			"claimId", c.ID, "error", err)
+	}
+	// A failed deactivation is logged by deactivateClaim; repeating the
+	// suspension completes it.
+	_ = s.deactivateClaim(ctx, a.ID, c)
+	return refusal
+}
+
+// standingNow reads the claim's installer and tenant again. It returns the
+// revocation reason and the refusal for an installer no longer approved (or
+// gone) or a tenant no longer active (or gone), and nil for both when the
+// claim may stand.
+func (s *Service) standingNow(ctx context.Context, a actor, c Claim) (Reason, *Error, error) {
+	in, err := s.Store.GetInstaller(ctx, a.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ReasonInstallerSuspended, Forbidden(CodeInstallerNotApproved, "You are not a registered installer."), nil
+	case err != nil:
+		return "", nil, err
+	case in.Status != InstallerApproved || in.TenantID != c.TenantID:
+		return ReasonInstallerSuspended, Forbidden(CodeInstallerNotApproved, "Your installer account is "+string(in.Status)+"."), nil
+	}
+	t, err := s.Store.GetTenant(ctx, c.TenantID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return "", nil, err
+	case t.Status == TenantActive:
+		return "", nil, nil
+	}
+	return ReasonTenantSuspended, Forbidden(CodeTenantInactive, "Your tenant is not active."), nil
+}

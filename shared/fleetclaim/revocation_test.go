@@ -460,3 +460,32 @@ func TestDeviceLifecycleOnEveryStore(t *testing.T) {
 		})
 	}
 }
+
+// A claim the hook burns is deactivated on the way to the denial, best
+// effort; should AWS IoT fail then, DELETE on the rejected claim is how the
+// installer or an admin completes it: 200, the claim as it is, and the
+// certificate deactivated.
+func TestRevokeRejectedClaimCompletesDeactivation(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	id := w.issue("SN-0001").Claim.ID
+
+	w.revoker.Fail(errStoreDown)
+	if d := w.register(id, "SN-OTHER", template); d.Allow || d.Reason != fleetclaim.ReasonSerialMismatch {
+		t.Fatalf("got %+v, want the hook to burn the claim presented with another serial", d)
+	}
+	if w.revoker.Inactive(string(id)) {
+		t.Fatal("the certificate was deactivated while AWS IoT failed")
+	}
+	w.revoker.Fail(nil)
+	c, err := w.svc.RevokeClaim(ctx, w.installerP(), id)
+	if err != nil || c.Status != fleetclaim.ClaimRejected || c.Reason != fleetclaim.ReasonSerialMismatch {
+		t.Fatalf("got %q %q, %v; want the claim as rejected (serial_mismatch), and no error", c.Status, c.Reason, err)
+	}
+	if !w.revoker.Inactive(string(id)) {
+		t.Errorf("got the certificate still active after DELETE")
+	}
+	if n := w.countAudit(fleetclaim.ActionClaimRevoked, string(id)); n != 0 {
+		t.Errorf("got %d claim.revoked events, want none: the claim stays rejected", n)
+	}
+}

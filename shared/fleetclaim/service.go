@@ -137,6 +137,9 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 		Subject: string(c.ID), Detail: "serial " + c.Serial + ", template " + template})
 	s.Log.InfoContext(ctx, "claim issued", "claimId", c.ID, "tenantId", c.TenantID,
 		"installerId", c.InstallerID, "serial", c.Serial, "template", template, "expiresAt", c.ExpiresAt)
+	if err := s.revokeIfSuspendedMeanwhile(ctx, a, c); err != nil {
+		return IssuedClaim{}, err
+	}
 	return IssuedClaim{Claim: c, CertificatePEM: minted.CertificatePEM, PrivateKey: minted.PrivateKey, IoTEndpoint: endpoint}, nil
 }
 
@@ -243,7 +246,11 @@ func (s *Service) RevokeClaim(ctx context.Context, p Principal, id ClaimID) (Cla
 	if err != nil {
 		return Claim{}, err
 	}
-	if c.Status != ClaimRevoked {
+	// A claim already revoked, or rejected by the hook (which deactivates
+	// it on its way to the denial, best effort), is answered as it is, and
+	// its certificate deactivated again: repeating the request completes a
+	// deactivation that failed.
+	if c.Status != ClaimRevoked && c.Status != ClaimRejected {
 		reason := ReasonRevokedByInstaller
 		if c.InstallerID != a.ID {
 			reason = ReasonRevokedByAdmin
@@ -255,7 +262,7 @@ func (s *Service) RevokeClaim(ctx context.Context, p Principal, id ClaimID) (Cla
 		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
 			// A concurrent revocation is this one done twice; anything
 			// else (consumed, expired, rejected) cannot be revoked.
-			if c, err = s.Store.GetClaim(ctx, id); err != nil || c.Status != ClaimRevoked {
+			if c, err = s.Store.GetClaim(ctx, id); err != nil || (c.Status != ClaimRevoked && c.Status != ClaimRejected) {
 				return Claim{}, Conflict(CodeClaimNotUsable, "Only an issued, unexpired claim can be revoked.")
 			}
 		case err != nil:

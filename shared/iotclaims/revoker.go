@@ -33,17 +33,40 @@ func NewRevoker(api RevokerAPI) *Revoker { return &Revoker{api: api} }
 
 // DeactivateCertificate sets the certificate INACTIVE. AWS IoT documents
 // UpdateCertificate as idempotent, so a certificate already inactive is
-// done; one that does not exist can never connect, so it is done too.
+// done; one that does not exist can never connect, so it is done too, and
+// so is one AWS IoT will not change because it is already REVOKED.
 // Throttling wraps fleetclaim.ErrThrottled.
 func (r *Revoker) DeactivateCertificate(ctx context.Context, certificateID string) error {
 	_, err := r.api.UpdateCertificate(ctx, &iot.UpdateCertificateInput{
 		CertificateId: aws.String(certificateID),
 		NewStatus:     types.CertificateStatusInactive,
 	})
+	var state *types.CertificateStateException
+	if errors.As(err, &state) {
+		err = r.outOfService(ctx, certificateID, err)
+	}
 	if err = absentIsDone(err); err != nil {
 		return fmt.Errorf("deactivate certificate %s: %w", certificateID, classify(err))
 	}
 	return nil
+}
+
+// outOfService decides an UpdateCertificate that AWS IoT refused because
+// the certificate's status cannot change so: a certificate already REVOKED
+// (by an operator, say) or INACTIVE can never connect again, so it is done;
+// otherwise refused stays refused. Without this, a device whose certificate
+// an operator revoked could never be decommissioned, and its serial would
+// stay taken with no way through the API to free it.
+func (r *Revoker) outOfService(ctx context.Context, certificateID string, refused error) error {
+	desc, err := r.api.DescribeCertificate(ctx, &iot.DescribeCertificateInput{CertificateId: aws.String(certificateID)})
+	if err != nil {
+		return err
+	}
+	if d := desc.CertificateDescription; d != nil &&
+		(d.Status == types.CertificateStatusRevoked || d.Status == types.CertificateStatusInactive) {
+		return nil
+	}
+	return refused
 }
 
 // DetachCertificate detaches the certificate from the thing. AWS IoT names

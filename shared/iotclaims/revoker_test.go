@@ -118,22 +118,37 @@ func outcomeOf(err error) outcome {
 
 // DeactivateCertificate is one UpdateCertificate to INACTIVE; a certificate
 // AWS IoT does not know is done, throttling is ErrThrottled, and any other
-// refusal is an error.
+// refusal is an error. A certificate whose status cannot change is looked
+// at: one already REVOKED (by an operator, say) can never connect again, so
+// it is done, else a device whose certificate was revoked could never be
+// decommissioned and its serial would stay taken for good.
 func TestDeactivateCertificate(t *testing.T) {
+	update := "PUT /certificates/" + certID + "?newStatus=INACTIVE principal="
+	describe := "GET /certificates/" + certID + "? principal="
+	withStatus := func(status string) answer {
+		return answer{status: 200, body: `{"certificateDescription":{"certificateArn":"` + certARN +
+			`","certificateId":"` + certID + `","status":"` + status + `"}}`}
+	}
 	for _, tt := range []struct {
-		name   string
-		update answer
-		want   outcome
+		name             string
+		update, describe answer
+		want             outcome
+		wantCalls        []string
 	}{
-		{"deactivated (or already inactive: AWS answers the same)", ok, done},
-		{"no such certificate", notFound, done},
-		{"throttled", throttled, isThrottled},
-		{"service unavailable", unavailable, failed},
-		{"certificate in a state that cannot change", stateError, failed},
-		{"not authorized", denied, failed},
+		{"deactivated (or already inactive: AWS answers the same)", ok, ok, done, []string{update}},
+		{"no such certificate", notFound, ok, done, []string{update}},
+		{"throttled", throttled, ok, isThrottled, []string{update}},
+		{"service unavailable", unavailable, ok, failed, []string{update}},
+		{"not authorized", denied, ok, failed, []string{update}},
+		{"state cannot change: revoked", stateError, withStatus("REVOKED"), done, []string{update, describe}},
+		{"state cannot change: inactive", stateError, withStatus("INACTIVE"), done, []string{update, describe}},
+		{"state cannot change: still active", stateError, withStatus("ACTIVE"), failed, []string{update, describe}},
+		{"state cannot change: pending transfer", stateError, withStatus("PENDING_TRANSFER"), failed, []string{update, describe}},
+		{"state cannot change: gone meanwhile", stateError, notFound, done, []string{update, describe}},
+		{"state cannot change: describe unavailable", stateError, unavailable, failed, []string{update, describe}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &revokerIoT{update: tt.update}
+			a := &revokerIoT{update: tt.update, describe: tt.describe}
 			err := revoker(t, a).DeactivateCertificate(context.Background(), certID)
 			if got := outcomeOf(err); got != tt.want {
 				t.Errorf("got %s (%v), want %s", got, err, tt.want)
@@ -141,9 +156,8 @@ func TestDeactivateCertificate(t *testing.T) {
 			if err != nil && !strings.Contains(err.Error(), certID) {
 				t.Errorf("error %q does not name the certificate", err)
 			}
-			want := []string{"PUT /certificates/" + certID + "?newStatus=INACTIVE principal="}
-			if got := a.seen(); strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("requests:\n got  %q\n want %q", got, want)
+			if got := a.seen(); strings.Join(got, "\n") != strings.Join(tt.wantCalls, "\n") {
+				t.Errorf("requests:\n got  %q\n want %q", got, tt.wantCalls)
 			}
 		})
 	}

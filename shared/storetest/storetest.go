@@ -72,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) fleetclaim.Store) {
 		{"CreateClaimCurrent", testCreateClaimCurrent},
 		{"UpdateClaimOnlyCurrent", testUpdateClaimOnlyCurrent},
 		{"ConsumeRefusedWhileLive", testConsumeRefusedWhileLive},
+		{"ConsumeOnlyIssuedUnexpired", testConsumeOnlyIssuedUnexpired},
 		{"DeviceBecomesLive", testDeviceBecomesLive},
 		{"MarkDeviceOnline", testMarkDeviceOnline},
 		{"DecommissionDevice", testDecommissionDevice},

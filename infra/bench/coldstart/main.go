@@ -167,7 +167,10 @@ func measure(ctx context.Context, sc scenario, store fleetclaim.Store, env []str
 		if err != nil {
 			return s, err
 		}
-		return s, sc.check(s.response)
+		if err := sc.check(s.response); err != nil || sc.confirm == nil {
+			return s, err
+		}
+		return s, sc.confirm(ctx, store)
 	}
 	// One untimed start first, so that every timed one finds the binary in
 	// the page cache, as each of Lambda's does in its own sandbox.

@@ -33,6 +33,9 @@ type scenario struct {
 	prepare func(ctx context.Context, s fleetclaim.Store, event map[string]any) error
 	// check says whether the answer is the successful one.
 	check func(response []byte) error
+	// confirm, if set, says whether the store shows the start's effect,
+	// for functions whose answer says nothing (an asynchronous event's).
+	confirm func(ctx context.Context, s fleetclaim.Store) error
 }
 
 var scenarios = []scenario{
@@ -114,6 +117,52 @@ var scenarios = []scenario{
 			return nil
 		},
 	},
+	presenceScenario(),
+}
+
+// presenceScenario is a device's first connection with its own
+// certificate: one read of its serial and the conditional write that marks
+// it online, then the audit write. Each start gets a registered device of
+// its own, since only the first connection moves it to online.
+func presenceScenario() scenario {
+	var serial string // the device of the latest start
+	return scenario{
+		function: "presence",
+		event:    "events/presence/connected-device.json",
+		prepare: func(ctx context.Context, s fleetclaim.Store, ev map[string]any) error {
+			now := time.Now().UTC()
+			serial = "SN-" + benchid.Hex(4)
+			c := fleetclaim.Claim{ID: fleetclaim.ClaimID(benchid.Hex(32)), TenantID: tenant, InstallerID: installer,
+				Template: template, Serial: serial, Status: fleetclaim.ClaimIssued, IssuedAt: now,
+				ExpiresAt: now.Add(5 * time.Minute), UpdatedAt: now, RetainUntil: now.Add(time.Hour)}
+			if err := s.CreateClaim(ctx, c, ""); err != nil {
+				return err
+			}
+			d := fleetclaim.Device{TenantID: tenant, Serial: serial, ThingName: fleetclaim.ThingName(tenant, serial),
+				CertificateID: benchid.Hex(32), InstallerID: installer, ClaimID: c.ID, Template: template,
+				ProvisionedAt: now, State: fleetclaim.DeviceRegistered}
+			if _, err := s.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued, IfUnexpiredAt: now,
+				Status: fleetclaim.ClaimConsumed, At: now, Device: &d}); err != nil {
+				return err
+			}
+			ev["clientId"], ev["principalIdentifier"], ev["timestamp"] = d.ThingName, d.CertificateID, float64(now.UnixMilli())
+			return nil
+		},
+		// AWS IoT invokes it asynchronously: a nil error is all it answers.
+		check: func(b []byte) error {
+			if string(b) != "null" {
+				return fmt.Errorf("want null, got %.300s", b)
+			}
+			return nil
+		},
+		confirm: func(ctx context.Context, s fleetclaim.Store) error {
+			d, err := s.GetDevice(ctx, tenant, serial)
+			if err != nil || d.State != fleetclaim.DeviceOnline {
+				return fmt.Errorf("want device %s online, got %q (%v)", serial, d.State, err)
+			}
+			return nil
+		},
+	}
 }
 
 // seed writes the tenant and installer every scenario relies on.

@@ -20,6 +20,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/iothook"
+	"github.com/fleetclaim/fleetclaim/shared/iotpresence"
 	"github.com/fleetclaim/fleetclaim/shared/logging"
 )
 
@@ -31,18 +32,20 @@ const (
 	template  = "fleetclaim-prod"
 )
 
-// handlers are the four functions' handlers over one store.
+// handlers are the five functions' handlers over one store.
 type handlers struct {
-	claims *apigw.Handler
-	post   *cognitotrigger.PostConfirmation
-	pre    *cognitotrigger.PreTokenGeneration
-	hook   *iothook.Handler
+	claims   *apigw.Handler
+	post     *cognitotrigger.PostConfirmation
+	pre      *cognitotrigger.PreTokenGeneration
+	hook     *iothook.Handler
+	presence *iotpresence.Handler
 }
 
 func newHandlers(store fleetclaim.Store, log io.Writer, groups fleetclaim.GroupManager) handlers {
 	p := app.Parts{
 		Store:     store,
 		Minter:    minter{},
+		Revoker:   revoker{},
 		Endpoint:  func(context.Context) (string, error) { return "a1b2c3d4e5f6g7-ats.iot.us-east-1.amazonaws.com", nil },
 		GroupsFor: func(string) fleetclaim.GroupManager { return groups },
 		// The deployed level, so that the log volume is the deployed one.
@@ -51,9 +54,10 @@ func newHandlers(store fleetclaim.Store, log io.Writer, groups fleetclaim.GroupM
 	return handlers{
 		claims: app.Claims(config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template},
 			ClaimsPerHour: 1 << 30, ClaimRetention: config.DefaultClaimRetention, UserPoolID: "us-east-1_Ab12Cd34E"}, p),
-		post: app.PostConfirmation(p),
-		pre:  app.PreTokenGeneration(p),
-		hook: app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, p),
+		post:     app.PostConfirmation(p),
+		pre:      app.PreTokenGeneration(p),
+		hook:     app.ProvisioningHook(config.Hook{HookDeadline: config.DefaultHookDeadline}, p),
+		presence: app.Presence(p),
 	}
 }
 
@@ -80,6 +84,8 @@ const (
 	flowIssue            = "POST /claims"
 	flowHook             = "pre-provisioning hook (allowed)"
 	flowGetClaim         = "GET /claims/{id}"
+	flowPresence         = "presence event (device online)"
+	flowPresenceIgnored  = "presence event (ignored)"
 )
 
 var flows = []flow{
@@ -128,6 +134,18 @@ var flows = []flow{
 		if err := readEvent("events/claims/issue-claim.json", &ev); err != nil {
 			return nil, err
 		}
+		// A serial of its own each time: a second claim for one serial
+		// would supersede the first, which is not the common path.
+		var body map[string]any
+		if err := json.Unmarshal([]byte(ev.Body), &body); err != nil {
+			return nil, fmt.Errorf("issue-claim.json body: %w", err)
+		}
+		body["serialNumber"] = "SN-" + benchid.Hex(4)
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		ev.Body = string(b)
 		return apiCall(ev, http.StatusCreated), nil
 	}},
 	{name: flowHook, function: "provisionhook", prepare: func(ctx context.Context, s fleetclaim.Store) (invocation, error) {
@@ -160,6 +178,35 @@ var flows = []flow{
 		ev.PathParameters = map[string]string{"id": string(c.ID)}
 		ev.Path = "/claims/" + string(c.ID)
 		return apiCall(ev, http.StatusOK), nil
+	}},
+	{name: flowPresence, function: "presence", prepare: func(ctx context.Context, s fleetclaim.Store) (invocation, error) {
+		var ev iotpresence.Event
+		if err := readEvent("events/presence/connected-device.json", &ev); err != nil {
+			return nil, err
+		}
+		d, err := seedDevice(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		ev.ClientID, ev.PrincipalIdentifier, ev.Timestamp = d.ThingName, d.CertificateID, time.Now().UnixMilli()
+		return func(ctx context.Context, h handlers) error {
+			if err := h.presence.Handle(ctx, ev); err != nil {
+				return err
+			}
+			// Read through the unmetered store s: not the flow's cost.
+			got, err := s.GetDevice(ctx, d.TenantID, d.Serial)
+			if err == nil && got.State != fleetclaim.DeviceOnline {
+				err = fmt.Errorf("device %s is %s, want online", d.Serial, got.State)
+			}
+			return err
+		}, nil
+	}},
+	{name: flowPresenceIgnored, function: "presence", prepare: func(context.Context, fleetclaim.Store) (invocation, error) {
+		var ev iotpresence.Event
+		if err := readEvent("events/presence/disconnected.json", &ev); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, h handlers) error { return h.presence.Handle(ctx, ev) }, nil
 	}},
 }
 
@@ -201,6 +248,22 @@ func seedClaim(ctx context.Context, s fleetclaim.Store) (fleetclaim.Claim, error
 	return c, s.CreateClaim(ctx, c, "")
 }
 
+// seedDevice records a device registered through a claim of its own, as
+// the hook's consuming write leaves it before the device first connects.
+func seedDevice(ctx context.Context, s fleetclaim.Store) (fleetclaim.Device, error) {
+	c, err := seedClaim(ctx, s)
+	if err != nil {
+		return fleetclaim.Device{}, err
+	}
+	now := time.Now().UTC()
+	d := fleetclaim.Device{TenantID: c.TenantID, Serial: c.Serial, ThingName: fleetclaim.ThingName(c.TenantID, c.Serial),
+		CertificateID: benchid.Hex(32), InstallerID: c.InstallerID, ClaimID: c.ID, Template: c.Template, Site: c.Site,
+		ProvisionedAt: now, State: fleetclaim.DeviceRegistered}
+	_, err = s.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: c.ID, IfStatus: fleetclaim.ClaimIssued, IfUnexpiredAt: now,
+		Status: fleetclaim.ClaimConsumed, At: now, Device: &d})
+	return d, err
+}
+
 func readEvent(path string, v any) error {
 	b, err := os.ReadFile(path) // #nosec G304 -- one of the fixed sample events under events/
 	if err != nil {
@@ -220,6 +283,14 @@ func (minter) CreateProvisioningClaim(context.Context, string) (fleetclaim.Minte
 	return fleetclaim.MintedClaim{CertificateID: benchid.Hex(32), CertificatePEM: fakePEM("CERTIFICATE", 1220),
 		PrivateKey: fleetclaim.NewSecret(fakePEM("RSA PRIVATE KEY", 1675)), Expiration: time.Now().Add(5 * time.Minute)}, nil
 }
+
+// revoker stands in for AWS IoT UpdateCertificate and
+// DetachThingPrincipal, which carry no price; none of the measured flows
+// should call it.
+type revoker struct{}
+
+func (revoker) DeactivateCertificate(context.Context, string) error     { return nil }
+func (revoker) DetachCertificate(context.Context, string, string) error { return nil }
 
 func fakePEM(kind string, n int) string {
 	b := make([]byte, n)

@@ -22,6 +22,7 @@ var price = struct {
 	cognitoMAU                         float64 // Essentials plan
 	cognitoFreeMAU                     int
 	iotMessage, iotMinute, iotRegistry float64
+	iotRule, iotAction                 float64 // rules engine: rules triggered, actions executed
 	logsGB                             float64 // CloudWatch Logs ingestion, Standard class
 }{
 	lambdaGBSecond: 0.0000133334, lambdaRequest: 0.20 / 1e6,
@@ -30,6 +31,7 @@ var price = struct {
 	storageGBMonth: 0.25, pitrGBMonth: 0.20,
 	cognitoMAU: 0.015, cognitoFreeMAU: 10_000,
 	iotMessage: 1.00 / 1e6, iotMinute: 0.08 / 1e6, iotRegistry: 1.25 / 1e6,
+	iotRule: 0.15 / 1e6, iotAction: 0.15 / 1e6,
 	logsGB: 0.50,
 }
 
@@ -73,6 +75,12 @@ const (
 	// registry operations (the pricing page does not say whether fleet
 	// provisioning's own are; this is the upper bound).
 	iotRegistryOps = 2
+	// The two connections' connected and disconnected presence events: each
+	// triggers the presence rule once and runs its one action (the presence
+	// function). The pricing page does not say whether AWS IoT's own
+	// lifecycle messages are metered as messaging; they are counted as
+	// messages too, the upper bound.
+	presenceEvents = 4
 	// storageOverhead is DynamoDB's per-item (and per-index-entry) storage
 	// overhead.
 	storageOverhead = 100
@@ -93,6 +101,8 @@ var perDevice = []use{
 		fmt.Sprintf("%d sign-ins and refreshes per installer-month over %d devices", tokensPerInstallerMonth, devicesPerInstallerMonth)},
 	{flowPostConfirmation, 1.0 / devicesPerInstallerMonth, "each installer signs up once; counted as if every one were new each month"},
 	{flowApprove, 1.0 / devicesPerInstallerMonth, "and is approved once"},
+	{flowPresence, 1, "AWS IoT's presence rule delivers the device's first connection with its own certificate"},
+	{flowPresenceIgnored, presenceEvents - 1, "the claim certificate's connection and disconnection and the device's disconnection reach the function too, which ignores them"},
 }
 
 // model is the priced result.
@@ -145,8 +155,10 @@ func newModel(m measured, inits []coldStart) *model {
 		{"API Gateway (REST)", fmt.Sprintf("%.3f requests", api), api * price.apiRequest},
 		{"DynamoDB (on demand)", fmt.Sprintf("%.2f read units, %.2f write units", reads, writes),
 			reads*price.readUnit + writes*price.writeUnit},
-		{"AWS IoT Core", fmt.Sprintf("%d messages, %d connection-minutes, %d registry operations", iotMessages, iotMinutes, iotRegistryOps),
-			iotMessages*price.iotMessage + iotMinutes*price.iotMinute + iotRegistryOps*price.iotRegistry},
+		{"AWS IoT Core", fmt.Sprintf("%d messages, %d connection-minutes, %d registry operations, %d rules triggered and actions run",
+			iotMessages+presenceEvents, iotMinutes, iotRegistryOps, presenceEvents),
+			(iotMessages+presenceEvents)*price.iotMessage + iotMinutes*price.iotMinute + iotRegistryOps*price.iotRegistry +
+				presenceEvents*(price.iotRule+price.iotAction)},
 		{"CloudWatch Logs", fmt.Sprintf("%.0f bytes ingested", logBytes), logBytes / (1 << 30) * price.logsGB},
 		{"Cognito (Essentials)", fmt.Sprintf("1/%d of a monthly active installer, free tier left out", devicesPerInstallerMonth), md.cognitoPerUser},
 	}
@@ -155,8 +167,8 @@ func newModel(m measured, inits []coldStart) *model {
 	}
 	// A device keeps its claim's item (in the table and the installer
 	// index) and its serial record (in the table and the device index);
-	// its two audit events (issued, provisioned) stay 400 days.
-	md.storageBytes = 2*(m.claimBytes+storageOverhead) + 2*(m.deviceBytes+storageOverhead) + 2*(m.auditBytes+storageOverhead)
+	// its three audit events (issued, provisioned, online) stay 400 days.
+	md.storageBytes = 2*(m.claimBytes+storageOverhead) + 2*(m.deviceBytes+storageOverhead) + 3*(m.auditBytes+storageOverhead)
 	md.storageMonth = md.storageBytes / (1 << 30) * (price.storageGBMonth + price.pitrGBMonth)
 	return md
 }
@@ -176,8 +188,8 @@ func (md *model) render(w io.Writer) {
 	fmt.Fprintf(w, "| DynamoDB, on demand | $%.3f per million write request units (1 KB each), $%.3f per million read request units (4 KB, strongly consistent; half for eventually consistent); storage $%.2f and point-in-time recovery $%.2f per GB-month |\n",
 		price.writeUnit*1e6, price.readUnit*1e6, price.storageGBMonth, price.pitrGBMonth)
 	fmt.Fprintf(w, "| Cognito user pools, Essentials | $%.3f per monthly active user beyond %s free a month; a user is active in a month if they sign up, sign in or refresh a token |\n", price.cognitoMAU, thousands(price.cognitoFreeMAU))
-	fmt.Fprintf(w, "| AWS IoT Core | messaging $%.2f per million (5 KB each), connectivity $%.2f per million connection-minutes (by the minute), registry $%.2f per million operations; CreateProvisioningClaim and fleet provisioning carry no price of their own |\n",
-		price.iotMessage*1e6, price.iotMinute*1e6, price.iotRegistry*1e6)
+	fmt.Fprintf(w, "| AWS IoT Core | messaging $%.2f per million (5 KB each), connectivity $%.2f per million connection-minutes (by the minute), registry $%.2f per million operations, rules engine $%.2f per million rules triggered and $%.2f per million actions run; CreateProvisioningClaim and fleet provisioning carry no price of their own |\n",
+		price.iotMessage*1e6, price.iotMinute*1e6, price.iotRegistry*1e6, price.iotRule*1e6, price.iotAction*1e6)
 	fmt.Fprintf(w, "| CloudWatch Logs | $%.2f per GB ingested (Standard class, first tier) |\n\n", price.logsGB)
 
 	fmt.Fprintf(w, "### Flows, as measured\n\n")
@@ -208,7 +220,7 @@ func (md *model) render(w io.Writer) {
 	fmt.Fprintf(w, "| **total** | **$%.6f** | **%s** | **%s** |\n", md.perDevice, usd(md.perDevice*1e3), usd(md.perDevice*1e6))
 	noCognito := md.perDevice - md.cognitoPerUser
 	fmt.Fprintf(w, "| **total, Cognito inside its free tier** | **$%.6f** | **%s** | **%s** |\n", noCognito, usd(noCognito*1e3), usd(noCognito*1e6))
-	fmt.Fprintf(w, "| then, each month: DynamoDB storage and point-in-time recovery (%.1f KB a device: its claim's item and its serial record, each in the table and an index, and its two audit events) | $%.8f | %s | %s |\n\n",
+	fmt.Fprintf(w, "| then, each month: DynamoDB storage and point-in-time recovery (%.1f KB a device: its claim's item and its serial record, each in the table and an index, and its three audit events) | $%.8f | %s | %s |\n\n",
 		md.storageBytes/1024, md.storageMonth, usd(md.storageMonth*1e3), usd(md.storageMonth*1e6))
 
 	fmt.Fprintf(w, "Shares of the total: %s.\n\n", md.shares())

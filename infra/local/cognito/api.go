@@ -63,6 +63,8 @@ func (p *Pool) operations() map[string]operation {
 		"AdminRemoveUserFromGroup": p.adminRemoveUserFromGroup,
 		"AdminListGroupsForUser":   p.adminListGroupsForUser,
 		"AdminUserGlobalSignOut":   p.adminUserGlobalSignOut,
+		"AdminCreateUser":          p.adminCreateUser,
+		"RespondToAuthChallenge":   p.respondToAuthChallenge,
 	}
 }
 
@@ -310,8 +312,8 @@ func (p *Pool) adminConfirmSignUp(ctx context.Context, body []byte) (any, error)
 	}
 	var snap *user
 	err := p.adminUpdate(body, &in, func(u *user) error {
-		if u.Status == statusConfirmed {
-			return newError(codeNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
+		if u.Status != statusUnconfirmed {
+			return newError(codeNotAuthorized, "User cannot be confirmed. Current status is "+u.Status)
 		}
 		// An administrator's confirmation does not verify the email address.
 		u.confirm(p.now(), false)
@@ -385,9 +387,20 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 		return nil, bad
 	}
 	p.limits.signInSucceeded(key)
-	if snap.Status != statusConfirmed {
+	switch snap.Status {
+	case statusConfirmed:
+	case statusForceChangePassword:
+		return p.newPasswordChallenge(snap, now)
+	default:
 		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")
 	}
+	return p.startSession(ctx, snap)
+}
+
+// startSession signs in a user whose credentials are proven: it runs the
+// pre-token trigger, records the refresh token's session and answers with
+// the tokens.
+func (p *Pool) startSession(ctx context.Context, snap *user) (any, error) {
 	raw := make([]byte, 64)
 	_, _ = rand.Read(raw)
 	refresh := base64.RawURLEncoding.EncodeToString(raw)

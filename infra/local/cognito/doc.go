@@ -20,7 +20,20 @@
 //
 // Operations served: SignUp, ConfirmSignUp, ResendConfirmationCode,
 // AdminConfirmSignUp, InitiateAuth (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH),
-// GetUser, GlobalSignOut, AdminGetUser, AdminAddUserToGroup,
+// RespondToAuthChallenge (NEW_PASSWORD_REQUIRED), GetUser, GlobalSignOut,
+// AdminCreateUser, AdminGetUser, AdminAddUserToGroup,
 // AdminRemoveUserFromGroup, AdminListGroupsForUser and AdminUserGlobalSignOut.
 // Anything else is answered with UnknownOperationException.
+//
+// AdminCreateUser makes a FORCE_CHANGE_PASSWORD user with a temporary
+// password (given, or generated to the password policy) valid for 7 days;
+// MessageAction RESEND renews it, SUPPRESS sends nothing. The invitation is
+// logged, not emailed (EMAIL medium and a verified address only; no SMS).
+// The first sign-in with the temporary password answers
+// NEW_PASSWORD_REQUIRED, with a Session valid for 3 minutes; the answer sets
+// the password and any missing required attribute, confirms the user and
+// signs them in (the pre-token trigger runs). No post-confirmation trigger
+// runs for such a user, as in Cognito. Not modelled: the pre sign-up and
+// custom message triggers, ValidationData, ForceAliasCreation (an address
+// in use is refused), SMS.
 package cognito

@@ -19,6 +19,7 @@ const (
 	codeUsernameExists       = "UsernameExistsException"
 	codeUserNotFound         = "UserNotFoundException"
 	codeUserNotConfirmed     = "UserNotConfirmedException"
+	codeUnsupportedUserState = "UnsupportedUserStateException"
 	codeNotAuthorized        = "NotAuthorizedException"
 	codeCodeMismatch         = "CodeMismatchException"
 	codeExpiredCode          = "ExpiredCodeException"

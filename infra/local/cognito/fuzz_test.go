@@ -35,12 +35,13 @@ const (
 
 // The operations the pool serves; anything else is unknown.
 var fuzzOperations = []string{"SignUp", "ConfirmSignUp", "ResendConfirmationCode", "AdminConfirmSignUp", "InitiateAuth", "GetUser",
-	"GlobalSignOut", "AdminGetUser", "AdminAddUserToGroup", "AdminRemoveUserFromGroup", "AdminListGroupsForUser", "AdminUserGlobalSignOut"}
+	"GlobalSignOut", "AdminGetUser", "AdminAddUserToGroup", "AdminRemoveUserFromGroup", "AdminListGroupsForUser", "AdminUserGlobalSignOut",
+	"AdminCreateUser", "RespondToAuthChallenge"}
 
 // Cognito exception names the pool may answer with.
 var fuzzExceptions = []string{"InvalidParameterException", "InvalidPasswordException", "UsernameExistsException",
 	"UserNotFoundException", "UserNotConfirmedException", "NotAuthorizedException", "CodeMismatchException",
-	"ExpiredCodeException", "ResourceNotFoundException", "UnknownOperationException"}
+	"ExpiredCodeException", "ResourceNotFoundException", "UnknownOperationException", "UnsupportedUserStateException"}
 
 // fuzzCall sends one JSON API request to h, signed with the pool's admin
 // credentials as an operator's tooling would sign it, so that the input,
@@ -167,6 +168,14 @@ func FuzzAPI(f *testing.F) {
 		{"AdminListGroupsForUser", `{"UserPoolId":"@POOL@","Username":"ana"}`},
 		{"AdminUserGlobalSignOut", `{"UserPoolId":"@POOL@","Username":"ana"}`},
 		{"AdminDeleteUser", `{"UserPoolId":"@POOL@","Username":"ana"}`},
+		{"AdminCreateUser", `{"UserPoolId":"@POOL@","Username":"dee","UserAttributes":[{"Name":"email","Value":"dee@acme.example"},{"Name":"email_verified","Value":"true"}],"DesiredDeliveryMediums":["EMAIL"]}`},
+		{"AdminCreateUser", `{"UserPoolId":"@POOL@","Username":"dee","TemporaryPassword":"Passw0rdDee","MessageAction":"SUPPRESS"}`},
+		{"AdminCreateUser", `{"UserPoolId":"@POOL@","Username":"ana"}`},
+		{"AdminCreateUser", `{"UserPoolId":"@POOL@","Username":"ben","MessageAction":"RESEND"}`},
+		{"AdminCreateUser", `{"UserPoolId":"@POOL@","Username":"dee","UserAttributes":[{"Name":"sub","Value":"x"}]}`},
+		{"AdminCreateUser", `{"UserPoolId":"@POOL@","Username":"dee","DesiredDeliveryMediums":"EMAIL"}`},
+		{"RespondToAuthChallenge", `{"ClientId":"@CLIENT@","ChallengeName":"NEW_PASSWORD_REQUIRED","Session":"x","ChallengeResponses":{"USERNAME":"ana","NEW_PASSWORD":"Passw0rdNew"}}`},
+		{"RespondToAuthChallenge", `{"ClientId":"@CLIENT@","ChallengeName":"SMS_MFA","Session":"x","ChallengeResponses":{"USERNAME":"ana"}}`},
 		{"", `{}`}, {"signup", `{}`}, {"SignUp ", `{}`},
 		{"GetUser", ``}, {"GetUser", `null`}, {"GetUser", `[]`}, {"GetUser", `{`}, {"GetUser", `"x"`}, {"GetUser", "\xff"},
 		{"GetUser", `{"AccessToken":"@ACCESS@"} trailing`}, {"AdminGetUser", `{"UserPoolId":["@POOL@"],"Username":"ana"}`},
@@ -221,9 +230,20 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("%s succeeded with access token %q", op, str("AccessToken"))
 		case op == "ConfirmSignUp" && (str("ConfirmationCode") != fp.code || strings.ToLower(str("Username")) != fuzzPending):
 			t.Fatalf("ConfirmSignUp succeeded for %q with code %q", str("Username"), str("ConfirmationCode"))
+		case op == "RespondToAuthChallenge":
+			// No user of the seeded pool has a challenge to answer.
+			t.Fatalf("RespondToAuthChallenge succeeded with %q", body)
 		case op == "InitiateAuth" && params["REFRESH_TOKEN"] != fp.refresh &&
 			(params["PASSWORD"] != fuzzPassword || strings.ToLower(params["USERNAME"]) != fuzzUser):
 			t.Fatalf("InitiateAuth succeeded with %q", params)
+		}
+		if op == "AdminCreateUser" {
+			var out struct {
+				User struct{ Username, UserStatus string }
+			}
+			if json.Unmarshal(w.Body.Bytes(), &out) != nil || out.User.UserStatus != "FORCE_CHANGE_PASSWORD" {
+				t.Fatalf("AdminCreateUser %q answered %s", body, w.Body)
+			}
 		}
 		if op == "SignUp" {
 			var out struct {

@@ -15,6 +15,10 @@ import (
 const (
 	statusUnconfirmed = "UNCONFIRMED"
 	statusConfirmed   = "CONFIRMED"
+	// statusForceChangePassword is a user made by AdminCreateUser: it signs
+	// in once with its temporary password and must answer the
+	// NEW_PASSWORD_REQUIRED challenge.
+	statusForceChangePassword = "FORCE_CHANGE_PASSWORD"
 )
 
 // user is one user of the pool.
@@ -31,6 +35,13 @@ type user struct {
 	// Code is the pending sign-up confirmation code. It is kept in the clear
 	// because the stand-in logs it anyway: there is no email to deliver it.
 	Code *pendingCode `json:"code,omitempty"`
+	// Temporary is the temporary password of a FORCE_CHANGE_PASSWORD user
+	// and when it stops working. Like Code it is kept in the clear because
+	// the stand-in logs it in place of the invitation email.
+	Temporary *pendingCode `json:"temporary,omitempty"`
+	// Challenge is the NEW_PASSWORD_REQUIRED challenge's session: the hex
+	// SHA-256 of the Session string, and when it expires.
+	Challenge *pendingCode `json:"challenge,omitempty"`
 }
 
 type pendingCode struct {
@@ -54,9 +65,11 @@ func (u *user) clone() *user {
 	c := *u
 	c.Attributes = maps.Clone(u.Attributes)
 	c.Groups = slices.Clone(u.Groups)
-	if u.Code != nil {
-		code := *u.Code
-		c.Code = &code
+	for _, p := range []**pendingCode{&c.Code, &c.Temporary, &c.Challenge} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
 	}
 	return &c
 }

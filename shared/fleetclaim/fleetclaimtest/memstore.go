@@ -91,7 +91,8 @@ func (m *MemStore) UpdateClaim(_ context.Context, u fleetclaim.ClaimUpdate) (fle
 	case m.serials[k] != c.ID,
 		u.IfStatus != "" && c.Status != u.IfStatus,
 		!u.IfUnexpiredAt.IsZero() && !c.ExpiresAt.After(u.IfUnexpiredAt),
-		u.Device != nil && live:
+		u.Device != nil && live,
+		u.Device != nil && (c.Status != fleetclaim.ClaimIssued || !c.ExpiresAt.After(u.At)):
 		return fleetclaim.Claim{}, fleetclaim.ErrConflict
 	}
 	if u.Status != "" {
