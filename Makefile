@@ -22,18 +22,22 @@ console: ## Build the console's bundle (shared/console/web -> dist, npm ci + esb
 	go generate ./shared/console
 
 $(addprefix build-,$(FUNCTIONS)): build-%:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/$*/bootstrap ./functions/$*
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 infra/scripts/gobuild.sh bin/$*/bootstrap ./functions/$* $(GOFLAGS_BUILD)
 
 test: ## Run every test, against real local servers the scripts install.
 	infra/scripts/test.sh
 
+# The local stack is built once into bin/ (with progress on a fresh machine)
+# and run from there; it needs Go alone, not Node.js or the CDK's modules.
 local: ## Run the whole system on this machine, offline (Ctrl-C stops it; state in .local/).
-	infra/scripts/deps.sh
+	@command -v npm >/dev/null || infra/scripts/deps.sh
 	go generate ./shared/console
-	go run ./infra/local $(LOCAL_FLAGS)
+	infra/scripts/gobuild.sh bin/fleetclaim-local ./infra/local
+	bin/fleetclaim-local $(LOCAL_FLAGS)
 
 demo: ## Play an installer and a device against a running `make local`.
-	go run ./infra/local demo
+	infra/scripts/gobuild.sh bin/fleetclaim-local ./infra/local
+	bin/fleetclaim-local demo
 
 synth: build ## Write the CloudFormation template to infra/cdk.out, offline (no AWS account needed).
 	$(CDK) synth --quiet $(CDK_ARGS)

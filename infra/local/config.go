@@ -40,6 +40,12 @@ type Config struct {
 	AccessTokenValidity  time.Duration
 	IDTokenValidity      time.Duration
 	RefreshTokenValidity time.Duration
+
+	// KeyPool is how many RSA key pairs the AWS IoT stand-in keeps ready.
+	KeyPool int
+	// Codes gets each sign-up confirmation code as a readable line (the
+	// command sets standard output); not a flag.
+	Codes io.Writer
 }
 
 // AdminUser is the initial admin the stack creates if it does not exist.
@@ -112,6 +118,8 @@ Example:
 	fs.StringVar(&c.DynamoDBEndpoint, "dynamodb-endpoint", "", "use a DynamoDB-compatible server at this loopback `URL` instead of the embedded store")
 	fs.StringVar(&c.TableName, "table", "fleetclaim-local", "table name with -dynamodb-endpoint")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.KeyPool, "key-pool", 32, "RSA key pairs the AWS IoT stand-in keeps generated ahead of claims and\n"+
+		"CreateKeysAndCertificate (0: each is generated when asked)")
 	fs.Func("tenant", "a tenant as `id:name:domain1,domain2` (repeatable); verified emails at the\n"+
 		"listed domains are approved at sign-up; default acme:Acme:acme.example. A seed: a tenant\n"+
 		"changed through the API (/tenants) keeps its changes", func(s string) error {
@@ -166,6 +174,9 @@ func (c Config) validate() error {
 	}
 	if c.ClaimsPerHour < 1 {
 		errs = append(errs, errors.New("-claims-per-hour must be at least 1"))
+	}
+	if c.KeyPool < 0 || c.KeyPool > 1024 {
+		errs = append(errs, fmt.Errorf("-key-pool %d: must be between 0 and 1024", c.KeyPool))
 	}
 	if c.RequestsPerMinute < 1 {
 		errs = append(errs, errors.New("-requests-per-minute must be at least 1"))

@@ -66,6 +66,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"DynamoDB endpoint not a URL", []string{"-dynamodb-endpoint", "127.0.0.1:8000"}, "loopback http URL"},
 		{"port", []string{"-api-port", "70000"}, "not a port"},
 		{"claim lifetime", []string{"-claim-lifetime", "1s"}, "claim-lifetime"},
+		{"negative key pool", []string{"-key-pool", "-1"}, "-key-pool"},
 		{"access token validity", []string{"-access-token-validity", "1s"}, "access-token-validity"},
 		{"ID token validity", []string{"-id-token-validity", "25h"}, "id-token-validity"},
 		{"refresh token validity", []string{"-refresh-token-validity", "30s"}, "refresh-token-validity"},

@@ -203,8 +203,8 @@ func load(ctx context.Context, out, progress io.Writer, e Endpoints, c loadConfi
 		}
 		fmt.Fprintln(out)
 	}
-	fmt.Fprintf(out, "Each level: %s warm-up, then a %s window; throughput is operations finished in the window ÷ %s.\n",
-		c.warmup, c.window, c.window)
+	fmt.Fprintf(out, "Each level: a warm-up of %s or until every client has finished an operation, whichever is longer,\n"+
+		"then a %s window; throughput is operations finished in the window ÷ %s.\n", c.warmup, c.window, c.window)
 	fmt.Fprintf(out, "For scale: generating one RSA-2048 key pair, as the AWS IoT stand-in does for each claim and each\n"+
 		"CreateKeysAndCertificate, takes %s (median of 15, this machine, measured after the run).\n", ms(rsaKeyTime(15)))
 	return nil
@@ -272,47 +272,59 @@ type loadResult struct {
 }
 
 // runLevel runs op from one goroutine per installer in a closed loop: a
-// warm-up, then the measured window. An operation counts if it finished
-// inside the window, whenever it started. Clients stop issuing at the end of
-// the window, or once maxOps operations have started, and the level ends
-// when their last operations have finished or timed out.
+// warm-up, then the measured window. The warm-up lasts c.warmup and, if that
+// is longer, until every client has finished its first operation: at many
+// clients an operation can take longer than a fixed warm-up, and a window
+// opened before the clients' first operations had finished counted a start-up
+// wave, not a steady state, which made more clients look slower. An
+// operation counts if it finished inside the window, whenever it started.
+// Clients stop issuing at the end of the window, or once maxOps operations
+// have started, and the level ends when their last operations have finished
+// or timed out.
 func runLevel(ctx context.Context, clients int, c loadConfig, installers []*installer, op loadOp) loadResult {
 	begin := time.Now()
-	from, until := begin.Add(c.warmup), begin.Add(c.warmup+c.window)
-	r := loadResult{phases: map[string][]time.Duration{}}
-	var mu sync.Mutex
-	started := 0
+	type done struct {
+		at, took time.Duration // since begin
+		phases   map[string]time.Duration
+		err      error
+	}
+	var (
+		mu       sync.Mutex
+		started  int
+		warm     int           // clients that have finished an operation
+		from     time.Duration // window start since begin, once every client is warm
+		until    time.Duration // window end since begin; 0 until known
+		finished []done
+	)
+	// open reports whether clients should keep issuing operations.
+	open := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if until != 0 && time.Since(begin) >= until || started >= c.maxOps {
+			return false
+		}
+		started++
+		return true
+	}
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil && time.Now().Before(until) {
-				mu.Lock()
-				if started >= c.maxOps {
-					mu.Unlock()
-					return
-				}
-				started++
-				mu.Unlock()
+			first := true
+			for ctx.Err() == nil && open() {
 				opCtx, cancel := context.WithTimeout(ctx, loadOpTimeout)
-				t0 := time.Now()
+				t0 := time.Since(begin)
 				phases, err := op(opCtx, installers[i])
-				t1 := time.Now()
+				t1 := time.Since(begin)
 				cancel()
-				if t1.Before(from) || t1.After(until) {
-					continue
-				}
 				mu.Lock()
-				if err != nil {
-					r.errors++
-					if r.firstErr == nil {
-						r.firstErr = err
-					}
-				} else {
-					r.latencies = append(r.latencies, t1.Sub(t0))
-					for name, d := range phases {
-						r.phases[name] = append(r.phases[name], d)
+				finished = append(finished, done{at: t1, took: t1 - t0, phases: phases, err: err})
+				if first {
+					first = false
+					if warm++; warm == clients {
+						from = max(c.warmup, t1)
+						until = from + c.window
 					}
 				}
 				mu.Unlock()
@@ -320,6 +332,23 @@ func runLevel(ctx context.Context, clients int, c loadConfig, installers []*inst
 		}()
 	}
 	wg.Wait()
+	r := loadResult{phases: map[string][]time.Duration{}}
+	for _, d := range finished {
+		if until == 0 || d.at <= from || d.at > until {
+			continue
+		}
+		if d.err != nil {
+			r.errors++
+			if r.firstErr == nil {
+				r.firstErr = d.err
+			}
+			continue
+		}
+		r.latencies = append(r.latencies, d.took)
+		for name, p := range d.phases {
+			r.phases[name] = append(r.phases[name], p)
+		}
+	}
 	return r
 }
 

@@ -36,6 +36,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "fleetclaim-local:", err)
 		return 2
 	}
+	cfg.Codes = os.Stdout
 	log := logging.New(os.Stderr, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,6 +63,7 @@ func run(args []string) int {
 
 The same, for scripts: %s/endpoints.json
 IAM credentials for Admin* and control-plane calls: %s (yours alone, new at every start)
+Sign-up codes appear below as "sign-up code for <email>: <code>".
 Try it: make demo (in another terminal). Stop with Ctrl-C.
 `, e.DataDir, e.ConsoleURL, e.APIURL, e.OpenAPIURL, e.MetricsURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
 		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir, e.CredentialsFile)

@@ -276,6 +276,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		Hook:          hook.Handle,
 		Rules:         []iot.Rule{{Name: "presence", TopicFilter: iotpresence.TopicFilter, Action: lambdaEvent(presence.Handle)}},
 		Credentials:   operator,
+		KeyPool:       c.KeyPool,
 		Logger:        log.With("component", "iot"),
 	})
 	if err != nil {
@@ -307,6 +308,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		AdminCredentials:   operator,
 		Logger:             log.With("component", "cognito"),
+		Codes:              c.Codes,
 
 		AccessTokenLifetime:  c.AccessTokenValidity,
 		IDTokenLifetime:      c.IDTokenValidity,

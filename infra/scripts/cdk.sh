@@ -56,6 +56,13 @@ if [[ ! -x "$CDK" ]]; then
 	npm install --prefix "$TOOLS" --no-audit --no-fund --ignore-scripts --loglevel=error "aws-cdk@$CDK_VERSION" >&2
 fi
 
+# The app (cdk.json's "go run .") is compiled here first, with progress: on
+# a fresh machine that takes minutes for the CDK's large Go bindings, which
+# the CLI would otherwise spend in silence. Its `go run .` then finds
+# everything in the build cache. (Running a prebuilt binary as the app
+# instead makes jsii-runtime-go v1.139.0 print a spurious "Runtime process
+# exited abnormally: waitid: no child processes" as it ends.)
+(cd "$ROOT" && infra/scripts/gobuild.sh /dev/null ./infra)
 args=(--no-notices)
 if [[ -n "${CDK_OUTDIR:-}" ]]; then
 	# Relative to where the caller stands, not to infra/.

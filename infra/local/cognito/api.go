@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -280,6 +282,20 @@ func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 // how a developer confirms a sign-up without a mailbox.
 func (p *Pool) logCode(username, code string) {
 	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", username, "code", code)
+	if p.codes != nil {
+		_, _ = fmt.Fprintf(p.codes, "sign-up code for %s: %s\n", oneLine(username), code)
+	}
+}
+
+// oneLine replaces the control characters in s, so that a username cannot
+// forge or break lines where codes are printed.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func (p *Pool) resendCode(_ context.Context, body []byte) (any, error) {

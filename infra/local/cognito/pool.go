@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -111,6 +112,10 @@ type Options struct {
 	// Logger receives operational logs, including the sign-up confirmation
 	// codes that Cognito would email. Nil means slog.Default().
 	Logger *slog.Logger
+	// Codes, when not nil, also gets each sign-up confirmation code as one
+	// readable line, "sign-up code for <username>: <code>", for the person
+	// running the pool to find without reading JSON logs.
+	Codes io.Writer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -143,6 +148,7 @@ type Pool struct {
 	postConfirmation         PostConfirmationFunc
 	preTokenGeneration       PreTokenGenerationFunc
 	log                      *slog.Logger
+	codes                    io.Writer
 	now                      func() time.Time
 	keys                     keySet
 	iam                      sigv4.Verifier
@@ -183,6 +189,7 @@ func New(opts Options) (*Pool, error) {
 		postConfirmation:   opts.PostConfirmation,
 		preTokenGeneration: opts.PreTokenGeneration,
 		log:                opts.Logger,
+		codes:              opts.Codes,
 		now:                opts.Now,
 		limits:             newAttemptLimits(),
 	}

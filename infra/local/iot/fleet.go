@@ -167,7 +167,7 @@ func (c *Core) createKeysAndCertificate(_ context.Context, req request) (any, *e
 			return nil, errInvalidPayload
 		}
 	}
-	keys, err := newKeyPair()
+	keys, err := c.keys.take()
 	if err != nil {
 		c.logRejected(req, errInternal, err)
 		return nil, errInternal

@@ -112,7 +112,8 @@ type Template struct {
 // Options configure a Core. DataDir and at least one template are required.
 type Options struct {
 	// DataDir holds the CA (ca.pem, ca-key.pem) and the registry
-	// (state.json). It is created if missing.
+	// (state.json and the changes since, state.journal). It is created if
+	// missing.
 	DataDir string
 	// MQTTAddr is the MQTT over TLS listen address; DefaultMQTTAddr when empty.
 	MQTTAddr string
@@ -139,6 +140,10 @@ type Options struct {
 	// Logger receives structured logs; nothing is logged when nil. Private
 	// keys and ownership tokens are never logged.
 	Logger *slog.Logger
+	// KeyPool is how many RSA key pairs to keep generated ahead of
+	// CreateProvisioningClaim and CreateKeysAndCertificate, by one
+	// background goroutine; with zero each pair is generated when asked.
+	KeyPool int
 	// Now is the clock; time.Now when nil. Certificate validity, including
 	// the TLS handshake's, is judged by it, so tests can expire claims.
 	Now func() time.Time
@@ -164,6 +169,7 @@ type Core struct {
 	dir   *os.Root // the data directory; every file access stays inside it
 	ca    *authority
 	store *store
+	keys  *keyPool
 
 	mu      sync.Mutex // guards the fields below
 	server  *mqtt.Server
@@ -245,6 +251,7 @@ func New(opts Options) (*Core, error) {
 		_ = c.dir.Close()
 		return nil, fmt.Errorf("iot: %w", err)
 	}
+	c.keys = newKeyPool(opts.KeyPool, newKeyPair)
 	return c, nil
 }
 
@@ -334,7 +341,8 @@ func (c *Core) Close() error {
 		err = server.Close()
 		c.pending.Wait()
 	}
-	return errors.Join(err, c.dir.Close())
+	c.keys.close()
+	return errors.Join(err, c.store.close(), c.dir.Close())
 }
 
 // MQTTAddr is the host:port of the MQTT over TLS listener, once started.
@@ -398,7 +406,7 @@ func (c *Core) createProvisioningClaim(ctx context.Context, templateName string)
 	if _, ok := c.templates[templateName]; !ok {
 		return mintedClaim{}, fmt.Errorf("create provisioning claim for %q: %w", templateName, ErrTemplateNotFound)
 	}
-	keys, err := newKeyPair()
+	keys, err := c.keys.take()
 	if err != nil {
 		return mintedClaim{}, fmt.Errorf("create provisioning claim: %w", err)
 	}

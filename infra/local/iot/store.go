@@ -1,8 +1,13 @@
 package iot
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -120,13 +125,33 @@ func tokenKey(token string) string {
 
 // store is the persisted registry. Every change is written to disk before it
 // becomes visible, so a restart never loses what a client was told.
+//
+// A change is appended to a journal (journalFile, one JSON line of the
+// records it wrote or deleted) and flushed, rather than the whole registry
+// rewritten: the registry grows with every certificate, so rewriting it on
+// each change made each provisioning slower than the last. The journal is
+// folded into the snapshot (stateFile) when the store opens and once it has
+// grown as large as the snapshot, which keeps the cost of a change in
+// proportion to the change.
 type store struct {
 	dir *os.Root
 	now func() time.Time
 
-	mu    sync.RWMutex
-	state *state
+	mu           sync.RWMutex
+	state        *state
+	journal      *os.File
+	journalSize  int64 // bytes of whole lines in the journal
+	snapshotSize int64 // bytes of the last snapshot written or read
+	minCompact   int64 // journal size below which it is not compacted
+	broken       error // set when the journal may hold a partial line
 }
+
+// journalFile holds the changes made since the snapshot was written.
+const journalFile = "state.journal"
+
+// minCompaction is the journal size below which it is never folded into the
+// snapshot while the store is open: small registries need no compaction.
+const minCompaction = 1 << 20
 
 func openStore(dir *os.Root, now func() time.Time) (*store, error) {
 	loaded := newState()
@@ -144,7 +169,78 @@ func openStore(dir *os.Root, now func() time.Time) (*store, error) {
 	if loaded.Tokens == nil {
 		loaded.Tokens = map[string]tokenRecord{}
 	}
-	return &store{dir: dir, now: now, state: loaded}, nil
+	journal, err := dir.OpenFile(journalFile, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", journalFile, err)
+	}
+	s := &store{dir: dir, now: now, state: loaded, journal: journal, minCompact: minCompaction}
+	replayed, err := s.replay()
+	if err == nil && replayed > 0 {
+		err = s.compact()
+	}
+	if err != nil {
+		_ = journal.Close()
+		return nil, err
+	}
+	if info, err := dir.Stat(stateFile); err == nil {
+		s.snapshotSize = info.Size()
+	}
+	return s, nil
+}
+
+// replay applies the journal's changes to the loaded snapshot, in order. A
+// last line without its newline is a write a crash interrupted, which no
+// client was told had succeeded: it is ignored. It returns how many changes
+// it applied.
+func (s *store) replay() (int, error) {
+	data, err := io.ReadAll(s.journal)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", journalFile, err)
+	}
+	n := 0
+	for len(data) > 0 {
+		line, rest, complete := bytes.Cut(data, []byte{'\n'})
+		if !complete {
+			break
+		}
+		var ch change
+		if err := json.Unmarshal(line, &ch); err != nil {
+			return n, fmt.Errorf("decode %s, change %d: %w", journalFile, n+1, err)
+		}
+		ch.apply(s.state)
+		data = rest
+		n++
+	}
+	return n, nil
+}
+
+// compact writes the current state as the snapshot, then empties the
+// journal. A crash between the two leaves a journal whose changes the
+// snapshot already holds; replaying them again changes nothing.
+func (s *store) compact() error {
+	data, err := json.MarshalIndent(s.state, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if err := statefile.WriteFile(s.dir, stateFile, data, 0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	s.snapshotSize = int64(len(data))
+	if err := s.journal.Truncate(0); err != nil {
+		return fmt.Errorf("empty %s: %w", journalFile, err)
+	}
+	if err := s.journal.Sync(); err != nil {
+		return fmt.Errorf("empty %s: %w", journalFile, err)
+	}
+	s.journalSize = 0
+	return nil
+}
+
+// close releases the journal.
+func (s *store) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.journal.Close()
 }
 
 // view runs fn on the current state; fn must not keep or change it.
@@ -170,20 +266,118 @@ func (s *store) attached(thing, certificateID string) bool {
 	return slices.Contains(s.state.Things[thing].CertificateIDs, certificateID)
 }
 
-// update applies fn to a copy of the state and, if fn succeeds, saves the
-// copy and makes it current. If fn or the save fails nothing changes, so a
-// failed request never leaves half its effects behind.
+// update applies fn to a copy of the state and, if fn succeeds, journals the
+// difference and makes the copy current. If fn or the write fails nothing
+// changes, so a failed request never leaves half its effects behind.
 func (s *store) update(fn func(*state) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.broken != nil {
+		return s.broken
+	}
 	next := s.state.clone()
 	if err := fn(next); err != nil {
 		return err
 	}
 	next.prune(s.now())
-	if err := statefile.Save(s.dir, stateFile, next); err != nil {
-		return err
+	ch := diff(s.state, next)
+	if ch.empty() {
+		s.state = next
+		return nil
 	}
+	line, err := json.Marshal(ch)
+	if err != nil {
+		return fmt.Errorf("encode change: %w", err)
+	}
+	line = append(line, '\n')
+	if _, err := s.journal.Write(line); err != nil {
+		return s.undoWrite(fmt.Errorf("save state: %w", err))
+	}
+	if err := s.journal.Sync(); err != nil {
+		return s.undoWrite(fmt.Errorf("save state: %w", err))
+	}
+	s.journalSize += int64(len(line))
 	s.state = next
+	if s.journalSize >= max(s.minCompact, s.snapshotSize) {
+		// The change is already durable; a failed compaction only leaves
+		// the journal longer, and is retried on the next change.
+		_ = s.compact()
+	}
 	return nil
+}
+
+// undoWrite cuts the journal back to its last whole line after a failed
+// write, so that later changes do not follow a partial one. If even that
+// fails, the store refuses every later change rather than risk a journal
+// it cannot replay.
+func (s *store) undoWrite(err error) error {
+	if terr := s.journal.Truncate(s.journalSize); terr != nil {
+		s.broken = fmt.Errorf("local IoT registry: journal unusable after a failed write: %w", terr)
+		return errors.Join(err, s.broken)
+	}
+	return err
+}
+
+// change is one update's effect on the registry, as a journal line: each
+// record it wrote, by key, and null for each it deleted.
+type change struct {
+	Certificates map[string]*certRecord  `json:"certificates,omitempty"`
+	Things       map[string]*thingRecord `json:"things,omitempty"`
+	Tokens       map[string]*tokenRecord `json:"ownershipTokens,omitempty"`
+}
+
+func (ch change) empty() bool {
+	return len(ch.Certificates) == 0 && len(ch.Things) == 0 && len(ch.Tokens) == 0
+}
+
+// diff is the change that turns old into next.
+func diff(old, next *state) change {
+	return change{
+		Certificates: diffMap(old.Certificates, next.Certificates, func(a, b certRecord) bool { return a == b }),
+		Things:       diffMap(old.Things, next.Things, thingRecord.equal),
+		Tokens:       diffMap(old.Tokens, next.Tokens, func(a, b tokenRecord) bool { return a == b }),
+	}
+}
+
+// apply makes ch's writes and deletions in s.
+func (ch change) apply(s *state) {
+	applyMap(s.Certificates, ch.Certificates)
+	applyMap(s.Things, ch.Things)
+	applyMap(s.Tokens, ch.Tokens)
+}
+
+func (t thingRecord) equal(u thingRecord) bool {
+	return t.Name == u.Name && t.Template == u.Template && maps.Equal(t.Attributes, u.Attributes) &&
+		slices.Equal(t.CertificateIDs, u.CertificateIDs) && t.CreatedAt.Equal(u.CreatedAt) && t.UpdatedAt.Equal(u.UpdatedAt)
+}
+
+func diffMap[V any](old, next map[string]V, equal func(V, V) bool) map[string]*V {
+	var out map[string]*V
+	set := func(k string, v *V) {
+		if out == nil {
+			out = map[string]*V{}
+		}
+		out[k] = v
+	}
+	for k, v := range next {
+		if o, ok := old[k]; !ok || !equal(o, v) {
+			set(k, &v)
+		}
+	}
+	for k := range old {
+		if _, ok := next[k]; !ok {
+			set(k, nil)
+		}
+	}
+	return out
+}
+
+func applyMap[V any](m map[string]V, ch map[string]*V) {
+	for k, v := range ch {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = *v
+		}
+	}
 }
