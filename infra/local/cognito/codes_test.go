@@ -43,3 +43,21 @@ func TestConfirmationCodesArePrintedReadably(t *testing.T) {
 		t.Errorf("ConfirmSignUp with the printed code: %v", err)
 	}
 }
+
+// A password reset code is printed the same way, and the printed code sets
+// the new password.
+func TestResetCodesArePrintedReadably(t *testing.T) {
+	codes := &logBuffer{}
+	s := newStack(t, cognito.Options{Codes: codes})
+	s.register(t, "jane")
+	if _, err := s.forgot(t, "jane"); err != nil {
+		t.Fatalf("ForgotPassword: %v", err)
+	}
+	m := regexp.MustCompile(`(?m)^password reset code for jane: (\d{6})$`).FindStringSubmatch(codes.String())
+	if m == nil {
+		t.Fatalf("got code lines %q, want one like %q", codes.String(), "password reset code for jane: 123456")
+	}
+	if err := s.reset(t, "jane", m[1], newPassword); err != nil {
+		t.Errorf("ConfirmForgotPassword with the printed code: %v", err)
+	}
+}

@@ -112,9 +112,10 @@ type Options struct {
 	// Logger receives operational logs, including the sign-up confirmation
 	// codes that Cognito would email. Nil means slog.Default().
 	Logger *slog.Logger
-	// Codes, when not nil, also gets each sign-up confirmation code as one
-	// readable line, "sign-up code for <username>: <code>", for the person
-	// running the pool to find without reading JSON logs.
+	// Codes, when not nil, also gets each sign-up confirmation code and
+	// each password reset code as one readable line ("sign-up code for
+	// <username>: <code>", "password reset code for <username>: <code>"),
+	// for the person running the pool to find without reading JSON logs.
 	Codes io.Writer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
