@@ -254,10 +254,8 @@ func (p *Pool) respondNewPassword(ctx context.Context, body []byte) (any, error)
 	if in.ChallengeName != "NEW_PASSWORD_REQUIRED" {
 		return nil, newError(codeInvalidParameter, "Unsupported challenge name "+in.ChallengeName+".")
 	}
-	for _, name := range []string{"USERNAME", "NEW_PASSWORD"} {
-		if in.ChallengeResponses[name] == "" {
-			return nil, newError(codeInvalidParameter, "Missing required parameter "+name)
-		}
+	if err := requireParameters(in.ChallengeResponses, "USERNAME", "NEW_PASSWORD"); err != nil {
+		return nil, err
 	}
 	newPassword := in.ChallengeResponses["NEW_PASSWORD"]
 	attrs := map[string]string{}

@@ -153,6 +153,17 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
+// requireParameters answers as Cognito does when one of the named
+// parameters is missing or empty: the first such name, in the order given.
+func requireParameters(params map[string]string, names ...string) error {
+	for _, name := range names {
+		if params[name] == "" {
+			return newError(codeInvalidParameter, "Missing required parameter "+name)
+		}
+	}
+	return nil
+}
+
 type attribute struct {
 	Name  string
 	Value string
@@ -374,10 +385,8 @@ func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
 	default:
 		return nil, newError(codeInvalidParameter, "Initiate Auth method not supported.")
 	}
-	for _, name := range required {
-		if in.AuthParameters[name] == "" {
-			return nil, newError(codeInvalidParameter, "Missing required parameter "+name)
-		}
+	if err := requireParameters(in.AuthParameters, required...); err != nil {
+		return nil, err
 	}
 	switch in.AuthFlow {
 	case "USER_PASSWORD_AUTH":

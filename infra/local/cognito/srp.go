@@ -237,10 +237,8 @@ func (p *Pool) respondToAuthChallenge(ctx context.Context, body []byte) (any, er
 		return nil, newError(codeInvalidParameter, "Unsupported challenge name "+in.ChallengeName+".")
 	}
 	r := in.ChallengeResponses
-	for _, name := range []string{"USERNAME", "PASSWORD_CLAIM_SECRET_BLOCK", "TIMESTAMP", "PASSWORD_CLAIM_SIGNATURE"} {
-		if r[name] == "" {
-			return nil, newError(codeInvalidParameter, "Missing required parameter "+name)
-		}
+	if err := requireParameters(r, "USERNAME", "PASSWORD_CLAIM_SECRET_BLOCK", "TIMESTAMP", "PASSWORD_CLAIM_SIGNATURE"); err != nil {
+		return nil, err
 	}
 	return p.srpFinish(ctx, r["USERNAME"], r["PASSWORD_CLAIM_SECRET_BLOCK"], r["TIMESTAMP"], r["PASSWORD_CLAIM_SIGNATURE"])
 }
