@@ -293,8 +293,15 @@ func (p *Pool) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 // how a developer confirms a sign-up without a mailbox.
 func (p *Pool) logCode(username, code string) {
 	p.log.Info("sign-up confirmation code (Cognito would email it)", "username", username, "code", code)
+	p.printCode("sign-up code", username, code)
+}
+
+// printCode writes a code as a readable line where the pool prints codes,
+// if anywhere: what, for whom, and the code, with the username kept to one
+// line.
+func (p *Pool) printCode(what, username, code string) {
 	if p.codes != nil {
-		_, _ = fmt.Fprintf(p.codes, "sign-up code for %s: %s\n", oneLine(username), code)
+		_, _ = fmt.Fprintf(p.codes, "%s for %s: %s\n", what, oneLine(username), code)
 	}
 }
 

@@ -2,7 +2,6 @@ package cognito
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -39,9 +38,7 @@ func (p *Pool) forgotPassword(_ context.Context, body []byte) (any, error) {
 	}
 	// As with sign-up codes, the log stands in for the email.
 	p.log.Info("password reset code (Cognito would email it)", "username", in.Username, "code", u.Reset.Value)
-	if p.codes != nil {
-		_, _ = fmt.Fprintf(p.codes, "password reset code for %s: %s\n", oneLine(in.Username), u.Reset.Value)
-	}
+	p.printCode("password reset code", in.Username, u.Reset.Value)
 	return map[string]any{"CodeDeliveryDetails": delivery(u.Attributes["email"])}, nil
 }
 
