@@ -319,13 +319,7 @@ func (p *Pool) respondNewPassword(ctx context.Context, body []byte) (any, error)
 // AdminCreateUser, as the logs show it; it lets tests and tooling answer the
 // first sign-in without reading logs.
 func (p *Pool) TemporaryPassword(username string) (string, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	u := p.store.find(username, true)
-	if u == nil || u.Temporary == nil {
-		return "", false
-	}
-	return u.Temporary.Value, true
+	return p.pending(username, true, func(u *user) *pendingCode { return u.Temporary })
 }
 
 // generate makes a temporary password that the policy accepts, as Cognito

@@ -103,11 +103,5 @@ func (p *Pool) confirmForgotPassword(ctx context.Context, body []byte) (any, err
 // PasswordResetCode returns the password reset code pending for a user, as
 // the logs show it, for tests and tooling.
 func (p *Pool) PasswordResetCode(username string) (string, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	u := p.store.find(username, false)
-	if u == nil || u.Reset == nil {
-		return "", false
-	}
-	return u.Reset.Value, true
+	return p.pending(username, false, func(u *user) *pendingCode { return u.Reset })
 }

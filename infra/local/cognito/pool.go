@@ -338,11 +338,21 @@ func (p *Pool) CreateConfirmedUser(ctx context.Context, nu NewUser) (string, err
 // ConfirmationCode returns the sign-up code pending for a user, as the logs
 // show it; it lets tests and tooling confirm without reading logs.
 func (p *Pool) ConfirmationCode(username string) (string, bool) {
+	return p.pending(username, false, func(u *user) *pendingCode { return u.Code })
+}
+
+// pending returns the value of one of a user's pending codes, picked by
+// which, and whether the user and the code exist; orSub is as for find.
+func (p *Pool) pending(username string, orSub bool, which func(*user) *pendingCode) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u := p.store.find(username, false)
-	if u == nil || u.Code == nil {
+	u := p.store.find(username, orSub)
+	if u == nil {
 		return "", false
 	}
-	return u.Code.Value, true
+	c := which(u)
+	if c == nil {
+		return "", false
+	}
+	return c.Value, true
 }
