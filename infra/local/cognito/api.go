@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -433,9 +434,17 @@ func (p *Pool) passwordAuth(ctx context.Context, username, password string) (any
 			return nil, err
 		}
 	}
+	return p.passwordProven(ctx, snap, now)
+}
+
+// passwordProven answers a sign-in whose password is proven, by either flow,
+// as the user's status decides: a confirmed user gets a session, a user with
+// a temporary password the NEW_PASSWORD_REQUIRED challenge, any other none.
+func (p *Pool) passwordProven(ctx context.Context, snap *user, now time.Time) (any, error) {
 	switch snap.Status {
 	case statusConfirmed:
 	case statusForceChangePassword:
+		// The temporary password is proven; the new one comes next.
 		return p.newPasswordChallenge(snap, now)
 	default:
 		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")

@@ -297,13 +297,5 @@ func (p *Pool) srpFinish(ctx context.Context, username, secret, timestamp, signa
 	if snap == nil {
 		return nil, bad
 	}
-	switch snap.Status {
-	case statusConfirmed:
-	case statusForceChangePassword:
-		// The temporary password is proven; the new one comes next.
-		return p.newPasswordChallenge(snap, now)
-	default:
-		return nil, newError(codeUserNotConfirmed, "User is not confirmed.")
-	}
-	return p.startSession(ctx, snap)
+	return p.passwordProven(ctx, snap, now)
 }
