@@ -86,18 +86,26 @@ func (l *attemptLimits) signInLocked(key string, now time.Time) bool {
 func (l *attemptLimits) signInFailed(key string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.signIns[key]
-	if r == nil {
-		r = &lockout{}
-		l.signIns[key] = r
-	}
-	r.failures++
-	r.last = now
+	r := countFailure(l.signIns, key, now)
 	if r.failures < freeSignInFailures {
 		return
 	}
 	r.duration = min(max(2*r.duration, firstLockout), maxLockout)
 	r.lockedUntil = now.Add(r.duration)
+}
+
+// countFailure counts a failed attempt at now in key's record of records,
+// which it starts if key has none, and returns the record. The caller holds
+// the limits' lock.
+func countFailure(records map[string]*lockout, key string, now time.Time) *lockout {
+	r := records[key]
+	if r == nil {
+		r = &lockout{}
+		records[key] = r
+	}
+	r.failures++
+	r.last = now
+	return r
 }
 
 // signInSucceeded forgets the user's failures.
@@ -129,13 +137,7 @@ func (l *attemptLimits) codeLocked(key string, now time.Time) bool {
 func (l *attemptLimits) codeFailed(key string, now time.Time) (limitReached bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.codes[key]
-	if r == nil {
-		r = &lockout{}
-		l.codes[key] = r
-	}
-	r.failures++
-	r.last = now
+	r := countFailure(l.codes, key, now)
 	if r.failures < maxCodeFailures {
 		return false
 	}
