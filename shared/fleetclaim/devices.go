@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // MaxDecommissionReasonLength bounds the free-text reason of a decommission.
@@ -18,18 +16,7 @@ const ReasonReplaced = "replaced"
 // ValidateDecommissionReason checks the optional free-text reason given for
 // a decommission, by the rules of ValidateSite.
 func ValidateDecommissionReason(s string) error {
-	if !utf8.ValidString(s) {
-		return Invalid("reason", "must be valid UTF-8")
-	}
-	if utf8.RuneCountInString(s) > MaxDecommissionReasonLength {
-		return Invalid("reason", "must be at most %d characters", MaxDecommissionReasonLength)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return Invalid("reason", "must not contain control or invisible characters")
-		}
-	}
-	return nil
+	return validateFreeText("reason", s, MaxDecommissionReasonLength)
 }
 
 // overdue derives, on read, whether a registered device has failed to come

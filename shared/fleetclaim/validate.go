@@ -52,15 +52,22 @@ func ValidateTemplateName(s string) error {
 
 // ValidateSite checks the optional free-text site label.
 func ValidateSite(s string) error {
+	return validateFreeText("site", s, MaxSiteLength)
+}
+
+// validateFreeText checks an optional free-text value of field: valid
+// UTF-8, at most limit characters, and no control or invisible characters,
+// which could hide text or break where it is shown.
+func validateFreeText(field, s string, limit int) error {
 	if !utf8.ValidString(s) {
-		return Invalid("site", "must be valid UTF-8")
+		return Invalid(field, "must be valid UTF-8")
 	}
-	if utf8.RuneCountInString(s) > MaxSiteLength {
-		return Invalid("site", "must be at most %d characters", MaxSiteLength)
+	if utf8.RuneCountInString(s) > limit {
+		return Invalid(field, "must be at most %d characters", limit)
 	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
-			return Invalid("site", "must not contain control or invisible characters")
+			return Invalid(field, "must not contain control or invisible characters")
 		}
 	}
 	return nil
