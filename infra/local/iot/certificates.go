@@ -149,14 +149,24 @@ type validity struct {
 	NotAfter float64 `json:"notAfter"`
 }
 
-func (c *Core) serveUpdateCertificate(w http.ResponseWriter, r *http.Request) {
+// pathCertificateID reads the certificateId path parameter in the form the
+// store keeps (lowercase, no 0x), or answers 400 and reports false.
+func pathCertificateID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("certificateId")
 	if !certificateIDPattern.MatchString(id) {
 		writeAWSError(w, http.StatusBadRequest, errTypeInvalidRequest, "certificateId must be 64 hexadecimal characters.")
+		return "", false
+	}
+	return strings.ToLower(strings.TrimPrefix(id, "0x")), true
+}
+
+func (c *Core) serveUpdateCertificate(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathCertificateID(w, r)
+	if !ok {
 		return
 	}
 	status := r.URL.Query().Get("newStatus")
-	err := c.updateCertificate(strings.ToLower(strings.TrimPrefix(id, "0x")), status)
+	err := c.updateCertificate(id, status)
 	switch {
 	case err == nil:
 		w.Header().Set("X-Amzn-RequestId", newRequestID())
@@ -168,18 +178,17 @@ func (c *Core) serveUpdateCertificate(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errCertificateState):
 		writeAWSError(w, http.StatusConflict, errTypeCertificateState, "The certificate operation is not allowed: "+err.Error()+".")
 	default:
-		c.log.Error("UpdateCertificate failed", "certificateId", id, "error", err)
+		c.log.Error("UpdateCertificate failed", "certificateId", r.PathValue("certificateId"), "error", err)
 		writeAWSError(w, http.StatusInternalServerError, errTypeInternalFailure, "Internal failure.")
 	}
 }
 
 func (c *Core) serveDescribeCertificate(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("certificateId")
-	if !certificateIDPattern.MatchString(id) {
-		writeAWSError(w, http.StatusBadRequest, errTypeInvalidRequest, "certificateId must be 64 hexadecimal characters.")
+	id, ok := pathCertificateID(w, r)
+	if !ok {
 		return
 	}
-	rec, ok := c.store.certificate(strings.ToLower(strings.TrimPrefix(id, "0x")))
+	rec, ok := c.store.certificate(id)
 	if !ok {
 		writeAWSError(w, http.StatusNotFound, errTypeResourceNotFound, "The certificate does not exist.")
 		return
