@@ -65,8 +65,10 @@ func runTests(m *testing.M) int {
 // synthesis reported (cdk-nag findings included).
 type synthesized struct {
 	settings Settings
-	// template is the CloudFormation template as plain JSON values.
-	template map[string]any
+	// template is the CloudFormation template as plain JSON values, and
+	// templateFile the file it was read from.
+	template     map[string]any
+	templateFile string
 	// assert is the same template for the assertions library.
 	assert assertions.Template
 	// errors are validation failures and aws:cdk:error annotations.
@@ -180,7 +182,8 @@ func synthesize(name string, extra map[string]any) (out *synthesized) {
 			}
 		}
 	}
-	if err := readJSON(filepath.Join(outdir, art.Properties.TemplateFile), &out.template); err != nil {
+	out.templateFile = filepath.Join(outdir, art.Properties.TemplateFile)
+	if err := readJSON(out.templateFile, &out.template); err != nil {
 		out.fatal = err
 		return out
 	}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # lint.sh runs the static checks: go.mod tidiness, gofmt, go vet, staticcheck
-# and gosec, and cfn-lint on the synthesized template when cfn-lint is already
-# on PATH. cfn-lint is never required (it cannot be installed everywhere): the
-# CDK assertions and cdk-nag in `go test ./infra/` are the template checks
-# every run makes.
+# and gosec. cfn-lint runs in `go test ./infra/` (TestCfnLint), on the
+# templates those tests synthesize anyway, where cfn-lint is on PATH; it is
+# never required (it cannot be installed everywhere): the CDK assertions and
+# cdk-nag there are the template checks every run makes.
 #
 # The two tools are pinned here and run with go run pkg@version rather than
 # with go.mod's tool directive: a tool directive would put each tool's own
@@ -56,15 +56,4 @@ wait "$gs_pid" || failed=1
 cat "$gs_log"
 echo "lint: staticcheck and gosec took $((SECONDS - t0))s"
 [[ $failed -eq 0 ]] || { echo "lint: staticcheck or gosec failed (above)" >&2; exit 1; }
-if command -v cfn-lint >/dev/null; then
-	out="$(mktemp -d)"
-	trap 'rm -rf "$out" "$sc_log" "$gs_log"' EXIT
-	make --no-print-directory build >/dev/null
-	CDK_OUTDIR="$out" infra/scripts/cdk.sh synth --quiet >/dev/null
-	# W3005: the CDK states a function's dependency on its role both as
-	# DependsOn and through Fn::GetAtt; redundant, harmless, and not ours.
-	cfn-lint --ignore-checks W3005 -- "$out"/*.template.json
-else
-	echo "lint: cfn-lint is not on PATH; skipped (go test ./infra/ checks the template with CDK assertions and cdk-nag)"
-fi
 echo "lint: ok"
