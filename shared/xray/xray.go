@@ -166,7 +166,8 @@ func (s *sender) handle(ctx context.Context, in middleware.InitializeInput, next
 	}
 	seg.AWS.RequestID, _ = awsmiddleware.GetRequestIDMetadata(md)
 	status := 0
-	if r, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && r != nil {
+	// A call that got no answer still carries an empty response here.
+	if r, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && r != nil && r.Response != nil && r.StatusCode != 0 {
 		status = r.StatusCode
 		seg.HTTP = &HTTP{Response: Response{Status: status}}
 	}

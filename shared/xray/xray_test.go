@@ -180,6 +180,35 @@ func TestUnreachableDaemon(t *testing.T) {
 	}
 }
 
+// A call that gets no answer at all is a fault, with no http object: the
+// server took the connection and closed it without a response.
+func TestNoAnswerIsAFault(t *testing.T) {
+	addr, next := daemon(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cfg := awsenv.Local("local-1")
+	cfg.RetryMaxAttempts = 1
+	cfg.APIOptions = append(cfg.APIOptions, xray.APIOption(addr))
+	ctx := xray.WithHeader(context.Background(), "Root="+root+";Parent="+parent+";Sampled=1")
+	if err := getItem(ctx, awsenv.DynamoDB(cfg, srv.URL)); err == nil {
+		t.Fatal("GetItem succeeded against a server that closes every connection")
+	}
+	_, doc, _ := strings.Cut(next(2*time.Second), "\n")
+	var seg xray.Subsegment
+	if err := json.Unmarshal([]byte(doc), &seg); err != nil {
+		t.Fatalf("document %q: %v", doc, err)
+	}
+	if !seg.Fault || seg.Error || seg.Throttle || seg.HTTP != nil {
+		t.Errorf("fault, error, throttle, http = %v, %v, %v, %v; want true, false, false, none",
+			seg.Fault, seg.Error, seg.Throttle, seg.HTTP)
+	}
+}
+
 func num(f float64) string { b, _ := json.Marshal(f); return string(b) }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
