@@ -6,6 +6,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -13,12 +14,22 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/fleetclaim/fleetclaim/shared/xray"
 )
 
 // Load reads the SDK configuration (region and credentials) from the
-// environment, as Lambda provides it.
+// environment, as Lambda provides it. Where Lambda runs an X-Ray daemon
+// (active tracing sets AWS_XRAY_DAEMON_ADDRESS), every client built from it
+// reports its calls in sampled invocations as subsegments (package xray);
+// elsewhere, as in the local stack, nothing is added.
 func Load(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	var opts []func(*awsconfig.LoadOptions) error
+	if addr := os.Getenv(xray.DaemonAddressEnv); addr != "" {
+		opts = append(opts, awsconfig.WithAPIOptions([]func(*middleware.Stack) error{xray.APIOption(addr)}))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
