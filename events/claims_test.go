@@ -167,6 +167,44 @@ var claimsCases = map[string]claimsCase{
 			wantAudit(t, w, "acme", fleetclaim.ActionDeviceReplaced, "SN-0042")
 			wantAudit(t, w, "acme", fleetclaim.ActionClaimIssued, body["claimId"].(string))
 		}},
+	// A retry of a decommission that succeeded, naming the device: the
+	// history entry, and nothing done again.
+	"decommission-device-retry": {before: decommissionSN0042,
+		status: 200, body: map[string]any{"serialNumber": "SN-0042", "state": "decommissioned",
+			"certificateId": deviceCertificate, "decommissionReason": "water damage", "decommissionedAt": "2026-11-23T09:59:00Z"},
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if calls := w.revoker.Calls(); len(calls) != 0 {
+				t.Errorf("got AWS IoT calls %q, want none", calls)
+			}
+		}},
+	// The same retry after a replacement unit registered under the serial:
+	// refused, and the replacement stays live.
+	"decommission-device-changed": {
+		before: func(t *testing.T, w *world, h *apigw.Handler, req events.APIGatewayProxyRequest) {
+			decommissionSN0042(t, w, h, req)
+			ctx := t.Context()
+			id := fleetclaim.ClaimID(strings.Repeat("e6", 32))
+			if err := w.store.CreateClaim(ctx, fleetclaim.Claim{ID: id, TenantID: "acme", InstallerID: admin, Template: template,
+				Serial: "SN-0042", Status: fleetclaim.ClaimIssued, IssuedAt: now.Add(-time.Minute),
+				ExpiresAt: now.Add(4 * time.Minute), UpdatedAt: now.Add(-time.Minute), RetainUntil: now.Add(time.Hour)}, consumedClaim); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.store.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: id, IfStatus: fleetclaim.ClaimIssued,
+				Status: fleetclaim.ClaimConsumed, At: now.Add(-30 * time.Second), Device: &fleetclaim.Device{TenantID: "acme",
+					Serial: "SN-0042", ThingName: "acme_SN-0042", CertificateID: replacementCertificate, InstallerID: admin,
+					ClaimID: id, Template: template, ProvisionedAt: now.Add(-30 * time.Second)}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		status: 409, code: "device_changed",
+		after: func(t *testing.T, w *world, _ map[string]any) {
+			if calls := w.revoker.Calls(); len(calls) != 0 {
+				t.Errorf("got AWS IoT calls %q, want none", calls)
+			}
+			if d, err := w.store.GetDevice(t.Context(), "acme", "SN-0042"); err != nil || d.CertificateID != replacementCertificate {
+				t.Errorf("got %+v (%v), want the replacement live still", d, err)
+			}
+		}},
 	"list-device-history": {
 		before: func(t *testing.T, w *world, _ *apigw.Handler, _ events.APIGatewayProxyRequest) {
 			if _, err := w.store.DecommissionDevice(t.Context(), "acme", "SN-0042", deviceCertificate, now.Add(-time.Minute), admin, "water damage"); err != nil {
@@ -174,6 +212,19 @@ var claimsCases = map[string]claimsCase{
 			}
 		},
 		status: 200, listed: 1},
+}
+
+// replacementCertificate is the certificate of the unit that replaced
+// SN-0042's, where a fixture registers one.
+var replacementCertificate = strings.Repeat("e5", 32)
+
+// decommissionSN0042 retires SN-0042's device a minute before the fixture
+// arrives, as an earlier request would have.
+func decommissionSN0042(t *testing.T, w *world, _ *apigw.Handler, _ events.APIGatewayProxyRequest) {
+	t.Helper()
+	if _, err := w.store.DecommissionDevice(t.Context(), "acme", "SN-0042", deviceCertificate, now.Add(-time.Minute), admin, "water damage"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestClaimsEvents(t *testing.T) {

@@ -33,8 +33,8 @@ type Service interface {
 	ListClaims(ctx context.Context, p fleetclaim.Principal, pg fleetclaim.Page) ([]fleetclaim.Claim, string, error)
 	RevokeClaim(ctx context.Context, p fleetclaim.Principal, id fleetclaim.ClaimID) (fleetclaim.Claim, error)
 	GetDevice(ctx context.Context, p fleetclaim.Principal, serial string) (fleetclaim.Device, error)
-	DecommissionDevice(ctx context.Context, p fleetclaim.Principal, serial, reason string) (fleetclaim.Device, error)
-	ReplaceDevice(ctx context.Context, p fleetclaim.Principal, serial string, r fleetclaim.IssueRequest) (fleetclaim.IssuedClaim, error)
+	Decommission(ctx context.Context, p fleetclaim.Principal, serial string, r fleetclaim.DecommissionRequest) (fleetclaim.Device, error)
+	Replace(ctx context.Context, p fleetclaim.Principal, serial, certificateID string, r fleetclaim.IssueRequest) (fleetclaim.IssuedClaim, error)
 	ListDeviceHistory(ctx context.Context, p fleetclaim.Principal, serial string, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
 	ListDevices(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Device, string, error)
 	ListInstallers(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.Installer, string, error)
@@ -189,7 +189,8 @@ func (h *Handler) getDevice(ctx context.Context, r request) (int, any, error) {
 	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
 }
 
-// decommissionDevice takes an optional body: {"reason": "..."}, or none.
+// decommissionDevice takes an optional body: {"reason": "...",
+// "certificateId": "..."}, either member optional, or none.
 func (h *Handler) decommissionDevice(ctx context.Context, r request) (int, any, error) {
 	var body decommissionBody
 	if r.Body != "" {
@@ -197,7 +198,8 @@ func (h *Handler) decommissionDevice(ctx context.Context, r request) (int, any, 
 			return 0, nil, err
 		}
 	}
-	d, err := h.Service.DecommissionDevice(ctx, r.principal, r.PathParameters["serial"], body.Reason)
+	d, err := h.Service.Decommission(ctx, r.principal, r.PathParameters["serial"],
+		fleetclaim.DecommissionRequest{Reason: body.Reason, CertificateID: body.CertificateID})
 	return http.StatusOK, viewDevice(d), asParameter(err, "serialNumber", "serial")
 }
 
@@ -206,7 +208,7 @@ func (h *Handler) replaceDevice(ctx context.Context, r request) (int, any, error
 	if err := decodeBody(r, &body); err != nil {
 		return 0, nil, err
 	}
-	ic, err := h.Service.ReplaceDevice(ctx, r.principal, r.PathParameters["serial"],
+	ic, err := h.Service.Replace(ctx, r.principal, r.PathParameters["serial"], body.CertificateID,
 		fleetclaim.IssueRequest{Template: body.Template, Site: body.Site})
 	if err != nil {
 		return 0, nil, asParameter(err, "serialNumber", "serial")

@@ -621,6 +621,9 @@ func probes(r apigw.Route) []probe {
 				req: with(func(*events.APIGatewayProxyRequest) {}), status: 503, code: "dependency_unavailable"})
 	case "decommissionDevice", "replaceDevice":
 		byInstaller := func() events.APIGatewayProxyRequest { return target(r.Operation, asInstaller()) }
+		body := func(b string) func() events.APIGatewayProxyRequest {
+			return with(func(req *events.APIGatewayProxyRequest) { req.Body = b })
+		}
 		ps = append(ps,
 			probe{name: "an installer, where the tenant does not allow it", req: byInstaller, status: 403, code: "forbidden"},
 			probe{name: "its installer, where the tenant allows it", setup: func(w *world) { w.allowInstallersToDecommission() },
@@ -629,7 +632,15 @@ func probes(r apigw.Route) []probe {
 				status: 400, code: "invalid_json", field: "serialNumber"},
 			probe{name: "AWS IoT failing", setup: func(w *world) { w.revoker.Fail(errors.New("ThrottlingException")) },
 				req: with(func(*events.APIGatewayProxyRequest) {}), status: 503, code: "dependency_unavailable"},
-			probe{name: "a serial without a live device", req: param("serial", "SN-0001"), status: 404, code: "not_found"})
+			probe{name: "a serial without a live device", req: param("serial", "SN-0001"), status: 404, code: "not_found"},
+			probe{name: "naming the live device's certificate", req: body(`{"certificateId":"` + deviceCertificate + `"}`),
+				status: successOf(r)},
+			probe{name: "naming another certificate", req: body(`{"certificateId":"` + strings.Repeat("e5", 32) + `"}`),
+				status: 409, code: "device_changed"},
+			probe{name: "malformed certificateId", req: body(`{"certificateId":"` + strings.Repeat("D4", 32) + `"}`),
+				status: 400, code: "invalid_request", field: "certificateId"},
+			probe{name: "certificateId in another case", req: body(`{"certificateID":"` + deviceCertificate + `"}`),
+				status: 400, code: "invalid_json", field: "certificateID"})
 		if r.Operation == "decommissionDevice" {
 			ps = append(ps,
 				probe{name: "no body", req: with(func(req *events.APIGatewayProxyRequest) { req.Body = "" }), status: 200},

@@ -15,14 +15,17 @@ type issueClaimBody struct {
 }
 
 // replaceDeviceBody is POST /devices/{serial}/replace: POST /claims's body
-// without the serial, which the path names.
+// without the serial, which the path names, and with the certificate of
+// the device meant, optionally.
 type replaceDeviceBody struct {
-	Template string `json:"template,omitempty"`
-	Site     string `json:"site,omitempty"`
+	Template      string `json:"template,omitempty"`
+	Site          string `json:"site,omitempty"`
+	CertificateID string `json:"certificateId,omitempty"`
 }
 
 type decommissionBody struct {
-	Reason string `json:"reason,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	CertificateID string `json:"certificateId,omitempty"`
 }
 
 type claimView struct {

@@ -42,6 +42,8 @@ var (
 	globexClaim   = strings.Repeat("b1", 32) // globex's, SN-0001, usable
 	unknownClaim  = strings.Repeat("0f", 32) // no such claim
 
+	deviceCertificate = strings.Repeat("d4", 32) // the certificate of the seeded devices
+
 	now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 )
 
@@ -127,7 +129,7 @@ func (w *world) seed() {
 	consume := func(id string, tenant fleetclaim.TenantID, by, serial string, at time.Time) {
 		_, err := w.store.UpdateClaim(ctx, fleetclaim.ClaimUpdate{ID: fleetclaim.ClaimID(id), IfStatus: fleetclaim.ClaimIssued,
 			Status: fleetclaim.ClaimConsumed, At: at, Device: &fleetclaim.Device{TenantID: tenant, Serial: serial,
-				ThingName: fleetclaim.ThingName(tenant, serial), CertificateID: strings.Repeat("d4", 32),
+				ThingName: fleetclaim.ThingName(tenant, serial), CertificateID: deviceCertificate,
 				InstallerID: fleetclaim.InstallerID(by), ClaimID: fleetclaim.ClaimID(id), Template: template, Site: "Depot 4",
 				ProvisionedAt: at}})
 		must(err)

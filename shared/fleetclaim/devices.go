@@ -106,7 +106,39 @@ func (s *Service) ListDeviceHistory(ctx context.Context, p Principal, serial str
 	return ds, next, nil
 }
 
-// DecommissionDevice retires a serial's live device: its certificate is
+// DecommissionRequest is what a decommission names besides the serial.
+type DecommissionRequest struct {
+	// Reason is optional free text, recorded with the history entry.
+	Reason string
+	// CertificateID, when given, names the device the caller means: the
+	// action applies only while the serial's device has that certificate,
+	// so a retry cannot reach a replacement unit registered meanwhile.
+	CertificateID string
+}
+
+// ValidateDeviceCertificateID checks an optional certificateId naming the
+// device a request means: empty, or 64 lowercase hex characters like every
+// AWS IoT certificate ID.
+func ValidateDeviceCertificateID(id string) error {
+	if id != "" && ValidateClaimID(ClaimID(id)) != nil {
+		return Invalid("certificateId", "must be a 64-character certificate ID")
+	}
+	return nil
+}
+
+// deviceChanged is the answer when the serial's device is not the one the
+// caller named.
+func deviceChanged() error {
+	return Conflict(CodeDeviceChanged, "The serial's live device is not the one named; reload.")
+}
+
+// DecommissionDevice is Decommission with a reason and no certificate
+// guard: it applies to whatever device the serial has.
+func (s *Service) DecommissionDevice(ctx context.Context, p Principal, serial, reason string) (Device, error) {
+	return s.Decommission(ctx, p, serial, DecommissionRequest{Reason: reason})
+}
+
+// Decommission retires a serial's live device: its certificate is
 // deactivated and detached from its thing in AWS IoT first, then the device
 // moves to the serial's history and the serial is free for a new claim
 // (invariant 10). Admins of the tenant may always; an installer only for a
@@ -116,11 +148,19 @@ func (s *Service) ListDeviceHistory(ctx context.Context, p Principal, serial str
 // request is then repeated, and every step is idempotent. Repeating it after
 // it succeeded returns the decommissioned device. The thing is kept: the
 // table keeps the history, and deleting things is left to the operator.
-func (s *Service) DecommissionDevice(ctx context.Context, p Principal, serial, reason string) (Device, error) {
+//
+// With r.CertificateID, the serial's device must be the one named: a live
+// device with another certificate answers 409 device_changed (a repeat
+// after a replacement registered must not retire the new unit); with no
+// live device, the newest history entry must have it, and is returned.
+func (s *Service) Decommission(ctx context.Context, p Principal, serial string, r DecommissionRequest) (Device, error) {
 	if err := ValidateSerial(serial); err != nil {
 		return Device{}, err
 	}
-	if err := ValidateDecommissionReason(reason); err != nil {
+	if err := ValidateDecommissionReason(r.Reason); err != nil {
+		return Device{}, err
+	}
+	if err := ValidateDeviceCertificateID(r.CertificateID); err != nil {
 		return Device{}, err
 	}
 	a, err := resolveActor(ctx, s.Store, p)
@@ -130,6 +170,9 @@ func (s *Service) DecommissionDevice(ctx context.Context, p Principal, serial, r
 	d, err := s.deviceOrLatest(ctx, a.TenantID, serial)
 	if err != nil {
 		return Device{}, err
+	}
+	if r.CertificateID != "" && d.CertificateID != r.CertificateID {
+		return Device{}, deviceChanged()
 	}
 	if err := a.mayDecommission(d); err != nil {
 		return Device{}, err
@@ -148,12 +191,17 @@ func (s *Service) DecommissionDevice(ctx context.Context, p Principal, serial, r
 		return Device{}, Unavailable(fmt.Errorf("detach certificate %s from %s: %w", d.CertificateID, d.ThingName, err))
 	}
 	now := s.Now().UTC()
-	out, err := s.Store.DecommissionDevice(ctx, a.TenantID, serial, d.CertificateID, now, a.ID, reason)
+	// The store's write is conditional on d's certificate, so a device
+	// registered between the read above and here is never retired.
+	out, err := s.Store.DecommissionDevice(ctx, a.TenantID, serial, d.CertificateID, now, a.ID, r.Reason)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// Decommissioned concurrently: the newest history entry is it.
 		return s.deviceOrLatest(ctx, a.TenantID, serial)
 	case errors.Is(err, ErrConflict):
+		if r.CertificateID != "" {
+			return Device{}, deviceChanged()
+		}
 		return Device{}, Conflict(CodeDeviceAlreadyProvisioned, "Another device was provisioned under this serial meanwhile; reload and retry.")
 	case err != nil:
 		return Device{}, Unavailable(fmt.Errorf("decommission %s: %w", serial, err))
@@ -161,20 +209,37 @@ func (s *Service) DecommissionDevice(ctx context.Context, p Principal, serial, r
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, At: now, Actor: a.ID, Action: ActionCertificateDeactivated,
 		Subject: d.CertificateID, Detail: "device " + serial + ", thing " + d.ThingName})
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, At: now, Actor: a.ID, Action: ActionDeviceDecommissioned,
-		Subject: serial, Detail: "thing " + d.ThingName + ", certificate " + d.CertificateID + ", reason " + quoteReason(reason)})
+		Subject: serial, Detail: "thing " + d.ThingName + ", certificate " + d.CertificateID + ", reason " + quoteReason(r.Reason)})
 	s.Log.InfoContext(ctx, "device decommissioned", "tenantId", a.TenantID, "serial", serial,
 		"certificateId", d.CertificateID, "by", a.ID)
 	return out, nil
 }
 
-// ReplaceDevice decommissions a serial's device and issues a claim for the
+// ReplaceDevice is Replace with no certificate guard.
+func (s *Service) ReplaceDevice(ctx context.Context, p Principal, serial string, r IssueRequest) (IssuedClaim, error) {
+	return s.Replace(ctx, p, serial, "", r)
+}
+
+// Replace decommissions a serial's device and issues a claim for the
 // same serial, in one call, audited as one story (device.replaced names the
 // old certificate and the new claim). The request is checked before anything
 // changes; should the issuance then fail, the device stays decommissioned and
 // the serial free, and repeating the call (or POST /claims) issues the claim.
-func (s *Service) ReplaceDevice(ctx context.Context, p Principal, serial string, r IssueRequest) (IssuedClaim, error) {
+//
+// certificateID, when given, guards the decommission as in Decommission: a
+// live device with another certificate answers 409 device_changed. With no
+// live device and the newest history entry the one named, the replacement
+// goes on to the issuance, as without the guard: that is how a repeat
+// finishes a replacement whose issuance failed, or whose answer was lost
+// (the caller's new claim supersedes their own open one, by IssueClaim's
+// rule). Once the new unit has registered, the repeat answers 409
+// device_changed instead of retiring it.
+func (s *Service) Replace(ctx context.Context, p Principal, serial, certificateID string, r IssueRequest) (IssuedClaim, error) {
 	r.Serial = serial
 	if err := ValidateSerial(serial); err != nil {
+		return IssuedClaim{}, err
+	}
+	if err := ValidateDeviceCertificateID(certificateID); err != nil {
 		return IssuedClaim{}, err
 	}
 	if _, err := s.template(r.Template); err != nil {
@@ -183,7 +248,7 @@ func (s *Service) ReplaceDevice(ctx context.Context, p Principal, serial string,
 	if err := ValidateSite(r.Site); err != nil {
 		return IssuedClaim{}, err
 	}
-	old, err := s.DecommissionDevice(ctx, p, serial, ReasonReplaced)
+	old, err := s.Decommission(ctx, p, serial, DecommissionRequest{Reason: ReasonReplaced, CertificateID: certificateID})
 	if err != nil {
 		return IssuedClaim{}, err
 	}

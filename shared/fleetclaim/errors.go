@@ -56,6 +56,10 @@ const (
 	CodePublicMailDomain = "public_mail_domain"
 )
 
+// CodeDeviceChanged: the serial's device is not the one the request's
+// certificateId names (a replacement registered meanwhile).
+const CodeDeviceChanged = "device_changed"
+
 // Error is a domain error: a kind for the status, a stable code, a message
 // safe to show the caller, and the cause, which is logged but never shown.
 type Error struct {
