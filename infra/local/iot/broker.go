@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -225,8 +226,15 @@ func (h *brokerHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	return pk, packets.CodeSuccessIgnore
 }
 
+// replyGrace is how long a connection whose certificate was deactivated
+// during a request lives on after the reply: long enough for the client to
+// read its answer before it sees the connection end (a client library may
+// report the loss before it hands over a message that arrived with it).
+// AWS IoT drops such connections "within a few minutes"; this is sooner.
+const replyGrace = 250 * time.Millisecond
+
 // answered ends a request of cl; if its certificate was deactivated
-// meanwhile, the connection is closed now that the reply is out.
+// meanwhile, the connection is closed a moment after the reply is out.
 func (c *Core) answered(cl *mqtt.Client) {
 	if !c.presence.finish(cl) {
 		return
@@ -234,8 +242,10 @@ func (c *Core) answered(cl *mqtt.Client) {
 	c.mu.Lock()
 	server := c.server
 	c.mu.Unlock()
-	c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID)
-	dropClient(server, cl)
+	time.AfterFunc(replyGrace, func() {
+		c.log.Warn("MQTT connection dropped: certificate no longer active", "clientId", cl.ID)
+		dropClient(server, cl)
+	})
 }
 
 // deliver publishes a reply to the requesting connection alone. The reply
