@@ -75,6 +75,18 @@ type serialSnapshot struct {
 	calls   int                // AWS IoT calls so far
 }
 
+// wantRefusedUnchanged fails the test unless err is of kind and code and
+// the serial is as it was before the refused request.
+func (w *world) wantRefusedUnchanged(err error, kind fleetclaim.Kind, code, serial string, before serialSnapshot) {
+	w.t.Helper()
+	if e := errorOf(w.t, err); e.Kind != kind || e.Code != code {
+		w.t.Errorf("got %s/%s, want %s/%s", e.Kind, e.Code, kind, code)
+	}
+	if after := w.snapshot(serial); !after.equal(before) {
+		w.t.Errorf("got %+v after the refusal, want %+v: nothing changed", after, before)
+	}
+}
+
 func (w *world) snapshot(serial string) serialSnapshot {
 	w.t.Helper()
 	ctx := context.Background()
@@ -145,12 +157,7 @@ func TestDecommissionNamingCertificate(t *testing.T) {
 					d, err := w.svc.Decommission(context.Background(), w.adminP(), "SN-0001",
 						fleetclaim.DecommissionRequest{Reason: "retry", CertificateID: tt.cert(s)})
 					if tt.wantKind != "" {
-						if e := errorOf(t, err); e.Kind != tt.wantKind || e.Code != tt.wantCode {
-							t.Errorf("got %s/%s, want %s/%s", e.Kind, e.Code, tt.wantKind, tt.wantCode)
-						}
-						if after := w.snapshot("SN-0001"); !after.equal(before) {
-							t.Errorf("got %+v after the refusal, want %+v: nothing changed", after, before)
-						}
+						w.wantRefusedUnchanged(err, tt.wantKind, tt.wantCode, "SN-0001", before)
 						return
 					}
 					if err != nil {
@@ -202,12 +209,7 @@ func TestReplaceNamingCertificate(t *testing.T) {
 					before := w.snapshot("SN-0001")
 					ic, err := w.svc.Replace(context.Background(), w.adminP(), "SN-0001", tt.cert(s), fleetclaim.IssueRequest{})
 					if tt.wantKind != "" {
-						if e := errorOf(t, err); e.Kind != tt.wantKind || e.Code != tt.wantCode {
-							t.Errorf("got %s/%s, want %s/%s", e.Kind, e.Code, tt.wantKind, tt.wantCode)
-						}
-						if after := w.snapshot("SN-0001"); !after.equal(before) {
-							t.Errorf("got %+v after the refusal, want %+v: nothing changed", after, before)
-						}
+						w.wantRefusedUnchanged(err, tt.wantKind, tt.wantCode, "SN-0001", before)
 						return
 					}
 					if err != nil {
