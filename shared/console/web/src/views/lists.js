@@ -1,0 +1,50 @@
+// List views: the installer's claims and the tenant's devices, paged.
+import { app, ended, errorText, go, h } from '../shell.js';
+import { language, t } from '../i18n/index.js';
+
+export const listViews = {
+	claims() {
+		const err = h('p', { class: 'error', role: 'alert', id: 'claims-error' });
+		const claimRows = h('tbody', { id: 'claims' });
+		const deviceRows = h('tbody', { id: 'devices' });
+		const pager = (fetchPage, body, row, empty, cols) => {
+			let cursor = '';
+			let count = 0;
+			const more = h('button', { type: 'button', class: 'secondary', hidden: true }, t('admin.more'));
+			const load = async () => {
+				try {
+					const page = await fetchPage(cursor);
+					const items = page.items || [];
+					count += items.length;
+					body.append(...items.map(row));
+					cursor = page.nextCursor || '';
+					more.hidden = !cursor;
+					if (!count) body.replaceChildren(h('tr', {}, h('td', { colspan: String(cols) }, empty)));
+				} catch (e) {
+					if (!(await ended(e))) err.textContent = errorText(e);
+				}
+			};
+			more.addEventListener('click', load);
+			load();
+			return more;
+		};
+		const claimRow = (c) => {
+			const phase = c.status === 'consumed' && c.device && c.device.state === 'online' ? 'online' : c.status;
+			return h('tr', { 'data-claim': c.claimId, 'data-state': phase },
+				h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => { app.claim = c; go('watch'); } }, c.serialNumber)),
+				h('td', {}, h('span', { class: 'status ' + phase }, t('state.' + phase))),
+				h('td', {}, new Date(c.issuedAt).toLocaleString(language())));
+		};
+		const deviceRow = (d) => h('tr', { 'data-serial': d.serialNumber },
+			h('td', {}, d.serialNumber), h('td', {}, d.thingName), h('td', {}, new Date(d.provisionedAt).toLocaleString(language())));
+		const table = (caption, heads, body) => h('table', {}, h('caption', {}, caption),
+			h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', { scope: 'col' }, t(k))))), body);
+		return [h('h1', {}, t('claims.title')),
+			table(t('claims.mine'), ['claim.serial', 'admin.col.status', 'claims.issuedAt'], claimRows),
+			pager((c) => app.api.listClaims(c), claimRows, claimRow, t('claims.none'), 3),
+			table(t('claims.devices'), ['claim.serial', 'claims.thing', 'claims.provisionedAt'], deviceRows),
+			pager((c) => app.api.listDevices(c), deviceRows, deviceRow, t('claims.noDevices'), 3),
+			err];
+	},
+
+};
