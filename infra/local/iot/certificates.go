@@ -44,8 +44,8 @@ func (c *Core) updateCertificate(id, newStatus string) error {
 		return fmt.Errorf("%w: %q", errInvalidStatus, newStatus)
 	}
 	now := c.now()
-	err := c.store.update(func(s *state) error {
-		rec, ok := s.Certificates[id]
+	err := c.store.update(func(tx *txn) error {
+		rec, ok := tx.certificate(id)
 		switch {
 		case !ok:
 			return errCertificateNotFound
@@ -56,7 +56,7 @@ func (c *Core) updateCertificate(id, newStatus string) error {
 			return fmt.Errorf("%w: from %s to %s", errCertificateState, rec.Status, newStatus)
 		}
 		rec.Status, rec.UpdatedAt = newStatus, now
-		s.Certificates[id] = rec
+		tx.putCertificate(rec)
 		return nil
 	})
 	if err != nil {
@@ -112,14 +112,14 @@ func (c *Core) detachThingPrincipal(thing, principal string) error {
 	if !ok || !certificateIDPattern.MatchString(id) {
 		return fmt.Errorf("%w: %q is not a certificate ARN of this account and region", errInvalidPrincipal, principal)
 	}
-	err := c.store.update(func(s *state) error {
-		t, ok := s.Things[thing]
+	err := c.store.update(func(tx *txn) error {
+		t, ok := tx.thing(thing)
 		if !ok {
 			return errThingNotFound
 		}
 		t.CertificateIDs = slices.DeleteFunc(t.CertificateIDs, func(attached string) bool { return attached == id })
 		t.UpdatedAt = c.now()
-		s.Things[thing] = t
+		tx.putThing(t)
 		return nil
 	})
 	if err == nil {

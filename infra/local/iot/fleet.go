@@ -266,14 +266,14 @@ func (c *Core) issuePending(req request, pub crypto.PublicKey, csr *x509.Certifi
 		NotAfter:  deviceNotAfter,
 	}
 	token := newOwnershipToken()
-	err = c.store.update(func(s *state) error {
-		s.Certificates[rec.ID] = rec
-		s.Tokens[tokenKey(token)] = tokenRecord{
+	err = c.store.update(func(tx *txn) error {
+		tx.putCertificate(rec)
+		tx.putToken(tokenKey(token), tokenRecord{
 			CertificateID: rec.ID,
 			ClaimID:       req.claim.ID,
 			Template:      req.claim.Template,
 			ExpiresAt:     now.Add(ownershipTokenLifetime),
-		}
+		})
 		return nil
 	})
 	if err != nil {
@@ -351,23 +351,23 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 	}
 
 	now := c.now()
-	err = c.store.update(func(s *state) error {
+	err = c.store.update(func(tx *txn) error {
 		// The hook ran without the lock: the token may have been spent by
 		// a concurrent RegisterThing meanwhile. Exactly one of them wins.
-		tok, ok := s.Tokens[key]
+		tok, ok := tx.token(key)
 		if !ok || !now.Before(tok.ExpiresAt) {
 			return errTokenSpent
 		}
-		activated, ok := s.Certificates[tok.CertificateID]
+		activated, ok := tx.certificate(tok.CertificateID)
 		if !ok || activated.Status != statusPendingActivation {
 			return errTokenSpent
 		}
-		delete(s.Tokens, key)
+		tx.deleteToken(key)
 		activated.Status = statusActive
 		activated.ThingName = thingName
-		s.Certificates[activated.ID] = activated
+		tx.putCertificate(activated)
 
-		thing, exists := s.Things[thingName]
+		thing, exists := tx.thing(thingName)
 		if !exists {
 			thing = thingRecord{Name: thingName, CreatedAt: now}
 		}
@@ -378,7 +378,7 @@ func (c *Core) registerThing(ctx context.Context, req request) (any, *errorRespo
 		thing.Attributes = attributes
 		thing.CertificateIDs = append(thing.CertificateIDs, activated.ID)
 		thing.UpdatedAt = now
-		s.Things[thingName] = thing
+		tx.putThing(thing)
 		return nil
 	})
 	switch {

@@ -65,14 +65,30 @@ func fuzzClaimRequest(template, topic string, payload []byte) request {
 // fuzzSnapshot returns a copy of the registry.
 func fuzzSnapshot(c *Core) *state {
 	var s *state
-	c.store.view(func(st *state) { s = st.clone() })
+	c.store.view(func(st *state) {
+		s = &state{Certificates: maps.Clone(st.Certificates), Things: map[string]thingRecord{}, Tokens: maps.Clone(st.Tokens)}
+		for name, th := range st.Things {
+			s.Things[name] = th.clone()
+		}
+	})
 	return s
 }
 
 // fuzzReset empties the registry.
 func fuzzReset(t *testing.T, c *Core) {
 	t.Helper()
-	if err := c.store.update(func(s *state) error { *s = *newState(); return nil }); err != nil {
+	if err := c.store.update(func(tx *txn) error {
+		for id := range tx.base.Certificates {
+			tx.deleteCertificate(id)
+		}
+		for name := range tx.base.Things {
+			record(&tx.ch.Things, name, nil)
+		}
+		for key := range tx.base.Tokens {
+			tx.deleteToken(key)
+		}
+		return nil
+	}); err != nil {
 		t.Fatalf("reset registry: %v", err)
 	}
 }

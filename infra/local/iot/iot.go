@@ -426,8 +426,8 @@ func (c *Core) createProvisioningClaim(ctx context.Context, templateName string)
 		CreatedAt: now,
 		NotAfter:  notAfter,
 	}
-	if err := c.store.update(func(s *state) error {
-		s.Certificates[rec.ID] = rec
+	if err := c.store.update(func(tx *txn) error {
+		tx.putCertificate(rec)
 		return nil
 	}); err != nil {
 		return mintedClaim{}, fmt.Errorf("create provisioning claim: %w", err)

@@ -86,33 +86,23 @@ func newState() *state {
 	}
 }
 
-// clone copies s deeply enough that changing the copy, record by record,
-// leaves s untouched.
-func (s *state) clone() *state {
-	c := &state{
-		Certificates: maps.Clone(s.Certificates),
-		Things:       make(map[string]thingRecord, len(s.Things)),
-		Tokens:       maps.Clone(s.Tokens),
-	}
-	for name, t := range s.Things {
-		t.Attributes = maps.Clone(t.Attributes)
-		t.CertificateIDs = slices.Clone(t.CertificateIDs)
-		c.Things[name] = t
-	}
-	return c
-}
+// pruneEvery is how often an update also drops what has expired. Expiry is
+// checked wherever a token is used, so pruning only keeps the registry from
+// growing; doing it on every change made each change cost the size of the
+// whole registry.
+const pruneEvery = time.Minute
 
 // prune drops expired ownership tokens and, as AWS IoT does, the pending
 // certificates whose token has expired without a RegisterThing.
-func (s *state) prune(now time.Time) {
-	for k, t := range s.Tokens {
-		if !now.Before(t.ExpiresAt) {
-			delete(s.Tokens, k)
+func (t *txn) prune(now time.Time) {
+	for k, tok := range t.base.Tokens {
+		if !now.Before(tok.ExpiresAt) {
+			t.deleteToken(k)
 		}
 	}
-	for id, c := range s.Certificates {
+	for id, c := range t.base.Certificates {
 		if c.Status == statusPendingActivation && !now.Before(c.CreatedAt.Add(ownershipTokenLifetime)) {
-			delete(s.Certificates, id)
+			t.deleteCertificate(id)
 		}
 	}
 }
@@ -144,6 +134,7 @@ type store struct {
 	snapshotSize int64 // bytes of the last snapshot written or read
 	minCompact   int64 // journal size below which it is not compacted
 	broken       error // set when the journal may hold a partial line
+	lastPrune    time.Time
 }
 
 // journalFile holds the changes made since the snapshot was written.
@@ -266,23 +257,28 @@ func (s *store) attached(thing, certificateID string) bool {
 	return slices.Contains(s.state.Things[thing].CertificateIDs, certificateID)
 }
 
-// update applies fn to a copy of the state and, if fn succeeds, journals the
-// difference and makes the copy current. If fn or the write fails nothing
-// changes, so a failed request never leaves half its effects behind.
-func (s *store) update(fn func(*state) error) error {
+// update runs fn in a transaction and, if fn succeeds, journals what it
+// wrote and applies it. If fn or the write fails nothing changes, so a
+// failed request never leaves half its effects behind. A change costs the
+// records it touches, not the registry's size (but for a prune each
+// pruneEvery).
+func (s *store) update(fn func(*txn) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken != nil {
 		return s.broken
 	}
-	next := s.state.clone()
-	if err := fn(next); err != nil {
+	tx := &txn{base: s.state}
+	if err := fn(tx); err != nil {
 		return err
 	}
-	next.prune(s.now())
-	ch := diff(s.state, next)
+	now := s.now()
+	pruned := now.Sub(s.lastPrune) >= pruneEvery
+	if pruned {
+		tx.prune(now)
+	}
+	ch := tx.ch
 	if ch.empty() {
-		s.state = next
 		return nil
 	}
 	line, err := json.Marshal(ch)
@@ -297,7 +293,10 @@ func (s *store) update(fn func(*state) error) error {
 		return s.undoWrite(fmt.Errorf("save state: %w", err))
 	}
 	s.journalSize += int64(len(line))
-	s.state = next
+	ch.apply(s.state)
+	if pruned {
+		s.lastPrune = now
+	}
 	if s.journalSize >= max(s.minCompact, s.snapshotSize) {
 		// The change is already durable; a failed compaction only leaves
 		// the journal longer, and is retried on the next change.
@@ -330,46 +329,11 @@ func (ch change) empty() bool {
 	return len(ch.Certificates) == 0 && len(ch.Things) == 0 && len(ch.Tokens) == 0
 }
 
-// diff is the change that turns old into next.
-func diff(old, next *state) change {
-	return change{
-		Certificates: diffMap(old.Certificates, next.Certificates, func(a, b certRecord) bool { return a == b }),
-		Things:       diffMap(old.Things, next.Things, thingRecord.equal),
-		Tokens:       diffMap(old.Tokens, next.Tokens, func(a, b tokenRecord) bool { return a == b }),
-	}
-}
-
 // apply makes ch's writes and deletions in s.
 func (ch change) apply(s *state) {
 	applyMap(s.Certificates, ch.Certificates)
 	applyMap(s.Things, ch.Things)
 	applyMap(s.Tokens, ch.Tokens)
-}
-
-func (t thingRecord) equal(u thingRecord) bool {
-	return t.Name == u.Name && t.Template == u.Template && maps.Equal(t.Attributes, u.Attributes) &&
-		slices.Equal(t.CertificateIDs, u.CertificateIDs) && t.CreatedAt.Equal(u.CreatedAt) && t.UpdatedAt.Equal(u.UpdatedAt)
-}
-
-func diffMap[V any](old, next map[string]V, equal func(V, V) bool) map[string]*V {
-	var out map[string]*V
-	set := func(k string, v *V) {
-		if out == nil {
-			out = map[string]*V{}
-		}
-		out[k] = v
-	}
-	for k, v := range next {
-		if o, ok := old[k]; !ok || !equal(o, v) {
-			set(k, &v)
-		}
-	}
-	for k := range old {
-		if _, ok := next[k]; !ok {
-			set(k, nil)
-		}
-	}
-	return out
 }
 
 func applyMap[V any](m map[string]V, ch map[string]*V) {
@@ -380,4 +344,70 @@ func applyMap[V any](m map[string]V, ch map[string]*V) {
 			m[k] = *v
 		}
 	}
+}
+
+// txn is an update in progress: its reads see the registry as the update
+// has changed it so far, and its writes are collected in a change that the
+// store applies only once it is on disk. Records are values, and a thing's
+// slices and maps are copied on the way in and out, so nothing fn does
+// reaches the registry before then.
+type txn struct {
+	base *state
+	ch   change
+}
+
+func (t *txn) certificate(id string) (certRecord, bool) {
+	return lookup(t.ch.Certificates, t.base.Certificates, id)
+}
+
+func (t *txn) putCertificate(c certRecord) { record(&t.ch.Certificates, c.ID, &c) }
+
+func (t *txn) deleteCertificate(id string) { record(&t.ch.Certificates, id, nil) }
+
+func (t *txn) thing(name string) (thingRecord, bool) {
+	th, ok := lookup(t.ch.Things, t.base.Things, name)
+	return th.clone(), ok
+}
+
+func (t *txn) putThing(th thingRecord) {
+	th = th.clone()
+	record(&t.ch.Things, th.Name, &th)
+}
+
+func (t *txn) token(key string) (tokenRecord, bool) {
+	return lookup(t.ch.Tokens, t.base.Tokens, key)
+}
+
+func (t *txn) putToken(key string, tok tokenRecord) { record(&t.ch.Tokens, key, &tok) }
+
+func (t *txn) deleteToken(key string) { record(&t.ch.Tokens, key, nil) }
+
+// clone copies a thing's attributes and certificate list, which its value
+// would otherwise share.
+func (th thingRecord) clone() thingRecord {
+	th.Attributes = maps.Clone(th.Attributes)
+	th.CertificateIDs = slices.Clone(th.CertificateIDs)
+	return th
+}
+
+// lookup reads key from the changes made so far (nil: deleted), else from
+// the registry.
+func lookup[V any](changed map[string]*V, base map[string]V, key string) (V, bool) {
+	if v, ok := changed[key]; ok {
+		if v == nil {
+			var zero V
+			return zero, false
+		}
+		return *v, true
+	}
+	v, ok := base[key]
+	return v, ok
+}
+
+// record notes a write (or, with nil, a deletion) of key in a change.
+func record[V any](changed *map[string]*V, key string, v *V) {
+	if *changed == nil {
+		*changed = map[string]*V{}
+	}
+	(*changed)[key] = v
 }

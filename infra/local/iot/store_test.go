@@ -31,7 +31,7 @@ func addCertificate(t *testing.T, s *store, id string) {
 	t.Helper()
 	rec := certRecord{ID: id, PEM: strings.Repeat("M", 1200), Kind: kindDevice, Status: statusActive, Template: "widget",
 		CreatedAt: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC), NotAfter: deviceNotAfter}
-	if err := s.update(func(st *state) error { st.Certificates[id] = rec; return nil }); err != nil {
+	if err := s.update(func(tx *txn) error { tx.putCertificate(rec); return nil }); err != nil {
 		t.Fatalf("add %s: %v", id, err)
 	}
 }
@@ -110,10 +110,10 @@ func TestStoreSurvivesRestart(t *testing.T) {
 	s := openTestStore(t, dir)
 	addCertificate(t, s, "kept")
 	addCertificate(t, s, "deleted")
-	if err := s.update(func(st *state) error {
-		delete(st.Certificates, "deleted")
-		st.Things["widget-1"] = thingRecord{Name: "widget-1", Template: "widget", CertificateIDs: []string{"kept"},
-			Attributes: map[string]string{"SerialNumber": "1"}}
+	if err := s.update(func(tx *txn) error {
+		tx.deleteCertificate("deleted")
+		tx.putThing(thingRecord{Name: "widget-1", Template: "widget", CertificateIDs: []string{"kept"},
+			Attributes: map[string]string{"SerialNumber": "1"}})
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -215,10 +215,10 @@ func BenchmarkStoreChange(b *testing.B) {
 			}
 			defer s.close()
 			rec := certRecord{PEM: strings.Repeat("M", 1200), Kind: kindDevice, Status: statusActive, NotAfter: deviceNotAfter}
-			if err := s.update(func(st *state) error {
+			if err := s.update(func(tx *txn) error {
 				for i := range n {
 					rec.ID = fmt.Sprintf("seed-%d", i)
-					st.Certificates[rec.ID] = rec
+					tx.putCertificate(rec)
 				}
 				return nil
 			}); err != nil {
@@ -228,10 +228,42 @@ func BenchmarkStoreChange(b *testing.B) {
 			for b.Loop() {
 				i++
 				rec.ID = fmt.Sprintf("cert-%d", i)
-				if err := s.update(func(st *state) error { st.Certificates[rec.ID] = rec; return nil }); err != nil {
+				if err := s.update(func(tx *txn) error { tx.putCertificate(rec); return nil }); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// A change allocates for the records it touches, whatever the registry
+// holds: copying the whole registry for each change, to diff it afterwards,
+// made every change cost as much as the registry's size.
+func TestStoreChangeWorkIsItsOwn(t *testing.T) {
+	allocs := map[int]float64{}
+	for _, things := range []int{10, 1000} {
+		s := openTestStore(t, t.TempDir())
+		if err := s.update(func(tx *txn) error {
+			for i := range things {
+				name := fmt.Sprintf("thing-%d", i)
+				tx.putThing(thingRecord{Name: name, Template: "widget", CertificateIDs: []string{name},
+					Attributes: map[string]string{"SerialNumber": name}})
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		allocs[things] = testing.AllocsPerRun(50, func() {
+			i++
+			rec := certRecord{ID: fmt.Sprintf("cert-%d", i), Kind: kindDevice, Status: statusActive, Template: "widget"}
+			if err := s.update(func(tx *txn) error { tx.putCertificate(rec); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if allocs[1000] > allocs[10]+5 {
+		t.Errorf("one certificate recorded: %.0f allocations with 1000 things registered, %.0f with 10; want about the same",
+			allocs[1000], allocs[10])
 	}
 }
