@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,13 +173,24 @@ func load(ctx context.Context, out, progress io.Writer, e Endpoints, c loadConfi
 	}
 	for _, w := range c.workloads {
 		fmt.Fprintf(out, "### %s\n\n", titles[w])
-		fmt.Fprintln(out, "| clients | per second | × 1 client | median | p99 | operations | errors |")
-		fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+		fmt.Fprintln(out, "| clients | per second | × 1 client | median | p99 | operations | errors | CPU per operation: stack + load | CPU ceiling |")
+		fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
 		var base float64
 		var last loadResult
 		for _, level := range c.levels {
 			fmt.Fprintf(progress, "load: %s, %d clients\n", w, level)
+			stackBefore, stackOK := processCPU(e.PID)
+			loadBefore, loadOK := processCPU(os.Getpid())
 			r := runLevel(ctx, level, c, installers[:level], ops[w])
+			stackAfter, stackOK2 := processCPU(e.PID)
+			loadAfter, loadOK2 := processCPU(os.Getpid())
+			cpu, ceiling := "—", "—"
+			if stackOK && stackOK2 && loadOK && loadOK2 && r.total > 0 {
+				perStack := (stackAfter - stackBefore) / time.Duration(r.total)
+				perLoad := (loadAfter - loadBefore) / time.Duration(r.total)
+				cpu = ms(perStack) + " + " + ms(perLoad)
+				ceiling = fmt.Sprintf("%.1f/s", float64(runtime.NumCPU())/(perStack+perLoad).Seconds())
+			}
 			rate := float64(len(r.latencies)) / c.window.Seconds()
 			if base == 0 {
 				base = rate
@@ -186,8 +199,8 @@ func load(ctx context.Context, out, progress io.Writer, e Endpoints, c loadConfi
 			if base > 0 {
 				ratio = fmt.Sprintf("%.1f×", rate/base)
 			}
-			fmt.Fprintf(out, "| %d | %.1f | %s | %s | %s | %d | %d |\n", level, rate, ratio,
-				ms(pctDur(r.latencies, 50)), ms(pctDur(r.latencies, 99)), len(r.latencies), r.errors)
+			fmt.Fprintf(out, "| %d | %.1f | %s | %s | %s | %d | %d | %s | %s |\n", level, rate, ratio,
+				ms(pctDur(r.latencies, 50)), ms(pctDur(r.latencies, 99)), len(r.latencies), r.errors, cpu, ceiling)
 			if r.firstErr != nil {
 				fmt.Fprintf(progress, "load: %s, %d clients: first error: %v\n", w, level, r.firstErr)
 			}
@@ -205,23 +218,64 @@ func load(ctx context.Context, out, progress io.Writer, e Endpoints, c loadConfi
 	}
 	fmt.Fprintf(out, "Each level: a warm-up of %s or until every client has finished an operation, whichever is longer,\n"+
 		"then a %s window; throughput is operations finished in the window ÷ %s.\n", c.warmup, c.window, c.window)
+	fmt.Fprintf(out, "CPU per operation is the CPU time (user and system) the stack's process and the load generator's\n"+
+		"used during the level, warm-up included, divided by the operations finished in it (a DynamoDB server\n"+
+		"is not counted); the CPU ceiling is this machine's %d CPUs divided by it: the most operations a\n"+
+		"second they could finish if they did nothing else.\n", runtime.NumCPU())
+	median, mean := rsaKeyTime(25)
 	fmt.Fprintf(out, "For scale: generating one RSA-2048 key pair, as the AWS IoT stand-in does for each claim and each\n"+
-		"CreateKeysAndCertificate, takes %s (median of 15, this machine, measured after the run).\n", ms(rsaKeyTime(15)))
+		"CreateKeysAndCertificate, takes %s (median of 25; mean %s, the figure throughput pays, as the search\n"+
+		"for primes has a long tail; this machine, measured after the run).\n", ms(median), ms(mean))
 	return nil
 }
 
-// rsaKeyTime is the median time to generate an RSA-2048 key, the work the
-// AWS IoT stand-in does for every claim and every CreateKeysAndCertificate.
-func rsaKeyTime(n int) time.Duration {
+// rsaKeyTime is the median and mean time to generate an RSA-2048 key, the
+// work the AWS IoT stand-in does for every claim and every
+// CreateKeysAndCertificate.
+func rsaKeyTime(n int) (median, mean time.Duration) {
 	var ds []time.Duration
+	var sum time.Duration
 	for range n {
 		start := time.Now()
 		if _, err := rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			return 0
+			return 0, 0
 		}
-		ds = append(ds, time.Since(start))
+		d := time.Since(start)
+		ds = append(ds, d)
+		sum += d
 	}
-	return pctDur(ds, 50)
+	return pctDur(ds, 50), sum / time.Duration(n)
+}
+
+// processCPU is the CPU time, user and system, that a process on this
+// machine has used so far, from /proc/<pid>/stat (Linux); ok is false where
+// that cannot be read, e.g. a stack started by an older fleetclaim-local,
+// whose endpoints.json has no pid.
+func processCPU(pid int) (used time.Duration, ok bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: count the
+	// fields from after it. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	// /proc counts in USER_HZ, 100 a second on x86 and arm64.
+	return time.Duration(utime+stime) * (time.Second / 100), true
 }
 
 // prepareInstallers signs up n installers and has the admin approve them,
@@ -265,6 +319,7 @@ func prepareInstallers(ctx context.Context, e Endpoints, c loadConfig, n int) ([
 
 // loadResult is what one level measured.
 type loadResult struct {
+	total     int // operations finished without error in the whole level, warm-up included
 	latencies []time.Duration
 	phases    map[string][]time.Duration
 	errors    int
@@ -334,6 +389,9 @@ func runLevel(ctx context.Context, clients int, c loadConfig, installers []*inst
 	wg.Wait()
 	r := loadResult{phases: map[string][]time.Duration{}}
 	for _, d := range finished {
+		if d.err == nil {
+			r.total++
+		}
 		if until == 0 || d.at <= from || d.at > until {
 			continue
 		}

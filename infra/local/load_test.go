@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,5 +63,53 @@ func TestRunLevelBounds(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("level took %v with max-ops 30, want it to stop early", took)
+	}
+}
+
+// A level counts every operation that finished without error, warm-up and
+// tail included, for the CPU each one cost; the window counts only its own.
+func TestRunLevelCountsEveryOperationForCPU(t *testing.T) {
+	var calls atomic.Int64
+	op := func(ctx context.Context, _ *installer) (map[string]time.Duration, error) {
+		time.Sleep(2 * time.Millisecond)
+		if calls.Add(1)%5 == 0 {
+			return nil, errors.New("every fifth fails")
+		}
+		return nil, nil
+	}
+	c := loadConfig{window: 100 * time.Millisecond, warmup: 50 * time.Millisecond, maxOps: 100000}
+	r := runLevel(t.Context(), 2, c, make([]*installer, 2), op)
+	n := int(calls.Load())
+	if want := n - n/5; r.total != want {
+		t.Errorf("total = %d of %d operations (every fifth failed), want %d", r.total, n, want)
+	}
+	if r.total <= len(r.latencies) {
+		t.Errorf("total %d, window %d: want the warm-up's operations counted in the total too", r.total, len(r.latencies))
+	}
+}
+
+// processCPU reads a process's CPU time from /proc: this one's grows as it
+// works, and a process that is not there is not read.
+func TestProcessCPU(t *testing.T) {
+	before, ok := processCPU(os.Getpid())
+	if !ok {
+		t.Fatal("processCPU(this process) not readable")
+	}
+	// Work until the clock's next tick (10 ms) shows, however busy the
+	// machine; a reading that never moves fails.
+	after := before
+	for deadline := time.Now().Add(10 * time.Second); after <= before && time.Now().Before(deadline); {
+		for x := range 10000 {
+			_ = sha256.Sum256([]byte{byte(x)})
+		}
+		after, _ = processCPU(os.Getpid())
+	}
+	if after <= before {
+		t.Errorf("CPU time still %v after 10 s of hashing: want it to grow", after)
+	}
+	for _, pid := range []int{0, -1} {
+		if _, ok := processCPU(pid); ok {
+			t.Errorf("processCPU(%d) ok, want not readable", pid)
+		}
 	}
 }

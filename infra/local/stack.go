@@ -70,6 +70,10 @@ type Endpoints struct {
 	// ConsoleURL is the installer and admin console, served by the stack.
 	ConsoleURL string `json:"consoleUrl"`
 
+	// PID is the stack's process, for tools on this machine that measure
+	// it (fleetclaim-local load reads its CPU time).
+	PID int `json:"pid"`
+
 	// operator are the credentials in CredentialsFile, as Start made them
 	// or readEndpoints read them; never in endpoints.json.
 	operator aws.Credentials
@@ -379,6 +383,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		IoTEndpoint:     iotURL,
 		MQTTEndpoint:    s.IoT.MQTTAddr(),
 		ConsoleURL:      consoleURL + "/",
+		PID:             os.Getpid(),
 		CAFile:          s.IoT.CAFile(),
 		TemplateName:    c.Template,
 		CredentialsFile: filepath.Join(dir, credentialsFile),
