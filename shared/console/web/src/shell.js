@@ -165,9 +165,10 @@ function drawHeader() {
 	let host = document.getElementById('header-extra');
 	if (!host) {
 		host = h('div', { id: 'header-extra', class: 'header-extra' });
-		document.getElementById('nav').after(host);
+		document.querySelector('header').append(host);
 	}
 	host.replaceChildren(...header.map((draw) => draw()).filter(Boolean));
+	host.hidden = !host.childElementCount;
 }
 
 // home is the screen a user starts on: getting claims for an approved

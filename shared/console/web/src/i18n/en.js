@@ -152,6 +152,7 @@ export default {
 	'tenants.actingHere': 'Acting on this tenant',
 	'tenants.pick': 'Act on this tenant',
 	'tenants.pick.named': 'Act on {name}',
+	'tenants.pick.short': 'Act on',
 	'tenants.picked': 'The admin pages now act on {name}.',
 	'tenants.edit': 'Edit',
 	'tenants.edit.named': 'Edit {name}',

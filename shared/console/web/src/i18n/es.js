@@ -151,6 +151,7 @@ export default {
 	'tenants.actingHere': 'Actuando sobre esta organización',
 	'tenants.pick': 'Actuar sobre esta organización',
 	'tenants.pick.named': 'Actuar sobre {name}',
+	'tenants.pick.short': 'Actuar',
 	'tenants.picked': 'Las páginas de administración actúan ahora sobre {name}.',
 	'tenants.edit': 'Editar',
 	'tenants.edit.named': 'Editar {name}',

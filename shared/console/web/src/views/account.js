@@ -95,7 +95,8 @@ export const accountViews = {
 			h('p', {}, t('status.who', { email: app.me.email, tenant: app.me.tenant })),
 			h('div', { class: 'card' },
 				h('p', { class: 'status ' + known, id: 'installer-status', 'data-status': known }, t('status.' + known)),
-				h('p', {}, t('status.' + known + '.todo'))),
+				// A suspended organisation, not the installer, is what stops them.
+				app.me.tenantStatus === 'suspended' ? null : h('p', {}, t('status.' + known + '.todo'))),
 			app.me.tenantStatus === 'suspended' ? h('div', { class: 'card' },
 				h('p', { class: 'status suspended', id: 'tenant-status', 'data-status': 'suspended' }, t('status.tenantSuspended')),
 				h('p', {}, t('status.tenantSuspended.todo'))) : null,

@@ -28,8 +28,10 @@ function pick(tenant) {
 	go('admin', t('tenants.picked', { name: tenant.name }));
 }
 
-function when(ts) {
-	return ts ? new Date(ts).toLocaleString(language()) : t('tenants.seeded');
+function when(ts, dateOnly) {
+	if (!ts) return t('tenants.seeded');
+	const d = new Date(ts);
+	return dateOnly ? d.toLocaleDateString(language()) : d.toLocaleString(language());
 }
 
 function statusBadge(tn, id) {
@@ -298,12 +300,12 @@ function tenantList() {
 			h('td', {}, tn.tenantId),
 			h('td', {}, tn.name),
 			h('td', {}, statusBadge(tn)),
-			h('td', {}, when(tn.createdAt)),
-			h('td', { class: 'row' },
+			h('td', {}, when(tn.createdAt, true)),
+			h('td', {}, h('div', { class: 'row' },
 				current ? h('strong', {}, t('tenants.actingHere'))
-					: h('button', { type: 'button', 'data-pick': tn.tenantId, 'aria-label': t('tenants.pick.named', { name: tn.name }), onclick: () => pick(tn) }, t('tenants.pick')),
+					: h('button', { type: 'button', 'data-pick': tn.tenantId, 'aria-label': t('tenants.pick.named', { name: tn.name }), onclick: () => pick(tn) }, t('tenants.pick.short')),
 				h('button', { type: 'button', class: 'secondary', 'data-edit': tn.tenantId, 'aria-label': t('tenants.edit.named', { name: tn.name }),
-					onclick: () => { editing = tn.tenantId; go('tenantEdit'); } }, t('tenants.edit'))));
+					onclick: () => { editing = tn.tenantId; go('tenantEdit'); } }, t('tenants.edit')))));
 	};
 	const load = async () => {
 		try {
@@ -323,7 +325,7 @@ function tenantList() {
 	return [h('h1', {}, t('tenants.title')),
 		h('p', {}, t('tenants.intro')),
 		h('p', {}, h('button', { type: 'button', id: 'tenant-new', onclick: () => go('tenantNew') }, t('tenants.new'))),
-		h('table', {}, h('caption', {}, t('tenants.caption')),
+		h('table', { class: 'tenants' }, h('caption', {}, t('tenants.caption')),
 			h('thead', {}, h('tr', {}, ...['tenants.col.id', 'tenants.col.name', 'tenants.col.status', 'tenants.col.created', 'admin.col.actions']
 				.map((k) => h('th', { scope: 'col' }, t(k))))), body),
 		more, err];
