@@ -138,6 +138,16 @@ func TestConsoleTenants(t *testing.T) {
 		t.Errorf("focus on the confirmation = %q, want the Cancel button", f)
 	}
 	ops.accessible("tenant-suspend-confirm")
+	// By keyboard: Enter on Cancel withdraws the question and puts the focus
+	// back on the button that asked it; Enter there asks again.
+	ops.do("cancel by keyboard", chromedp.KeyEvent("\r"), chromedp.WaitNotPresent(chromedp.CSS(`#tenant-confirm`)))
+	if f := ops.eval(`document.activeElement.id`); f != "tenant-suspend" {
+		t.Errorf("focus after Cancel = %q, want the Suspend button", f)
+	}
+	ops.do("ask again by keyboard", chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS(`#tenant-confirm`)))
+	if s := ops.eval(`document.querySelector('#tenant-status-value').dataset.status`); s != "active" {
+		t.Fatalf("status before confirming = %q, want active: asking must change nothing", s)
+	}
 	ops.do("suspend", chromedp.Click(chromedp.CSS(`#tenant-suspend-yes`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tenant-status-value[data-status=suspended]`)))
 
