@@ -48,7 +48,10 @@ function list(s) {
 function problem(e, domains = []) {
 	switch (e && e.code) {
 	case 'public_mail_domain': {
-		const domain = domains.find((d) => String(e.detail || '').toLowerCase().includes(d.toLowerCase()));
+		// The detail names the domain as a word of its own; the sentence
+		// names it in the reader's language.
+		const words = String(e.detail || '').toLowerCase().split(/[\s;:,]+/);
+		const domain = domains.find((d) => words.includes(d.toLowerCase()));
 		return domain ? t('tenants.error.publicMail', { domain }) : t('tenants.error.publicMail.any');
 	}
 	case 'invalid_request':
