@@ -5,8 +5,9 @@ SHELL       := bash
 FUNCTIONS   := claims postconfirm pretoken provisionhook presence
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w' -tags lambda.norpc
 
-# The local stack's seed: one tenant and its first admin (local only).
-LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme'
+# The local stack's seed: one tenant, its first admin and a platform admin (local only).
+LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme' \
+	-platform-admin 'ops@operators.example:Local-Platform-1'
 
 CDK      := infra/scripts/cdk.sh
 CDK_ARGS ?=

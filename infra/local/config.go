@@ -30,10 +30,13 @@ type Config struct {
 	RequestsPerMinute int
 	Tenants           []fleetclaim.Tenant
 	Admin             AdminUser
-	AllowedOrigin     string
-	DynamoDBEndpoint  string
-	TableName         string
-	LogLevel          string
+	// PlatformAdmin is a second initial admin, of every tenant, so that one
+	// stack can be signed into both as a tenant's admin and as the platform's.
+	PlatformAdmin    AdminUser
+	AllowedOrigin    string
+	DynamoDBEndpoint string
+	TableName        string
+	LogLevel         string
 
 	// AccessTokenValidity, IDTokenValidity and RefreshTokenValidity are
 	// the Cognito app client's token lifetimes.
@@ -84,7 +87,8 @@ func parseConfig(args []string, out io.Writer) (Config, error) {
 		fs.PrintDefaults()
 		fmt.Fprint(out, `
 Example:
-  fleetclaim-local -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme'
+  fleetclaim-local -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:Local-Admin-1:acme' \
+    -platform-admin 'ops@operators.example:Local-Platform-1'
 `)
 	}
 	fs.StringVar(&c.DataDir, "data-dir", ".local", "directory for all state (`path`)")
@@ -134,6 +138,12 @@ Example:
 		"':platform' makes a platform admin of every tenant", func(s string) error {
 		a, err := parseAdmin(s)
 		c.Admin = a
+		return err
+	})
+	fs.Func("platform-admin", "initial platform admin as `email:password[:tenant]`, created if missing, beside\n"+
+		"-admin; their own tenant (default operators) is created if missing", func(s string) error {
+		a, err := parsePlatformAdmin(s)
+		c.PlatformAdmin = a
 		return err
 	})
 	if err := fs.Parse(args); err != nil {
@@ -239,4 +249,42 @@ func parseAdmin(s string) (AdminUser, error) {
 		a.Platform = true
 	}
 	return a, nil
+}
+
+// DefaultPlatformTenant is the tenant of a -platform-admin that names none:
+// platform admins belong to a tenant like everyone else, and one of their
+// own keeps them apart from the tenants they administer.
+const DefaultPlatformTenant = "operators"
+
+func parsePlatformAdmin(s string) (AdminUser, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 || fleetclaim.EmailDomain(parts[0]) == "" || parts[1] == "" {
+		return AdminUser{}, fmt.Errorf("platform-admin: want email:password[:tenant]")
+	}
+	a := AdminUser{Email: parts[0], Password: parts[1], Tenant: DefaultPlatformTenant, Platform: true}
+	if len(parts) == 3 {
+		a.Tenant = fleetclaim.TenantID(parts[2])
+	}
+	if err := fleetclaim.ValidateTenantID(a.Tenant); err != nil {
+		return a, fmt.Errorf("platform-admin: tenant: %w", err)
+	}
+	return a, nil
+}
+
+// adminLines says how to sign in as the admins the flags seed: they are the
+// command line's own local accounts, so the terminal shows them as it shows
+// the credentials file.
+func adminLines(c Config) string {
+	var b strings.Builder
+	for _, a := range []AdminUser{c.Admin, c.PlatformAdmin} {
+		if a.Email == "" {
+			continue
+		}
+		role := "Admin of " + string(a.Tenant)
+		if a.Platform {
+			role = "Platform admin (" + string(a.Tenant) + ")"
+		}
+		fmt.Fprintf(&b, "Console sign-in, %s: %s / %s\n", role, a.Email, a.Password)
+	}
+	return b.String()
 }

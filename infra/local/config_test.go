@@ -71,6 +71,8 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"ID token validity", []string{"-id-token-validity", "25h"}, "id-token-validity"},
 		{"refresh token validity", []string{"-refresh-token-validity", "30s"}, "refresh-token-validity"},
 		{"admin", []string{"-admin", "admin:pw:acme"}, "admin: want"},
+		{"platform admin without password", []string{"-platform-admin", "ops@operators.example"}, "platform-admin: want"},
+		{"platform admin's tenant", []string{"-platform-admin", "ops@operators.example:Local-Platform-1:Ops"}, "platform-admin: tenant"},
 		{"argument", []string{"serve"}, "unexpected argument"},
 	}
 	for _, tt := range tests {
@@ -78,6 +80,41 @@ func TestParseConfigRefuses(t *testing.T) {
 			_, err := parseConfig(tt.args, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("parseConfig(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+// -platform-admin seeds a platform admin beside -admin's tenant admin, in
+// a tenant of their own unless one is named, and both are printed.
+func TestParseConfigPlatformAdmin(t *testing.T) {
+	tests := []struct {
+		name, flag string
+		want       AdminUser
+	}{
+		{"default tenant", "ops@operators.example:Local-Platform-1",
+			AdminUser{Email: "ops@operators.example", Password: "Local-Platform-1", Tenant: DefaultPlatformTenant, Platform: true}},
+		{"named tenant", "ops@operators.example:Local-Platform-1:platform",
+			AdminUser{Email: "ops@operators.example", Password: "Local-Platform-1", Tenant: "platform", Platform: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig([]string{"-admin", "admin@acme.example:Local-Admin-1:acme", "-platform-admin", tt.flag}, io.Discard)
+			if err != nil {
+				t.Fatalf("parseConfig: %v", err)
+			}
+			if c.PlatformAdmin != tt.want {
+				t.Errorf("platform admin = %+v, want %+v", c.PlatformAdmin, tt.want)
+			}
+			if c.Admin.Platform {
+				t.Errorf("-admin without :platform made a platform admin: %+v", c.Admin)
+			}
+			got := adminLines(c)
+			for _, want := range []string{"Admin of acme: admin@acme.example / Local-Admin-1",
+				"Platform admin (" + string(tt.want.Tenant) + "): ops@operators.example / Local-Platform-1"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("printed %q, want a line with %q", got, want)
+				}
 			}
 		})
 	}

@@ -63,10 +63,12 @@ func run(args []string) int {
 
 The same, for scripts: %s/endpoints.json
 IAM credentials for Admin* and control-plane calls: %s (yours alone, new at every start)
-Sign-up codes appear below as "sign-up code for <email>: <code>".
-Try it: make demo (in another terminal). Stop with Ctrl-C.
 `, e.DataDir, e.ConsoleURL, e.APIURL, e.OpenAPIURL, e.MetricsURL, e.CognitoEndpoint, e.Region, e.UserPoolID, e.ClientID, e.Issuer,
 		e.IoTEndpoint, e.MQTTEndpoint, e.CAFile, e.TemplateName, e.DataDir, e.CredentialsFile)
+	fmt.Print(adminLines(cfg))
+	fmt.Print(`Sign-up codes appear below as "sign-up code for <email>: <code>".
+Try it: make demo (in another terminal). Stop with Ctrl-C.
+`)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "fleetclaim-local: stopping")
 	return 0

@@ -356,8 +356,11 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 	mux.Handle("/", gw)
 	s.serve(apiL, mux)
 
-	if c.Admin.Email != "" {
-		if err := s.ensureAdmin(ctx, c.Admin, log); err != nil {
+	for _, a := range []AdminUser{c.Admin, c.PlatformAdmin} {
+		if a.Email == "" {
+			continue
+		}
+		if err := s.ensureAdmin(ctx, a, log); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,7 @@ export class API {
 	}
 
 	async call(method, path, body) {
+		path = this.scoped(method, path);
 		const token = await this.auth.accessToken();
 		let resp;
 		try {
@@ -29,7 +30,7 @@ export class API {
 		let data = null;
 		try { data = text ? JSON.parse(text) : null; } catch { data = null; }
 		if (!resp.ok) {
-			throw { status: resp.status, code: (data && data.code) || 'http_' + resp.status, detail: (data && (data.detail || data.title || data.message)) || text };
+			throw { status: resp.status, code: (data && data.code) || 'http_' + resp.status, detail: (data && (data.detail || data.title || data.message)) || text, field: (data && data.field) || '' };
 		}
 		return data;
 	}
@@ -45,4 +46,26 @@ export class API {
 		return this.call('GET', '/installers?' + q);
 	}
 	setInstaller(id, action) { return this.call('POST', '/installers/' + encodeURIComponent(id) + '/' + action); }
+
+	// scope returns the tenant a platform admin picked ('' for none); main.js
+	// points it at the app's state.
+	scope = () => '';
+
+	// scoped names the picked tenant on the tenant-scoped lists, the only
+	// routes that take ?tenant= (the API answers 404 to anyone else naming
+	// another tenant); routes by ID find their tenant from the resource.
+	scoped(method, path) {
+		const tenant = this.scope();
+		if (!tenant || method !== 'GET' || !/^\/(installers|devices|audit)(\?|$)/.test(path)) return path;
+		return path + (path.includes('?') ? '&' : '?') + 'tenant=' + encodeURIComponent(tenant);
+	}
+
+	listTenants(cursor) { return this.call('GET', '/tenants?' + page(cursor)); }
+	getTenant(id) { return this.call('GET', '/tenants/' + encodeURIComponent(id)); }
+	createTenant(tenant) { return this.call('POST', '/tenants', tenant); }
+	// updateTenant sends change with the revision the caller read; a tenant
+	// changed since is refused (409 revision_conflict), never merged.
+	updateTenant(id, revision, change) { return this.call('PATCH', '/tenants/' + encodeURIComponent(id), { revision, ...change }); }
+	suspendTenant(id) { return this.call('POST', '/tenants/' + encodeURIComponent(id) + '/suspend'); }
+	reactivateTenant(id) { return this.call('POST', '/tenants/' + encodeURIComponent(id) + '/reactivate'); }
 }

@@ -123,6 +123,8 @@ export class Auth {
 			email: id.email,
 			tenant: id.tenant_id || id['custom:tenant_id'] || '',
 			status: id.installer_status || 'unknown',
+			// The tenant's status at sign-in (active, suspended, unknown).
+			tenantStatus: id.tenant_status || '',
 			groups: id['cognito:groups'] || [],
 		};
 	}

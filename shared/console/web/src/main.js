@@ -9,8 +9,10 @@ import { accountViews } from './views/account.js';
 import { claimViews } from './views/claim.js';
 import { listViews } from './views/lists.js';
 import { adminViews } from './views/admin.js';
+import { tenantViews } from './views/tenants.js';
 
 Object.assign(views, accountViews, claimViews, listViews, adminViews);
+Object.assign(views, tenantViews);
 
 async function start() {
 	setLanguage(pick(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]));
@@ -23,6 +25,7 @@ async function start() {
 	app.cfg = await resp.json();
 	app.auth = new Auth(app.cfg);
 	app.api = new API(app.cfg.apiUrl, app.auth);
+	app.api.scope = () => (app.tenant ? app.tenant.tenantId : '');
 	document.body.dataset.ready = 'true';
 	render();
 }

@@ -8,6 +8,10 @@ export const app = {
 	auth: null,
 	api: null,
 	me: null, // claims of the signed-in user's ID token
+	// tenant is the tenant a platform admin picked for the admin pages to act
+	// on ({tenantId, name}); null acts on their own. In memory only, like the
+	// session, so a reload or a sign-out forgets it.
+	tenant: null,
 	view: 'signIn',
 	notice: '',
 	pendingEmail: '',
@@ -88,6 +92,7 @@ function nav() {
 		if (app.me.status === 'approved') items.push(link('claim', t('nav.claim')), link('claims', t('nav.claims')));
 		items.push(link('status', t('nav.status')));
 		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('admin', t('nav.admin')));
+		if (app.me.groups.includes('admins') || isPlatformAdmin()) items.push(link('tenants', t(isPlatformAdmin() ? 'nav.tenants' : 'nav.myTenant')));
 		items.push(h('button', { class: 'link', type: 'button', id: 'nav-signOut', onclick: signOut }, t('nav.signOut')));
 	}
 	return items;
@@ -99,6 +104,7 @@ export function render() {
 	document.getElementById('lang-label').textContent = t('lang.label');
 	document.querySelector('.skip').textContent = t('skip');
 	document.getElementById('nav').replaceChildren(...nav());
+	drawHeader();
 	const main = document.getElementById('main');
 	const view = views[app.view] || views.signIn;
 	main.replaceChildren(...[app.notice ? h('p', { class: 'notice', role: 'status' }, app.notice) : null, ...view()].filter(Boolean));
@@ -137,8 +143,36 @@ export async function signOut(notice) {
 	stopTimers();
 	forgetKey();
 	app.claim = null;
+	app.tenant = null;
 	await app.auth.signOut();
 	app.me = null;
 	go('signIn', typeof notice === 'string' ? notice : t('signedOut'));
 }
 
+
+// isPlatformAdmin reports whether the signed-in user administers every
+// tenant (the platform-admins group; the API checks the same group).
+export function isPlatformAdmin() {
+	return Boolean(app.me && app.me.groups.includes('platform-admins'));
+}
+
+// header holds functions that draw parts of the page header beside the
+// navigation (views/tenants.js: the tenant a platform admin acts on); each
+// returns a node or null, and runs at every drawing.
+export const header = [];
+
+function drawHeader() {
+	let host = document.getElementById('header-extra');
+	if (!host) {
+		host = h('div', { id: 'header-extra', class: 'header-extra' });
+		document.querySelector('header').append(host);
+	}
+	host.replaceChildren(...header.map((draw) => draw()).filter(Boolean));
+	host.hidden = !host.childElementCount;
+}
+
+// home is the screen a user starts on: getting claims for an approved
+// installer of an active tenant, their status (and what to do) otherwise.
+export function home() {
+	return app.me.status === 'approved' && app.me.tenantStatus !== 'suspended' ? 'claim' : 'status';
+}

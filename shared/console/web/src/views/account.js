@@ -1,6 +1,6 @@
 // Account views: sign-in, sign-up and its confirmation, forgotten and new
 // passwords, and the installer's own status.
-import { app, busyForm, ended, errorText, field, go, h } from '../shell.js';
+import { app, busyForm, ended, errorText, field, go, h, home } from '../shell.js';
 import { t } from '../i18n/index.js';
 
 export const accountViews = {
@@ -21,7 +21,7 @@ export const accountViews = {
 				if (e && e.code === 'NewPasswordRequired') return go('newPassword');
 				throw e;
 			}
-			go(app.me.status === 'approved' ? 'claim' : 'status');
+			go(home());
 		}), h('p', {}, forgot)];
 	},
 
@@ -32,7 +32,7 @@ export const accountViews = {
 			h('button', { type: 'submit' }, t('forgot.reset')), err);
 		return [h('h1', {}, t('newPassword.title')), h('p', {}, t('newPassword.intro')), busyForm(form, err, async (d) => {
 			app.me = await app.auth.completeNewPassword(String(d.get('password')));
-			go(app.me.status === 'approved' ? 'claim' : 'status');
+			go(home());
 		})];
 	},
 
@@ -95,11 +95,15 @@ export const accountViews = {
 			h('p', {}, t('status.who', { email: app.me.email, tenant: app.me.tenant })),
 			h('div', { class: 'card' },
 				h('p', { class: 'status ' + known, id: 'installer-status', 'data-status': known }, t('status.' + known)),
-				h('p', {}, t('status.' + known + '.todo'))),
+				// A suspended organisation, not the installer, is what stops them.
+				app.me.tenantStatus === 'suspended' ? null : h('p', {}, t('status.' + known + '.todo'))),
+			app.me.tenantStatus === 'suspended' ? h('div', { class: 'card' },
+				h('p', { class: 'status suspended', id: 'tenant-status', 'data-status': 'suspended' }, t('status.tenantSuspended')),
+				h('p', {}, t('status.tenantSuspended.todo'))) : null,
 			h('button', { type: 'button', id: 'status-refresh', onclick: async () => {
 				try {
 					app.me = await app.auth.refresh();
-					go(app.me.status === 'approved' ? 'claim' : 'status');
+					go(home());
 				} catch (e) {
 					if (!(await ended(e))) err.textContent = errorText(e);
 				}
