@@ -124,6 +124,8 @@ export class Auth {
 			tenant: id.tenant_id || id['custom:tenant_id'] || '',
 			status: id.installer_status || 'unknown',
 			groups: id['cognito:groups'] || [],
+			// The installer ID the API names devices' installers by.
+			sub: id.sub,
 		};
 	}
 

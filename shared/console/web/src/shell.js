@@ -86,6 +86,7 @@ function nav() {
 		items.push(link('signIn', t('nav.signIn')), link('signUp', t('nav.signUp')));
 	} else {
 		if (app.me.status === 'approved') items.push(link('claim', t('nav.claim')), link('claims', t('nav.claims')));
+		if (app.me.status === 'approved') items.push(link('devices', t('nav.devices')));
 		items.push(link('status', t('nav.status')));
 		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('admin', t('nav.admin')));
 		items.push(h('button', { class: 'link', type: 'button', id: 'nav-signOut', onclick: signOut }, t('nav.signOut')));
