@@ -71,6 +71,23 @@ func TestConsoleDevices(t *testing.T) {
 	retired, replaced, kept := "SN-RET-"+randomSuffix(), "SN-REP-"+randomSuffix(), "SN-KEEP-"+randomSuffix()
 	retiredUnit, replacedUnit := provision(retired), provision(replaced)
 	provision(kept)
+	// A unit that registers and never connects with its own certificate.
+	silent := "SN-REG-" + randomSuffix()
+	silentClaim := x.issue(owner, silent)
+	silentCfg := x.deviceConfig()
+	silentCfg.ClientID = silent
+	cl, err := device.Connect(ctx, silentCfg, creds(silentClaim))
+	if err != nil {
+		t.Fatalf("connect with the claim: %v", err)
+	}
+	cert, err := cl.CreateKeysAndCertificate(ctx)
+	if err != nil {
+		t.Fatalf("create keys and certificate: %v", err)
+	}
+	if _, err := cl.RegisterThing(ctx, silentClaim.TemplateName, cert.OwnershipToken, map[string]string{device.SerialNumberParameter: silent}); err != nil {
+		t.Fatalf("register thing: %v", err)
+	}
+	cl.Close()
 
 	admin := &tab{t: t, ctx: newBrowser(t), name: "admin"}
 	downloads := t.TempDir()
@@ -80,9 +97,16 @@ func TestConsoleDevices(t *testing.T) {
 	admin.do("the devices list", chromedp.Click(chromedp.CSS(`#nav-devices`)),
 		chromedp.WaitVisible(chromedp.CSS(deviceRow(retired)+`[data-state=online]`)),
 		chromedp.WaitVisible(chromedp.CSS(deviceRow(replaced)+`[data-state=online]`)),
-		chromedp.WaitVisible(chromedp.CSS(deviceRow(kept)+`[data-state=online]`)))
-	if got := admin.text(deviceRow(retired) + ` .meaning`); got != "The device has connected with its own certificate." {
-		t.Errorf("online state's meaning = %q, want it in plain words", got)
+		chromedp.WaitVisible(chromedp.CSS(deviceRow(kept)+`[data-state=online]`)),
+		chromedp.WaitVisible(chromedp.CSS(deviceRow(silent)+`[data-state=registered]`)))
+	meanings := []struct{ serial, want string }{
+		{retired, "The device has connected with its own certificate."},
+		{silent, "The device registered with its claim and has not yet connected with its own certificate."},
+	}
+	for _, m := range meanings {
+		if got := admin.text(deviceRow(m.serial) + ` .meaning`); got != m.want {
+			t.Errorf("%s: state's meaning = %q, want %q", m.serial, got, m.want)
+		}
 	}
 	admin.screenshot("devices-list.png")
 	admin.accessible("devices")
@@ -207,5 +231,14 @@ func TestConsoleDevices(t *testing.T) {
 		chromedp.Click(chromedp.CSS(deviceRow(replaced)+` button`)), chromedp.WaitVisible(chromedp.CSS(`#device-state`)))
 	if got := in.eval(`String(document.querySelector('#decommission') === null && document.querySelector('#replace') === null)`); got != "true" {
 		t.Error("an installer is offered to decommission a device they did not provision")
+	}
+
+	// Past the online window the silent unit shows overdue, and what to do.
+	x.stack.clock.advance(15 * time.Minute)
+	t.Cleanup(x.stack.clock.reset)
+	admin.do("the devices list later", chromedp.Click(chromedp.CSS(`#nav-devices`)),
+		chromedp.WaitVisible(chromedp.CSS(deviceRow(silent)+`[data-state=overdue]`)))
+	if got := admin.text(deviceRow(silent) + ` .meaning`); !strings.Contains(got, "did not come online in time") {
+		t.Errorf("overdue state's meaning = %q, want it in plain words", got)
 	}
 }

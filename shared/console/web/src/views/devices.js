@@ -15,7 +15,7 @@ function phase(d) {
 }
 
 function when(ts) {
-	return ts ? new Date(ts).toLocaleString(language()) : t('device.never');
+	return ts ? new Date(ts).toLocaleString(language(), { dateStyle: 'short', timeStyle: 'short' }) : t('device.never');
 }
 
 // stateCell shows the state's name and, under it, what it means in words.
