@@ -241,4 +241,47 @@ func TestConsoleDevices(t *testing.T) {
 	if got := admin.text(deviceRow(silent) + ` .meaning`); !strings.Contains(got, "did not come online in time") {
 		t.Errorf("overdue state's meaning = %q, want it in plain words", got)
 	}
+
+	// Spanish: the page redraws in the reader's language.
+	in.do("switch to Spanish", chromedp.SetValue(chromedp.CSS(`#lang`), "es"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#lang').dispatchEvent(new Event('change'))`),
+		chromedp.WaitVisible(chromedp.CSS(`#device-state[data-state=online]`)))
+	if got, want := in.text(`main h1`), "Dispositivo "+replaced; got != want {
+		t.Errorf("Spanish heading = %q, want %q", got, want)
+	}
+	if got := in.text(`#device-state`); got != "En línea" {
+		t.Errorf("Spanish state = %q, want En línea", got)
+	}
+}
+
+// TestConsoleDevicesPaging: the devices list shows a page of 20 and loads
+// the rest on request.
+func TestConsoleDevicesPaging(t *testing.T) {
+	x := startStack(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	owner := x.approvedInstaller("acme")
+	const n = 23
+	for i := range n {
+		serial := fmt.Sprintf("SN-PAGE-%02d-%s", i, randomSuffix())
+		c := x.issue(owner, serial)
+		if _, err := device.Provision(ctx, x.deviceConfig(), creds(c), c.TemplateName, serial, false); err != nil {
+			t.Fatalf("provision %s: %v", serial, err)
+		}
+	}
+	admin := &tab{t: t, ctx: newBrowser(t), name: "admin"}
+	admin.open(x.e.ConsoleURL)
+	admin.signIn(testAdmin, testAdminPassword)
+	rows := `String(document.querySelectorAll('#devices tr[data-serial]').length)`
+	admin.do("the first page", chromedp.Click(chromedp.CSS(`#nav-devices`)), chromedp.WaitVisible(chromedp.CSS(`#devices-more`)))
+	if got := admin.eval(rows); got != "20" {
+		t.Errorf("first page shows %s devices, want 20", got)
+	}
+	admin.do("load more", chromedp.Click(chromedp.CSS(`#devices-more`)), chromedp.WaitNotVisible(chromedp.CSS(`#devices-more`)))
+	if got := admin.eval(rows); got != fmt.Sprint(n) {
+		t.Errorf("after loading more the list shows %s devices, want %d", got, n)
+	}
+	if got := admin.eval(`String(new Set([...document.querySelectorAll('#devices tr[data-serial]')].map(r => r.dataset.serial)).size)`); got != fmt.Sprint(n) {
+		t.Errorf("the list shows %s distinct serials, want %d", got, n)
+	}
 }

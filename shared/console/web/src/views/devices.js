@@ -51,10 +51,10 @@ function actionError(e) {
 
 // pager loads pages of rows into body, with a "Load more" button while the
 // API has more.
-function pager(fetchPage, body, row, empty, cols, err) {
+function pager(fetchPage, body, row, empty, cols, err, id) {
 	let cursor = '';
 	let count = 0;
-	const more = h('button', { type: 'button', class: 'secondary', hidden: true }, t('admin.more'));
+	const more = h('button', { type: 'button', class: 'secondary', id, hidden: true }, t('admin.more'));
 	const load = async () => {
 		try {
 			const page = await fetchPage(cursor);
@@ -91,7 +91,7 @@ export const deviceViews = {
 			h('td', {}, when(d.onlineAt)));
 		return [h('h1', {}, t('devices.title')), h('p', {}, t('devices.intro')),
 			table(t('claims.devices'), ['claim.serial', 'claims.thing', 'device.col.state', 'claims.provisionedAt', 'device.col.onlineAt'], rows, 'devices-table'),
-			pager((c) => app.api.listDevices(c), rows, row, t('claims.noDevices'), 5, err),
+			pager((c) => app.api.listDevices(c), rows, row, t('claims.noDevices'), 5, err, 'devices-more'),
 			err];
 	},
 
@@ -113,7 +113,7 @@ export const deviceViews = {
 			history.replaceChildren();
 			historyBox.replaceChildren(
 				table(t('device.history'), ['device.col.decommissionedAt', 'device.field.certificate', 'device.field.reason', 'device.field.decommissionedBy'], history, 'device-history-table'),
-				pager((c) => app.api.deviceHistory(serial, c), history, historyRow, t('device.history.none'), 4, err));
+				pager((c) => app.api.deviceHistory(serial, c), history, historyRow, t('device.history.none'), 4, err, 'history-more'));
 		};
 
 		let shown = null; // the device as displayed: its certificate guards the actions
