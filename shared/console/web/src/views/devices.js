@@ -119,7 +119,7 @@ export const deviceViews = {
 		let shown = null; // the device as displayed: its certificate guards the actions
 		const drawDetails = (d) => {
 			shown = d;
-			const item = (key, value, id) => [h('dt', {}, t(key)), h('dd', { id }, value)];
+			const item = (key, value) => [h('dt', {}, t(key)), h('dd', {}, value)];
 			details.replaceChildren(
 				...item('device.col.state', stateCell(d, 'device-state')),
 				...item('claims.thing', d.thingName),
