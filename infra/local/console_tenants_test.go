@@ -77,6 +77,12 @@ func TestConsoleTenants(t *testing.T) {
 	}
 	ops.screenshot("tenant-picker.png")
 	ops.accessible("tenant-picked")
+	// Its devices are there to read only: the device routes act in the
+	// caller's own tenant, so the page offers no device page or action.
+	ops.do("Initech's devices", chromedp.Click(chromedp.CSS(`#nav-devices`)), chromedp.WaitVisible(chromedp.CSS(`#devices-intro`)))
+	if got := ops.text(`#devices-intro`); !strings.HasPrefix(got, "The devices of the tenant you picked, to read only") {
+		t.Errorf("devices page while acting on Initech says %q, want the read-only note", got)
+	}
 
 	// Editing from the revision read.
 	ops.do("edit Initech", chromedp.Click(chromedp.CSS(`#acting-change`)),

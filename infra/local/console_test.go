@@ -401,8 +401,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	// The lists: every claim of this installer with its state, and the
 	// tenant's devices; a claim opens its progress again.
 	in.do("my claims", chromedp.Click(chromedp.CSS(`#nav-claims`)),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q][data-state=online]`, b.ClaimID))),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#devices tr[data-serial=%q]`, serial))))
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q][data-state=online]`, b.ClaimID))))
 	if n := in.eval(`String(document.querySelectorAll('#claims tr[data-claim]').length)`); n != "4" {
 		t.Errorf("my claims lists %s claims, want the 4 this installer asked for", n)
 	}
@@ -410,6 +409,8 @@ func TestConsoleInstallsADevice(t *testing.T) {
 	in.accessible("claims-list")
 	in.do("open a claim from the list", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#claims tr[data-claim=%q] button`, b.ClaimID))),
 		chromedp.WaitVisible(chromedp.CSS(`#claim-state[data-state=online]`)))
+	in.do("the tenant's devices", chromedp.Click(chromedp.CSS(`#nav-devices`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#devices tr[data-serial=%q][data-state=online]`, serial))))
 
 	// Suspended by an admin: the installer's session ends, and signing in
 	// again shows the suspension and what to do.

@@ -40,6 +40,14 @@ export class API {
 	revokeClaim(id) { return this.call('DELETE', '/claims/' + encodeURIComponent(id)); }
 	listClaims(cursor) { return this.call('GET', '/claims?' + page(cursor)); }
 	listDevices(cursor) { return this.call('GET', '/devices?' + page(cursor)); }
+	getDevice(serial) { return this.call('GET', '/devices/' + encodeURIComponent(serial)); }
+	deviceHistory(serial, cursor) { return this.call('GET', '/devices/' + encodeURIComponent(serial) + '/history?' + page(cursor)); }
+	// The certificateId guard makes the action apply only to the device the
+	// page displayed (409 device_changed otherwise).
+	decommissionDevice(serial, certificateId, reason) {
+		return this.call('POST', '/devices/' + encodeURIComponent(serial) + '/decommission', reason ? { certificateId, reason } : { certificateId });
+	}
+	replaceDevice(serial, certificateId) { return this.call('POST', '/devices/' + encodeURIComponent(serial) + '/replace', { certificateId }); }
 	listInstallers(cursor) {
 		const q = new URLSearchParams({ limit: '50' });
 		if (cursor) q.set('cursor', cursor);

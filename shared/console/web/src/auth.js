@@ -126,6 +126,8 @@ export class Auth {
 			// The tenant's status at sign-in (active, suspended, unknown).
 			tenantStatus: id.tenant_status || '',
 			groups: id['cognito:groups'] || [],
+			// The installer ID the API names devices' installers by.
+			sub: id.sub,
 		};
 	}
 

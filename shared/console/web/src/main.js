@@ -10,9 +10,11 @@ import { claimViews } from './views/claim.js';
 import { listViews } from './views/lists.js';
 import { adminViews } from './views/admin.js';
 import { tenantViews } from './views/tenants.js';
+import { deviceViews } from './views/devices.js';
 
 Object.assign(views, accountViews, claimViews, listViews, adminViews);
 Object.assign(views, tenantViews);
+Object.assign(views, deviceViews);
 
 async function start() {
 	setLanguage(pick(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]));

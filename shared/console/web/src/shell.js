@@ -90,6 +90,7 @@ function nav() {
 		items.push(link('signIn', t('nav.signIn')), link('signUp', t('nav.signUp')));
 	} else {
 		if (app.me.status === 'approved') items.push(link('claim', t('nav.claim')), link('claims', t('nav.claims')));
+		if (app.me.status === 'approved') items.push(link('devices', t('nav.devices')));
 		items.push(link('status', t('nav.status')));
 		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('admin', t('nav.admin')));
 		if (app.me.groups.includes('admins') || isPlatformAdmin()) items.push(link('tenants', t(isPlatformAdmin() ? 'nav.tenants' : 'nav.myTenant')));

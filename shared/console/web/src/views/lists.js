@@ -1,4 +1,5 @@
-// List views: the installer's claims and the tenant's devices, paged.
+// List views: the installer's claims, paged. The tenant's devices have
+// their own view (views/devices.js).
 import { app, ended, errorText, go, h } from '../shell.js';
 import { language, t } from '../i18n/index.js';
 
@@ -6,7 +7,6 @@ export const listViews = {
 	claims() {
 		const err = h('p', { class: 'error', role: 'alert', id: 'claims-error' });
 		const claimRows = h('tbody', { id: 'claims' });
-		const deviceRows = h('tbody', { id: 'devices' });
 		const pager = (fetchPage, body, row, empty, cols) => {
 			let cursor = '';
 			let count = 0;
@@ -35,15 +35,11 @@ export const listViews = {
 				h('td', {}, h('span', { class: 'status ' + phase }, t('state.' + phase))),
 				h('td', {}, new Date(c.issuedAt).toLocaleString(language())));
 		};
-		const deviceRow = (d) => h('tr', { 'data-serial': d.serialNumber },
-			h('td', {}, d.serialNumber), h('td', {}, d.thingName), h('td', {}, new Date(d.provisionedAt).toLocaleString(language())));
 		const table = (caption, heads, body) => h('table', {}, h('caption', {}, caption),
 			h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', { scope: 'col' }, t(k))))), body);
 		return [h('h1', {}, t('claims.title')),
 			table(t('claims.mine'), ['claim.serial', 'admin.col.status', 'claims.issuedAt'], claimRows),
 			pager((c) => app.api.listClaims(c), claimRows, claimRow, t('claims.none'), 3),
-			table(t('claims.devices'), ['claim.serial', 'claims.thing', 'claims.provisionedAt'], deviceRows),
-			pager((c) => app.api.listDevices(c), deviceRows, deviceRow, t('claims.noDevices'), 3),
 			err];
 	},
 
