@@ -45,4 +45,11 @@ export class API {
 		return this.call('GET', '/installers?' + q);
 	}
 	setInstaller(id, action) { return this.call('POST', '/installers/' + encodeURIComponent(id) + '/' + action); }
+	// listAudit reads a page of the audit trail; filters holds the query
+	// parameters GET /audit takes (since, until, action, serial, actor).
+	listAudit(filters, cursor) {
+		const q = new URLSearchParams({ limit: '20', ...filters });
+		if (cursor) q.set('cursor', cursor);
+		return this.call('GET', '/audit?' + q);
+	}
 }

@@ -9,8 +9,10 @@ import { accountViews } from './views/account.js';
 import { claimViews } from './views/claim.js';
 import { listViews } from './views/lists.js';
 import { adminViews } from './views/admin.js';
+import { auditViews } from './views/audit.js';
 
 Object.assign(views, accountViews, claimViews, listViews, adminViews);
+Object.assign(views, auditViews);
 
 async function start() {
 	setLanguage(pick(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]));

@@ -88,6 +88,7 @@ function nav() {
 		if (app.me.status === 'approved') items.push(link('claim', t('nav.claim')), link('claims', t('nav.claims')));
 		items.push(link('status', t('nav.status')));
 		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('admin', t('nav.admin')));
+		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('audit', t('nav.audit')));
 		items.push(h('button', { class: 'link', type: 'button', id: 'nav-signOut', onclick: signOut }, t('nav.signOut')));
 	}
 	return items;
