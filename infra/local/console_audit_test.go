@@ -39,14 +39,30 @@ func TestConsoleAudit(t *testing.T) {
 		chromedp.Click(chromedp.CSS(row+` button[data-confirm=approve]`)),
 		chromedp.WaitVisible(chromedp.CSS(row+`[data-status=approved]`)))
 
-	// The installer, now approved, asks for a claim and revokes it.
+	// The installer, now approved, asks for claims and revokes them: enough
+	// for the trail to need a second page; the last serial is the one
+	// looked into.
 	if err := in.signIn(ctx); err != nil {
 		t.Fatalf("installer sign-in: %v", err)
 	}
-	serial := "SN-" + randomSuffix()
-	c := x.issue(in, serial)
-	if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
-		t.Fatalf("revoke: %v", err)
+	var serial string
+	for range 8 {
+		serial = "SN-" + randomSuffix()
+		c := x.issue(in, serial)
+		if err := in.call(ctx, "DELETE", "/claims/"+c.ClaimID, nil, nil); err != nil {
+			t.Fatalf("revoke: %v", err)
+		}
+	}
+	var trail struct {
+		Items []struct {
+			EventID string `json:"eventId"`
+		} `json:"items"`
+	}
+	if err := x.admin.call(ctx, "GET", "/audit?limit=100", nil, &trail); err != nil {
+		t.Fatalf("the trail through the API: %v", err)
+	}
+	if len(trail.Items) <= 20 {
+		t.Fatalf("the API lists %d events, want more than the console's page of 20", len(trail.Items))
 	}
 
 	// rows lists the shown events as "action serial actor-cell-text".
@@ -73,6 +89,14 @@ func TestConsoleAudit(t *testing.T) {
 	admin.do("open the audit trail", chromedp.Click(chromedp.CSS(`#nav-audit`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#audit-events tr[data-action="claim.revoked"][data-serial=%q]`, serial))))
 	admin.waitFor("actors by email", fmt.Sprintf(`[...document.querySelectorAll('#audit-events button[data-actor]')].some(b => b.textContent === %q)`, in.email), 10*time.Second)
+	if n := len(rows()); n != 20 {
+		t.Errorf("first page = %d events, want 20", n)
+	}
+	admin.do("the next page", chromedp.Click(chromedp.CSS(`#audit-more`)))
+	admin.waitFor("all events", fmt.Sprintf(`document.querySelectorAll('#audit-events tr[data-action]').length === %d`, len(trail.Items)), 10*time.Second)
+	if more := admin.eval(`String(document.querySelector('#audit-more').hidden)`); more != "true" {
+		t.Error("the last page still offers more")
+	}
 	all := rows()
 	for _, want := range []string{
 		"claim.issued " + serial + " " + in.email,
@@ -86,7 +110,7 @@ func TestConsoleAudit(t *testing.T) {
 	if got := admin.text(fmt.Sprintf(`#audit-events tr[data-action="installer.approved"][data-subject=%q] td:nth-child(2)`, rec.InstallerID)); got != "Installer approved" {
 		t.Errorf("approval shown as %q, want the action in words", got)
 	}
-	if got := admin.text(fmt.Sprintf(`#audit-events tr[data-action="claim.revoked"][data-serial=%q] td:nth-child(5)`, serial)); got != "You revoked this claim." {
+	if got := admin.text(fmt.Sprintf(`#audit-events tr[data-action="claim.revoked"][data-serial=%q] td:nth-child(5)`, serial)); got != "Revoked by its installer." {
 		t.Errorf("revocation details = %q, want the reason in words", got)
 	}
 	// The form offers exactly the actions the API filters by, each in words.
@@ -97,16 +121,16 @@ func TestConsoleAudit(t *testing.T) {
 	if raw := admin.eval(`[...document.querySelectorAll('#audit-action option')].map(o => o.textContent).filter(s => s.includes('.')).join(', ')`); raw != "" {
 		t.Errorf("actions offered without words: %s", raw)
 	}
-	admin.screenshot("admin-audit.png")
 	admin.accessible("admin-audit")
 
 	only := func(attr, value string) string {
 		return fmt.Sprintf(`(rs => rs.length > 0 && rs.every(r => r.dataset.%s === %q))([...document.querySelectorAll('#audit-events tr[data-action]')])`, attr, value)
 	}
 	apply("only revocations", map[string]string{"action": "claim.revoked"}, only("action", "claim.revoked"))
-	if got := rows(); len(got) != 1 || got[0] != "claim.revoked "+serial+" "+in.email {
-		t.Errorf("revocations = %q, want the one revocation", got)
+	if got := rows(); len(got) != 8 || got[0] != "claim.revoked "+serial+" "+in.email {
+		t.Errorf("revocations = %q, want the 8, the latest first", got)
 	}
+	admin.screenshot("admin-audit.png")
 
 	apply("only the serial", map[string]string{"serial": serial}, only("serial", serial))
 	var actions []string
@@ -118,6 +142,19 @@ func TestConsoleAudit(t *testing.T) {
 		t.Errorf("events of %s = %v, want %v", serial, actions, want)
 	}
 	admin.screenshot("admin-audit-serial.png")
+
+	// "Done by" takes an email, looked up among the tenant's installers.
+	by := func(email string) string {
+		return fmt.Sprintf(`(rs => rs.length > 0 && rs.every(r => r.cells[2].textContent === %q))([...document.querySelectorAll('#audit-events tr[data-action]')])`, email)
+	}
+	apply("only the admin's doing", map[string]string{"actor": testAdmin}, by(testAdmin))
+	if got := rows(); len(got) != 1 || !strings.HasPrefix(got[0], "installer.approved ") {
+		t.Errorf("the admin's events = %q, want the approval", got)
+	}
+	apply("the installer's revocations", map[string]string{"actor": in.email, "action": "claim.revoked"}, by(in.email))
+	if n := len(rows()); n != 8 {
+		t.Errorf("the installer's revocations = %d, want 8", n)
+	}
 
 	apply("an unknown serial", map[string]string{"serial": "SN-NONE-" + randomSuffix()}, `!!document.querySelector('#audit-empty')`)
 	if got := admin.text(`#audit-empty`); got != "No events match these filters." {

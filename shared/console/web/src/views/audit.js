@@ -26,11 +26,16 @@ function dayStart(value, days) {
 	return new Date(y, m - 1, d + days).toISOString();
 }
 
-// reasonText is a recorded reason in words where the catalogue has it.
+// reasonText is a recorded reason in words where the catalogue has it. The
+// claim page's reasons speak to the installer ("You revoked…"); the few
+// that do have an admin's wording under audit.reason.
 function reasonText(reason) {
 	if (!reason) return '';
-	const s = t('reason.' + reason);
-	return s === 'reason.' + reason ? reason : s;
+	for (const key of ['audit.reason.' + reason, 'reason.' + reason]) {
+		const s = t(key);
+		if (s !== key) return s;
+	}
+	return reason;
 }
 
 // short renders a long ID (a claim or certificate ID) by its start, as
