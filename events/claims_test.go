@@ -121,7 +121,15 @@ var claimsCases = map[string]claimsCase{
 			wantGroupCalls(t, w, "exists "+suspended)
 			wantAudit(t, w, "acme", fleetclaim.ActionInstallerReinstated, suspended)
 		}},
-	"list-audit": {status: 200, listed: 1},
+	"list-audit": {status: 200, listed: 2},
+	// The seed has two events; the filters keep the one denial of SN-0002.
+	"list-audit-filtered": {status: 200, listed: 1, after: func(t *testing.T, _ *world, body map[string]any) {
+		e, _ := body["items"].([]any)[0].(map[string]any)
+		if e["action"] != fleetclaim.ActionProvisioningDenied || e["serial"] != "SN-0002" || e["subject"] != string(rejectedClaim) {
+			t.Errorf("got %v, want the denial of SN-0002", e)
+		}
+	}},
+	"list-audit-unknown-action": {status: 400, code: fleetclaim.CodeUnknownAuditAction, field: "action"},
 	"issue-claim-open": {status: 409, code: "claim_open", retryAfter: "240", after: func(t *testing.T, w *world, body map[string]any) {
 		// The installer's claim for SN-0001 expires at 10:04:00.
 		nothingMinted(t, w, body)

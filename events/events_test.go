@@ -121,8 +121,11 @@ func newWorld(t *testing.T) *world {
 	claim(suspendedClaim, "acme", suspended, "SN-0005", now.Add(-2*time.Minute))
 	claim(foreignClaim, "globex", globexer, "SN-0001", now.Add(-time.Minute))
 	must(s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: "acme", ID: "20261123T095800.000000000Z-0a1b2c3d4e5f", At: now.Add(-2 * time.Minute),
-		Actor: installer, Action: fleetclaim.ActionProvisioningDenied, Subject: string(rejectedClaim),
+		Actor: installer, Action: fleetclaim.ActionProvisioningDenied, Subject: string(rejectedClaim), Serial: "SN-0002",
 		Reason: fleetclaim.ReasonSerialMismatch, Detail: `serial presented "SN-9999"`}))
+	must(s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: "acme", ID: "20261123T095900.000000000Z-1b2c3d4e5f6a", At: now.Add(-time.Minute),
+		Actor: installer, Action: fleetclaim.ActionClaimIssued, Subject: string(issuedClaim), Serial: "SN-0001",
+		Detail: "serial SN-0001, template " + template}))
 
 	w := &world{store: s, minter: &fleetclaimtest.Minter{Now: func() time.Time { return now }}, groups: &fleetclaimtest.Groups{},
 		logs: &fleetclaimtest.LogBuffer{}}
@@ -143,7 +146,7 @@ func claimsConfig() config.Claims {
 // audit returns a tenant's audit events.
 func (w *world) audit(t *testing.T, tenant fleetclaim.TenantID) []fleetclaim.AuditEvent {
 	t.Helper()
-	es, _, err := w.store.ListAudit(t.Context(), tenant, fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+	es, _, err := w.store.ListAudit(t.Context(), tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,9 +142,9 @@ func (r *recordingStore) GetTenant(ctx context.Context, id fleetclaim.TenantID) 
 	return r.Store.GetTenant(ctx, id)
 }
 
-func (r *recordingStore) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
+func (r *recordingStore) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, f fleetclaim.AuditFilter, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
 	r.note("ListAudit")
-	return r.Store.ListAudit(ctx, tenant, p)
+	return r.Store.ListAudit(ctx, tenant, f, p)
 }
 
 func (r *recordingStore) ListClaims(ctx context.Context, installer fleetclaim.InstallerID, p fleetclaim.Page) ([]fleetclaim.Claim, string, error) {

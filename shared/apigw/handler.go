@@ -42,7 +42,7 @@ type Service interface {
 	ApproveInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
 	SuspendInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
 	ReinstateInstaller(ctx context.Context, p fleetclaim.Principal, id fleetclaim.InstallerID) (fleetclaim.Installer, error)
-	ListAudit(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, pg fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error)
+	ListAudit(ctx context.Context, p fleetclaim.Principal, tenant fleetclaim.TenantID, q fleetclaim.AuditQuery, pg fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error)
 	TenantService
 }
 
@@ -259,7 +259,10 @@ func (h *Handler) listAudit(ctx context.Context, r request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	es, next, err := h.Service.ListAudit(ctx, r.principal, tenantOf(r), pg)
+	// The filters are passed as written; the domain checks them.
+	q := r.QueryStringParameters
+	es, next, err := h.Service.ListAudit(ctx, r.principal, tenantOf(r), fleetclaim.AuditQuery{
+		Since: q["since"], Until: q["until"], Action: q["action"], Serial: q["serial"], Actor: q["actor"]}, pg)
 	return http.StatusOK, viewList(es, next, viewAudit), asParameter(err, "tenantId", "tenant")
 }
 

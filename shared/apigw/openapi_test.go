@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/fleetclaim/fleetclaim/shared/apigw"
+	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"gopkg.in/yaml.v3"
 )
 
@@ -213,7 +214,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		"listClaims":      {"cursor", "limit"},
 		"listDevices":     {"cursor", "limit", "tenant"},
 		"listInstallers":  {"cursor", "limit", "tenant"},
-		"listAuditEvents": {"cursor", "limit", "tenant"},
+		"listAuditEvents": {"action", "actor", "cursor", "limit", "serial", "since", "tenant", "until"},
 		// A serial's history is always the caller's tenant's.
 		"listDeviceHistory": {"cursor", "limit"},
 		"listTenants":       {"cursor", "limit"},
@@ -289,6 +290,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		{"installer statuses", []string{"InstallerStatus"}, consts.typed("InstallerStatus")},
 		{"tenant statuses", []string{"TenantStatus"}, consts.typed("TenantStatus")},
 		{"audit actions", []string{"AuditAction"}, consts.named("Action")},
+		{"audit actions the filter accepts", []string{"AuditAction"}, slices.Clone(fleetclaim.AuditActions)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,7 +327,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 }
 
 // constants are the string constants declared in shared/fleetclaim's
-// types.go and errors.go, read from the source.
+// types.go, errors.go, admin.go and audit.go, read from the source.
 type constants []struct{ name, typ, value string }
 
 func (cs constants) named(prefix string) []string {
@@ -352,7 +354,7 @@ func domainConstants(t *testing.T) constants {
 	t.Helper()
 	var out constants
 	fset := token.NewFileSet()
-	for _, name := range []string{"types.go", "errors.go"} {
+	for _, name := range []string{"types.go", "errors.go", "admin.go", "audit.go"} {
 		f, err := parser.ParseFile(fset, filepath.Join("..", "fleetclaim", name), nil, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -533,6 +535,19 @@ func probes(r apigw.Route) []probe {
 				req.QueryStringParameters = map[string]string{"tenant": "globex"}
 				return req
 			}, status: 200})
+	}
+	if r.Operation == "listAuditEvents" {
+		ps = append(ps,
+			probe{name: "every filter", req: query(map[string]string{"since": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00+01:00",
+				"action": "claim.issued", "serial": acmeDevice, "actor": installerSub}), status: 200},
+			probe{name: "unknown action", req: query(map[string]string{"action": "claim.deleted"}), status: 400, code: "unknown_audit_action", field: "action"},
+			probe{name: "since not RFC 3339", req: query(map[string]string{"since": "2026-01-01"}), status: 400, code: "invalid_request", field: "since"},
+			probe{name: "until before since", req: query(map[string]string{"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}),
+				status: 400, code: "invalid_request", field: "until"},
+			probe{name: "malformed serial", req: query(map[string]string{"serial": "SN 0042"}), status: 400, code: "invalid_request", field: "serial"},
+			probe{name: "actor not a sub", req: query(map[string]string{"actor": "ada@acme.example"}), status: 400, code: "invalid_request", field: "actor"})
+	}
+	switch r.Operation {
 	case "issueClaim":
 		body := func(b string) func() events.APIGatewayProxyRequest {
 			return with(func(req *events.APIGatewayProxyRequest) { req.Body = b })

@@ -91,6 +91,7 @@ type auditView struct {
 	Actor    string    `json:"actor,omitempty"`
 	Action   string    `json:"action"`
 	Subject  string    `json:"subject"`
+	Serial   string    `json:"serial,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
 }
@@ -130,7 +131,7 @@ func viewInstaller(in fleetclaim.Installer) installerView {
 
 func viewAudit(e fleetclaim.AuditEvent) auditView {
 	return auditView{EventID: e.ID, TenantID: string(e.TenantID), At: e.At, Actor: string(e.Actor),
-		Action: e.Action, Subject: e.Subject, Reason: string(e.Reason), Detail: e.Detail}
+		Action: e.Action, Subject: e.Subject, Serial: e.Serial, Reason: string(e.Reason), Detail: e.Detail}
 }
 
 func viewList[S, T any](items []S, next string, view func(S) T) listView[T] {

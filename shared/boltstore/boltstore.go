@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -528,10 +529,72 @@ func (s *Store) AppendAudit(ctx context.Context, e fleetclaim.AuditEvent) error 
 	})
 }
 
-// ListAudit implements fleetclaim.AuditStore.
-func (s *Store) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
-	return list[fleetclaim.AuditEvent](ctx, s, bAudit, "audit", string(tenant), p)
+// ListAudit implements fleetclaim.AuditStore. Keys order a tenant's events
+// newest first, so the time range is a seek and a stop; the other filters
+// are tested on each event, and a page ends only at its limit or at the
+// end of the range, whatever the filters skip.
+func (s *Store) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, f fleetclaim.AuditFilter, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
+	kind, scope := "audit"+f.Key(), string(tenant)
+	limit := p.Limit
+	if limit <= 0 {
+		limit = fleetclaim.DefaultPageSize
+	}
+	limit = min(limit, fleetclaim.MaxPageSize)
+	var out []fleetclaim.AuditEvent
+	var next string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		prefix := key(scope, "")
+		start := prefix
+		if !f.Until.IsZero() && f.Until.After(minNano) && f.Until.Before(maxNano) {
+			// Events at Until sort first under this key; the loop skips them.
+			start = key(scope, desc(f.Until))
+		}
+		if p.Cursor != "" {
+			after, err := decodeCursor(p.Cursor, kind, scope)
+			if err != nil {
+				return err
+			}
+			if bytes.Compare(after, start) >= 0 {
+				start = append(after, 0)
+			}
+		}
+		if f.Empty() {
+			return nil
+		}
+		c := tx.Bucket(bAudit).Cursor()
+		var last []byte
+		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e fleetclaim.AuditEvent
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode %s: %w", bAudit, err)
+			}
+			if !f.Since.IsZero() && e.At.Before(f.Since) {
+				break
+			}
+			if !f.Matches(e) {
+				continue
+			}
+			if len(out) == limit {
+				next = encodeCursor(kind, scope, last)
+				break
+			}
+			out = append(out, e)
+			last = append(last[:0], k...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit of %s: %w", tenant, err)
+	}
+	return out, next, nil
 }
+
+// Outside these instants a time has no int64 count of nanoseconds since
+// 1970 (desc's encoding), so a seek to one would land anywhere.
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
 
 // list pages through records stored directly under scope in bucket.
 func list[T any](ctx context.Context, s *Store, bucket []byte, kind, scope string, p fleetclaim.Page) ([]T, string, error) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -134,13 +135,14 @@ type auditItem struct {
 	Actor    string `dynamodbav:"actor"`
 	Action   string `dynamodbav:"action"`
 	Subject  string `dynamodbav:"subject"`
+	Serial   string `dynamodbav:"serial"`
 	Reason   string `dynamodbav:"reason"`
 	Detail   string `dynamodbav:"detail"`
 }
 
 func (it auditItem) event() fleetclaim.AuditEvent {
 	return fleetclaim.AuditEvent{TenantID: fleetclaim.TenantID(it.TenantID), ID: it.ID, At: parseTS(it.At),
-		Actor: fleetclaim.InstallerID(it.Actor), Action: it.Action, Subject: it.Subject,
+		Actor: fleetclaim.InstallerID(it.Actor), Action: it.Action, Subject: it.Subject, Serial: it.Serial,
 		Reason: fleetclaim.Reason(it.Reason), Detail: it.Detail}
 }
 
@@ -318,13 +320,36 @@ func (st *Store) AppendAudit(ctx context.Context, e fleetclaim.AuditEvent) error
 	}
 	return st.putNew(ctx, auditItem{PK: auditPK(e.TenantID), SK: stamp(e.At) + "#" + e.ID, TTL: e.At.Add(auditRetention).Unix(),
 		TenantID: string(e.TenantID), ID: e.ID, At: ts(e.At), Actor: string(e.Actor), Action: e.Action, Subject: e.Subject,
-		Reason: string(e.Reason), Detail: e.Detail}, "append audit "+e.ID)
+		Serial: e.Serial, Reason: string(e.Reason), Detail: e.Detail}, "append audit "+e.ID)
 }
 
-// ListAudit implements fleetclaim.AuditStore.
-func (st *Store) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
-	items, next, err := query[auditItem](ctx, st, listing{kind: "audit", scope: string(tenant), pkAttr: AttrPK,
-		pk: auditPK(tenant), newestFirst: true, keyAttrs: []string{AttrPK, AttrSK}}, p)
+// ListAudit implements fleetclaim.AuditStore. Sort keys begin with the
+// event's time at fixed width, so the time range is part of the key
+// condition and only events within it are read; the other filters are a
+// FilterExpression. DynamoDB applies Limit before the filter, so a
+// response may hold fewer matches than asked for, or none, and still not
+// be the end: query keeps reading until the page is full or the range is
+// exhausted, so a short page is always the last.
+func (st *Store) ListAudit(ctx context.Context, tenant fleetclaim.TenantID, f fleetclaim.AuditFilter, p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
+	if f.Empty() {
+		return []fleetclaim.AuditEvent{}, "", nil
+	}
+	l := listing{kind: "audit" + f.Key(), scope: string(tenant), pkAttr: AttrPK,
+		pk: auditPK(tenant), newestFirst: true, keyAttrs: []string{AttrPK, AttrSK}}
+	if !f.Since.IsZero() {
+		l.skFrom = stamp(f.Since)
+	}
+	if !f.Until.IsZero() {
+		// Every sort key at Until is stamp(Until) + "#" + ID, which sorts
+		// after stamp(Until): below it means before Until.
+		l.skBelow = stamp(f.Until)
+	}
+	for _, c := range []struct{ attr, value string }{{"action", f.Action}, {"serial", f.Serial}, {"actor", string(f.Actor)}} {
+		if c.value != "" {
+			l.equal = append(l.equal, [2]string{c.attr, c.value})
+		}
+	}
+	items, next, err := query[auditItem](ctx, st, l, p)
 	out := make([]fleetclaim.AuditEvent, 0, len(items))
 	for _, it := range items {
 		out = append(out, it.event())
@@ -341,9 +366,21 @@ type listing struct {
 	keyAttrs    []string // the attributes of a page's start key
 	// skPrefix, when set, limits the listing to sort keys that begin with it.
 	skPrefix string
+	// skFrom and skBelow, when set, limit the listing to sort keys at or
+	// above skFrom and below skBelow (a key condition).
+	skFrom, skBelow string
+	// equal, when set, keeps only the items whose attribute (first) has
+	// the value (second): a FilterExpression, applied after Limit.
+	equal [][2]string
 	// skip, when set, leaves out the items for which it is true.
 	skip func(item map[string]types.AttributeValue) bool
 }
+
+// filteredReadAhead is how many items a Query of a filtered listing
+// evaluates at a time. With a filter, Limit counts the items read, not
+// those that match; reading limit+1 at a time would take a round trip per
+// handful of matches.
+const filteredReadAhead = 500
 
 func pageLimit(p fleetclaim.Page) int {
 	if p.Limit <= 0 {
@@ -369,6 +406,35 @@ func query[T any](ctx context.Context, st *Store, l listing, p fleetclaim.Page) 
 		in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :skPrefix)")
 		in.ExpressionAttributeNames["#sk"] = AttrSK
 		in.ExpressionAttributeValues[":skPrefix"] = s(l.skPrefix)
+	}
+	switch {
+	case l.skFrom != "" && l.skBelow != "":
+		in.KeyConditionExpression = aws.String("#pk = :pk AND #sk BETWEEN :skFrom AND :skBelow")
+	case l.skFrom != "":
+		in.KeyConditionExpression = aws.String("#pk = :pk AND #sk >= :skFrom")
+	case l.skBelow != "":
+		in.KeyConditionExpression = aws.String("#pk = :pk AND #sk < :skBelow")
+	}
+	if l.skFrom != "" || l.skBelow != "" {
+		// BETWEEN includes skBelow itself, which no key equals (see ListAudit).
+		in.ExpressionAttributeNames["#sk"] = AttrSK
+		if l.skFrom != "" {
+			in.ExpressionAttributeValues[":skFrom"] = s(l.skFrom)
+		}
+		if l.skBelow != "" {
+			in.ExpressionAttributeValues[":skBelow"] = s(l.skBelow)
+		}
+	}
+	if len(l.equal) > 0 {
+		var conds []string
+		for i, e := range l.equal {
+			name, value := "#f"+strconv.Itoa(i), ":f"+strconv.Itoa(i)
+			in.ExpressionAttributeNames[name] = e[0]
+			in.ExpressionAttributeValues[value] = s(e[1])
+			conds = append(conds, name+" = "+value)
+		}
+		in.FilterExpression = aws.String(strings.Join(conds, " AND "))
+		in.Limit = aws.Int32(int32(max(limit+1, filteredReadAhead))) // #nosec G115 -- a constant or at most MaxPageSize + 1
 	}
 	if l.index != "" {
 		in.IndexName = aws.String(l.index)
@@ -404,7 +470,9 @@ func query[T any](ctx context.Context, st *Store, l listing, p fleetclaim.Page) 
 			break
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
-		in.Limit = aws.Int32(int32(limit + 1 - len(items))) // #nosec G115 -- at most MaxPageSize + 1
+		if in.FilterExpression == nil {
+			in.Limit = aws.Int32(int32(limit + 1 - len(items))) // #nosec G115 -- at most MaxPageSize + 1
+		}
 	}
 	next := ""
 	if len(items) > limit {

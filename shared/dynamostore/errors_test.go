@@ -174,7 +174,7 @@ var calls = []call{
 		return s.AppendAudit(context.Background(), fleetclaim.AuditEvent{TenantID: tenant, ID: "evt-1", At: when, Action: fleetclaim.ActionClaimIssued})
 	}},
 	{"ListAudit", func(s *dynamostore.Store) error {
-		_, _, err := s.ListAudit(context.Background(), tenant, fleetclaim.Page{})
+		_, _, err := s.ListAudit(context.Background(), tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{})
 		return err
 	}},
 }

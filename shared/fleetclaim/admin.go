@@ -140,9 +140,16 @@ func (s *Service) managedInstaller(ctx context.Context, p Principal, id Installe
 	return a, in, nil
 }
 
-// ListAudit lists a tenant's audit events, newest first.
-func (s *Service) ListAudit(ctx context.Context, p Principal, tenant TenantID, pg Page) ([]AuditEvent, string, error) {
-	return listInTenant(ctx, p, s.admin, tenant, pg, s.Store.ListAudit)
+// ListAudit lists a tenant's audit events that pass q's filters, newest
+// first. Bad filters are refused before anything is read.
+func (s *Service) ListAudit(ctx context.Context, p Principal, tenant TenantID, q AuditQuery, pg Page) ([]AuditEvent, string, error) {
+	f, err := q.Filter()
+	if err != nil {
+		return nil, "", err
+	}
+	return listInTenant(ctx, p, s.admin, tenant, pg, func(ctx context.Context, t TenantID, pg Page) ([]AuditEvent, string, error) {
+		return s.Store.ListAudit(ctx, t, f, pg)
+	})
 }
 
 func (s *Service) admin(ctx context.Context, p Principal) (actor, error) {

@@ -46,7 +46,7 @@ func TestInstallerLifecycle(t *testing.T) {
 		t.Errorf("got %+v, %v; want reinstated", in, err)
 	}
 
-	events, _, err := w.svc.ListAudit(ctx, w.adminP(), "", fleetclaim.Page{})
+	events, _, err := w.svc.ListAudit(ctx, w.adminP(), "", fleetclaim.AuditQuery{}, fleetclaim.Page{})
 	if err != nil {
 		t.Fatalf("list audit: %v", err)
 	}
@@ -100,7 +100,7 @@ func TestAdminBoundaries(t *testing.T) {
 	if _, _, err := w.svc.ListInstallers(ctx, w.adminP(), "globex", fleetclaim.Page{}); errorOf(t, err).Kind != fleetclaim.KindNotFound {
 		t.Errorf("got %v listing another tenant's installers, want not found", err)
 	}
-	if _, _, err := w.svc.ListAudit(ctx, w.adminP(), "globex", fleetclaim.Page{}); errorOf(t, err).Kind != fleetclaim.KindNotFound {
+	if _, _, err := w.svc.ListAudit(ctx, w.adminP(), "globex", fleetclaim.AuditQuery{}, fleetclaim.Page{}); errorOf(t, err).Kind != fleetclaim.KindNotFound {
 		t.Errorf("got %v listing another tenant's audit, want not found", err)
 	}
 	ins, _, err := w.svc.ListInstallers(ctx, principal(platform, fleetclaim.GroupPlatformAdmins), "globex", fleetclaim.Page{})
@@ -143,7 +143,7 @@ func TestApproveDeletedUserOffboards(t *testing.T) {
 			if stored, _ := w.store.GetInstaller(ctx, gone.ID); stored.Status != fleetclaim.InstallerSuspended {
 				t.Errorf("got stored status %q, want suspended", stored.Status)
 			}
-			events, _, _ := w.svc.ListAudit(ctx, w.adminP(), "", fleetclaim.Page{})
+			events, _, _ := w.svc.ListAudit(ctx, w.adminP(), "", fleetclaim.AuditQuery{}, fleetclaim.Page{})
 			if len(events) == 0 || events[0].Action != fleetclaim.ActionInstallerOffboarded || events[0].Subject != string(gone.ID) {
 				t.Errorf("got audit %+v, want %s of %s first", events, fleetclaim.ActionInstallerOffboarded, gone.ID)
 			}

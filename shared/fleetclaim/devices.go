@@ -207,9 +207,9 @@ func (s *Service) Decommission(ctx context.Context, p Principal, serial string, 
 		return Device{}, Unavailable(fmt.Errorf("decommission %s: %w", serial, err))
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, At: now, Actor: a.ID, Action: ActionCertificateDeactivated,
-		Subject: d.CertificateID, Detail: "device " + serial + ", thing " + d.ThingName})
+		Subject: d.CertificateID, Serial: serial, Detail: "device " + serial + ", thing " + d.ThingName})
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, At: now, Actor: a.ID, Action: ActionDeviceDecommissioned,
-		Subject: serial, Detail: "thing " + d.ThingName + ", certificate " + d.CertificateID + ", reason " + quoteReason(r.Reason)})
+		Subject: serial, Serial: serial, Detail: "thing " + d.ThingName + ", certificate " + d.CertificateID + ", reason " + quoteReason(r.Reason)})
 	s.Log.InfoContext(ctx, "device decommissioned", "tenantId", a.TenantID, "serial", serial,
 		"certificateId", d.CertificateID, "by", a.ID)
 	return out, nil
@@ -257,7 +257,7 @@ func (s *Service) Replace(ctx context.Context, p Principal, serial, certificateI
 		return IssuedClaim{}, err
 	}
 	s.audit(ctx, AuditEvent{TenantID: ic.Claim.TenantID, At: ic.Claim.IssuedAt, Actor: ic.Claim.InstallerID,
-		Action: ActionDeviceReplaced, Subject: serial,
+		Action: ActionDeviceReplaced, Subject: serial, Serial: serial,
 		Detail: "old certificate " + old.CertificateID + ", new claim " + string(ic.Claim.ID)})
 	return ic, nil
 }

@@ -108,7 +108,7 @@ func (g *Gatekeeper) Decide(ctx context.Context, r ProvisionRequest) Decision {
 		return g.deny(ctx, log, r, c, ReasonStoreUnavailable, now, err)
 	}
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
-		Action: ActionDeviceProvisioned, Subject: c.Serial, Detail: "thing " + thing + ", claim " + string(c.ID)})
+		Action: ActionDeviceProvisioned, Subject: c.Serial, Serial: c.Serial, Detail: "thing " + thing + ", claim " + string(c.ID)})
 	log.InfoContext(ctx, "provisioning allowed", "thingName", thing, "tenantId", c.TenantID, "installerId", c.InstallerID)
 	return Decision{Allow: true, ClaimIssuedAt: c.IssuedAt, Overrides: map[string]string{
 		ParamThingName:    thing,
@@ -244,7 +244,7 @@ func (g *Gatekeeper) deny(ctx context.Context, log *slog.Logger, r ProvisionRequ
 		}
 	}
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID,
-		Action: ActionProvisioningDenied, Subject: string(c.ID), Reason: reason,
+		Action: ActionProvisioningDenied, Subject: string(c.ID), Serial: c.Serial, Reason: reason,
 		Detail: "serial presented " + strconv.Quote(truncate(r.Serial, MaxSerialLength))})
 	if burns {
 		g.deactivate(ctx, log, c, reason, now)
@@ -263,7 +263,7 @@ func (g *Gatekeeper) deactivate(ctx context.Context, log *slog.Logger, c Claim, 
 		return
 	}
 	g.record(ctx, log, AuditEvent{TenantID: c.TenantID, At: now, Action: ActionCertificateDeactivated,
-		Subject: string(c.ID), Reason: reason, Detail: "claim certificate, serial " + c.Serial})
+		Subject: string(c.ID), Serial: c.Serial, Reason: reason, Detail: "claim certificate, serial " + c.Serial})
 }
 
 func (g *Gatekeeper) record(ctx context.Context, log *slog.Logger, e AuditEvent) {

@@ -92,7 +92,7 @@ func (l *Lifecycle) Observe(ctx context.Context, e PresenceEvent) (*Device, erro
 	}
 	if before.State != DeviceOnline && d.State == DeviceOnline && d.OnlineAt.Equal(at) {
 		if err := l.Audit.AppendAudit(ctx, AuditEvent{TenantID: tenant, ID: newEventID(at), At: at, Actor: d.InstallerID,
-			Action: ActionDeviceOnline, Subject: serial, Detail: "thing " + d.ThingName + ", certificate " + d.CertificateID}); err != nil {
+			Action: ActionDeviceOnline, Subject: serial, Serial: serial, Detail: "thing " + d.ThingName + ", certificate " + d.CertificateID}); err != nil {
 			log.ErrorContext(ctx, "audit event not recorded", "action", ActionDeviceOnline, "error", err)
 		}
 		log.InfoContext(ctx, "device online", "tenantId", tenant, "serial", serial, "onlineAt", d.OnlineAt)

@@ -145,8 +145,12 @@ type QuotaStore interface {
 // AuditStore keeps a tenant's audit trail.
 type AuditStore interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	// ListAudit lists a tenant's events, newest first.
-	ListAudit(ctx context.Context, tenant TenantID, p Page) ([]AuditEvent, string, error)
+	// ListAudit lists a tenant's events that pass f (AuditFilter.Matches),
+	// newest first. Paging holds with a filter as without: a page is short
+	// only when it is the last, however few events match, and a cursor
+	// continues only a listing with the same filter (ErrInvalidCursor
+	// otherwise).
+	ListAudit(ctx context.Context, tenant TenantID, f AuditFilter, p Page) ([]AuditEvent, string, error)
 }
 
 // Store is every store port; both adapters implement it.

@@ -32,7 +32,7 @@ func (s *Service) deactivateClaim(ctx context.Context, by InstallerID, c Claim) 
 		return fmt.Errorf("deactivate claim certificate %s: %w", c.ID, err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: s.Now().UTC(), Actor: by, Action: ActionCertificateDeactivated,
-		Subject: string(c.ID), Reason: c.Reason, Detail: "claim certificate, serial " + c.Serial})
+		Subject: string(c.ID), Serial: c.Serial, Reason: c.Reason, Detail: "claim certificate, serial " + c.Serial})
 	return nil
 }
 
@@ -53,7 +53,7 @@ func (s *Service) supersede(ctx context.Context, a actor, old Claim, by ClaimID,
 		return
 	}
 	s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: a.ID, Action: ActionClaimRevoked,
-		Subject: string(c.ID), Reason: ReasonClaimSuperseded, Detail: "superseded by claim " + string(by)})
+		Subject: string(c.ID), Serial: c.Serial, Reason: ReasonClaimSuperseded, Detail: "superseded by claim " + string(by)})
 	_ = s.deactivateClaim(ctx, a.ID, c)
 }
 
@@ -97,7 +97,7 @@ func (s *Service) revokeInstallerClaims(ctx context.Context, by InstallerID, in 
 				}
 				c = revoked
 				s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: by, Action: ActionClaimRevoked,
-					Subject: string(c.ID), Reason: ReasonInstallerSuspended})
+					Subject: string(c.ID), Serial: c.Serial, Reason: ReasonInstallerSuspended})
 			case c.Status == ClaimRevoked && c.Reason == ReasonInstallerSuspended && now.Before(c.ExpiresAt):
 			default:
 				continue
@@ -142,7 +142,7 @@ func (s *Service) revokeIfSuspendedMeanwhile(ctx context.Context, a actor, c Cla
 	case err == nil:
 		c = revoked
 		s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: c.InstallerID, Action: ActionClaimRevoked,
-			Subject: string(c.ID), Reason: reason, Detail: "suspended while the claim was issued"})
+			Subject: string(c.ID), Serial: c.Serial, Reason: reason, Detail: "suspended while the claim was issued"})
 	case errors.Is(err, ErrConflict):
 		// Revoked by the suspension itself, or otherwise no longer usable.
 	default:

@@ -328,7 +328,7 @@ func TestDecideBurnDeactivatesCertificate(t *testing.T) {
 // countAudit counts the tenant's audit events of action about subject.
 func (w *world) countAudit(action, subject string) int {
 	w.t.Helper()
-	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
 	if err != nil {
 		w.t.Fatalf("list audit: %v", err)
 	}
@@ -345,7 +345,7 @@ func (w *world) countAudit(action, subject string) int {
 // reason (when not empty), is in the tenant's audit trail.
 func (w *world) wantAudit(action, subject string, reason fleetclaim.Reason) fleetclaim.AuditEvent {
 	w.t.Helper()
-	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
 	if err != nil {
 		w.t.Fatalf("list audit: %v", err)
 	}

@@ -134,7 +134,7 @@ func (s *Service) IssueClaim(ctx context.Context, p Principal, r IssueRequest) (
 		return IssuedClaim{}, Unavailable(fmt.Errorf("record claim %s: %w", c.ID, err))
 	}
 	s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: a.ID, Action: ActionClaimIssued,
-		Subject: string(c.ID), Detail: "serial " + c.Serial + ", template " + template})
+		Subject: string(c.ID), Serial: c.Serial, Detail: "serial " + c.Serial + ", template " + template})
 	s.Log.InfoContext(ctx, "claim issued", "claimId", c.ID, "tenantId", c.TenantID,
 		"installerId", c.InstallerID, "serial", c.Serial, "template", template, "expiresAt", c.ExpiresAt)
 	if err := s.revokeIfSuspendedMeanwhile(ctx, a, c); err != nil {
@@ -270,7 +270,7 @@ func (s *Service) RevokeClaim(ctx context.Context, p Principal, id ClaimID) (Cla
 		default:
 			c = revoked
 			s.audit(ctx, AuditEvent{TenantID: c.TenantID, At: now, Actor: a.ID, Action: ActionClaimRevoked,
-				Subject: string(id), Reason: reason})
+				Subject: string(id), Serial: c.Serial, Reason: reason})
 		}
 	}
 	if err := s.deactivateClaim(ctx, a.ID, c); err != nil {

@@ -90,7 +90,7 @@ func TestSignInRepairsMissingRecord(t *testing.T) {
 			if stored := err == nil; stored != tt.wantStored {
 				t.Errorf("got record stored %v (%v), want %v", stored, err, tt.wantStored)
 			}
-			events, _, _ := w.store.ListAudit(ctx, "acme", fleetclaim.Page{Limit: 100})
+			events, _, _ := w.store.ListAudit(ctx, "acme", fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: 100})
 			n := 0
 			for _, e := range events {
 				if e.Action == fleetclaim.ActionInstallerRegistered && e.Subject == string(r.Subject) {

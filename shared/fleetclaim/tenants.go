@@ -397,7 +397,7 @@ func (s *Service) revokeTenantClaims(ctx context.Context, a actor, tenant Tenant
 					}
 					revoked++
 					s.audit(ctx, AuditEvent{TenantID: tenant, At: now, Actor: a.ID, Action: ActionClaimRevoked,
-						Subject: string(c.ID), Reason: ReasonTenantSuspended})
+						Subject: string(c.ID), Serial: c.Serial, Reason: ReasonTenantSuspended})
 					deactivate(c)
 					return nil
 				})

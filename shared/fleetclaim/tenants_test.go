@@ -305,7 +305,7 @@ func TestCreateTenant(t *testing.T) {
 
 func (w *tenantWorld) lastAudit(tenant fleetclaim.TenantID) fleetclaim.AuditEvent {
 	w.t.Helper()
-	es, _, err := w.store.ListAudit(context.Background(), tenant, fleetclaim.Page{Limit: 1})
+	es, _, err := w.store.ListAudit(context.Background(), tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: 1})
 	if err != nil || len(es) == 0 {
 		w.t.Fatalf("list audit of %s: %v %v", tenant, es, err)
 	}
@@ -441,7 +441,7 @@ func TestSuspendTenant(t *testing.T) {
 				t.Fatalf("registration of a claim issued before the suspension: got allowed")
 			}
 
-			es, _, err := w.store.ListAudit(ctx, "globex", fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+			es, _, err := w.store.ListAudit(ctx, "globex", fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
 			if err != nil {
 				t.Fatal(err)
 			}

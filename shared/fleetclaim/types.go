@@ -223,8 +223,12 @@ type AuditEvent struct {
 	Actor    InstallerID // empty for the system or a device
 	Action   string
 	Subject  string // claim ID, installer ID or serial
-	Reason   Reason
-	Detail   string
+	// Serial is the device serial the event concerns (claims, devices and
+	// their certificates), so that "who touched this device" is one
+	// filter; empty for installer and tenant events.
+	Serial string
+	Reason Reason
+	Detail string
 }
 
 // Audit actions.

@@ -216,7 +216,7 @@ func errorOf(t *testing.T, err error) *fleetclaim.Error {
 // deniedInAudit counts the provisioning denials of claim id in the audit trail.
 func (w *world) deniedInAudit(id fleetclaim.ClaimID) int {
 	w.t.Helper()
-	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
+	events, _, err := w.store.ListAudit(context.Background(), "acme", fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: fleetclaim.MaxPageSize})
 	if err != nil {
 		w.t.Fatalf("list audit: %v", err)
 	}

@@ -166,7 +166,7 @@ func testAudit(t *testing.T, s fleetclaim.Store) {
 	var want []fleetclaim.AuditEvent
 	for i, sec := range []int{30, 10, 50, 10, 20} {
 		e := fleetclaim.AuditEvent{TenantID: tenant, ID: fmt.Sprintf("evt-%02d-%s", i, randomHex(3)), At: at(sec),
-			Actor: NewInstallerID(), Action: fleetclaim.ActionClaimIssued, Subject: "SN-1", Reason: fleetclaim.ReasonExpired, Detail: "d"}
+			Actor: NewInstallerID(), Action: fleetclaim.ActionClaimIssued, Subject: "SN-1", Serial: "SN-1", Reason: fleetclaim.ReasonExpired, Detail: "d"}
 		checkErr(t, "AppendAudit", s.AppendAudit(ctx, e), nil)
 		want = append(want, auditInUTC(e))
 	}
@@ -187,14 +187,14 @@ func testAudit(t *testing.T, s fleetclaim.Store) {
 	for _, limit := range []int{1, 2, 50} {
 		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
 			got := listAll(t, limit, func(p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
-				return s.ListAudit(ctx, tenant, p)
+				return s.ListAudit(ctx, tenant, fleetclaim.AuditFilter{}, p)
 			})
 			checkEqual(t, "ListAudit, newest first", got, want)
 		})
 	}
 	t.Run("another tenant", func(t *testing.T) {
 		got := listAll(t, 50, func(p fleetclaim.Page) ([]fleetclaim.AuditEvent, string, error) {
-			return s.ListAudit(ctx, foreign.TenantID, p)
+			return s.ListAudit(ctx, foreign.TenantID, fleetclaim.AuditFilter{}, p)
 		})
 		checkEqual(t, "ListAudit of another tenant", got, []fleetclaim.AuditEvent{auditInUTC(foreign)})
 	})
@@ -210,7 +210,7 @@ func testPageSizeBounds(t *testing.T, s fleetclaim.Store) {
 	for _, tt := range []struct {
 		limit, want int
 	}{{0, fleetclaim.DefaultPageSize}, {-3, fleetclaim.DefaultPageSize}, {fleetclaim.MaxPageSize + 50, fleetclaim.MaxPageSize}} {
-		got, next, err := s.ListAudit(ctx, tenant, fleetclaim.Page{Limit: tt.limit})
+		got, next, err := s.ListAudit(ctx, tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: tt.limit})
 		checkErr(t, "ListAudit", err, nil)
 		checkEqual(t, fmt.Sprintf("page size for limit %d", tt.limit), len(got), tt.want)
 		if next == "" {
@@ -245,7 +245,7 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 		return next
 	}
 	audit := firstCursor("ListAudit", func(p fleetclaim.Page) (string, error) {
-		_, next, err := s.ListAudit(ctx, tenant, p)
+		_, next, err := s.ListAudit(ctx, tenant, fleetclaim.AuditFilter{}, p)
 		return next, err
 	})
 	installers := firstCursor("ListInstallers", func(p fleetclaim.Page) (string, error) {
@@ -279,7 +279,10 @@ func testInvalidCursors(t *testing.T, s fleetclaim.Store) {
 
 	other, stranger := NewTenantID(), NewInstallerID()
 	listAudit := func(tn fleetclaim.TenantID) func(string) error {
-		return func(c string) error { _, _, err := s.ListAudit(ctx, tn, fleetclaim.Page{Cursor: c}); return err }
+		return func(c string) error {
+			_, _, err := s.ListAudit(ctx, tn, fleetclaim.AuditFilter{}, fleetclaim.Page{Cursor: c})
+			return err
+		}
 	}
 	listInstallers := func(tn fleetclaim.TenantID) func(string) error {
 		return func(c string) error { _, _, err := s.ListInstallers(ctx, tn, fleetclaim.Page{Cursor: c}); return err }
@@ -379,7 +382,7 @@ func testDirectoryRejectsBadInput(t *testing.T, s fleetclaim.Store) {
 	installers, _, err := s.ListInstallers(ctx, tenant, fleetclaim.Page{})
 	checkErr(t, "ListInstallers", err, nil)
 	checkEqual(t, "installers after the refused calls", installers, []fleetclaim.Installer{installerInUTC(in)})
-	events, _, err := s.ListAudit(ctx, tenant, fleetclaim.Page{})
+	events, _, err := s.ListAudit(ctx, tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{})
 	checkErr(t, "ListAudit", err, nil)
 	checkEqual(t, "audit events after the refused calls", len(events), 0)
 }
@@ -450,7 +453,10 @@ func testContextDone(t *testing.T, s fleetclaim.Store) {
 				"ListClaims":     func() error { _, _, err := s.ListClaims(ctx, stored.InstallerID, fleetclaim.Page{}); return err },
 				"ListDevices":    func() error { _, _, err := s.ListDevices(ctx, tenant.ID, fleetclaim.Page{}); return err },
 				"ListInstallers": func() error { _, _, err := s.ListInstallers(ctx, tenant.ID, fleetclaim.Page{}); return err },
-				"ListAudit":      func() error { _, _, err := s.ListAudit(ctx, tenant.ID, fleetclaim.Page{}); return err },
+				"ListAudit": func() error {
+					_, _, err := s.ListAudit(ctx, tenant.ID, fleetclaim.AuditFilter{}, fleetclaim.Page{})
+					return err
+				},
 			}
 			for call, f := range calls {
 				if err := f(); err == nil || !errors.Is(err, ctx.Err()) {
@@ -475,7 +481,7 @@ func testContextDone(t *testing.T, s fleetclaim.Store) {
 			checkEqual(t, "tenant after the refused replace", gotTenant, tenant)
 			checkErr(t, "TakeQuota of the use left", s.TakeQuota(live, quota, at(3600), 2), nil)
 			checkErr(t, "TakeQuota past the limit", s.TakeQuota(live, quota, at(3600), 2), fleetclaim.ErrQuotaExhausted)
-			events, _, err := s.ListAudit(live, tenant.ID, fleetclaim.Page{})
+			events, _, err := s.ListAudit(live, tenant.ID, fleetclaim.AuditFilter{}, fleetclaim.Page{})
 			checkErr(t, "ListAudit", err, nil)
 			checkEqual(t, "audit events after the refused append", len(events), 0)
 		})

@@ -46,8 +46,9 @@ import (
 //   - a page is short only when it is the last, and the last page has no
 //     cursor; Limit 0 (or less) means DefaultPageSize and more than
 //     MaxPageSize means MaxPageSize;
-//   - a cursor is valid only for the listing (kind and tenant or installer)
-//     that produced it; any other gives ErrInvalidCursor;
+//   - a cursor is valid only for the listing (kind and tenant or installer,
+//     and an audit listing's filter) that produced it; any other gives
+//     ErrInvalidCursor;
 //   - AppendAudit refuses an event whose tenant, time and ID exist already
 //     with ErrConflict: the trail is append-only;
 //   - TakeQuota with a limit of 0 or less is always exhausted;
@@ -93,6 +94,8 @@ func Run(t *testing.T, newStore func(t *testing.T) fleetclaim.Store) {
 		{"TakeQuota", testTakeQuota},
 		{"TakeQuotaRace", testTakeQuotaRace},
 		{"Audit", testAudit},
+		{"AuditFilters", testAuditFilters},
+		{"AuditSparseMatches", testAuditSparseMatches},
 		{"PageSizeBounds", testPageSizeBounds},
 		{"InvalidCursors", testInvalidCursors},
 		{"ContextDone", testContextDone},

@@ -343,7 +343,7 @@ func testListTenants(t *testing.T, s fleetclaim.Store) {
 			checkErr(t, "AppendAudit", s.AppendAudit(ctx, fleetclaim.AuditEvent{TenantID: tenant,
 				ID: fmt.Sprintf("e%d", i), At: at(i), Action: "a"}), nil)
 		}
-		_, auditCursor, err := s.ListAudit(ctx, tenant, fleetclaim.Page{Limit: 1})
+		_, auditCursor, err := s.ListAudit(ctx, tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: 1})
 		checkErr(t, "ListAudit", err, nil)
 		if auditCursor == "" {
 			t.Fatal("ListAudit gave no cursor for a full page")
@@ -354,7 +354,7 @@ func testListTenants(t *testing.T, s fleetclaim.Store) {
 			_, _, err := s.ListTenants(ctx, fleetclaim.Page{Limit: 1, Cursor: cursor})
 			checkErr(t, "ListTenants with "+name, err, fleetclaim.ErrInvalidCursor)
 		}
-		_, _, err = s.ListAudit(ctx, tenant, fleetclaim.Page{Limit: 1, Cursor: tenantCursor})
+		_, _, err = s.ListAudit(ctx, tenant, fleetclaim.AuditFilter{}, fleetclaim.Page{Limit: 1, Cursor: tenantCursor})
 		checkErr(t, "ListAudit with a tenants cursor", err, fleetclaim.ErrInvalidCursor)
 		_, _, err = s.ListInstallers(ctx, tenant, fleetclaim.Page{Limit: 1, Cursor: tenantCursor})
 		checkErr(t, "ListInstallers with a tenants cursor", err, fleetclaim.ErrInvalidCursor)

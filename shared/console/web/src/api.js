@@ -76,4 +76,11 @@ export class API {
 	updateTenant(id, revision, change) { return this.call('PATCH', '/tenants/' + encodeURIComponent(id), { revision, ...change }); }
 	suspendTenant(id) { return this.call('POST', '/tenants/' + encodeURIComponent(id) + '/suspend'); }
 	reactivateTenant(id) { return this.call('POST', '/tenants/' + encodeURIComponent(id) + '/reactivate'); }
+	// listAudit reads a page of the audit trail; filters holds the query
+	// parameters GET /audit takes (since, until, action, serial, actor).
+	listAudit(filters, cursor) {
+		const q = new URLSearchParams({ limit: '20', ...filters });
+		if (cursor) q.set('cursor', cursor);
+		return this.call('GET', '/audit?' + q);
+	}
 }

@@ -11,10 +11,9 @@ import { listViews } from './views/lists.js';
 import { adminViews } from './views/admin.js';
 import { tenantViews } from './views/tenants.js';
 import { deviceViews } from './views/devices.js';
+import { auditViews } from './views/audit.js';
 
-Object.assign(views, accountViews, claimViews, listViews, adminViews);
-Object.assign(views, tenantViews);
-Object.assign(views, deviceViews);
+Object.assign(views, accountViews, claimViews, listViews, adminViews, tenantViews, deviceViews, auditViews);
 
 async function start() {
 	setLanguage(pick(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]));

@@ -94,6 +94,7 @@ function nav() {
 		items.push(link('status', t('nav.status')));
 		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('admin', t('nav.admin')));
 		if (app.me.groups.includes('admins') || isPlatformAdmin()) items.push(link('tenants', t(isPlatformAdmin() ? 'nav.tenants' : 'nav.myTenant')));
+		if (app.me.groups.includes('admins') || app.me.groups.includes('platform-admins')) items.push(link('audit', t('nav.audit')));
 		items.push(h('button', { class: 'link', type: 'button', id: 'nav-signOut', onclick: signOut }, t('nav.signOut')));
 	}
 	return items;
