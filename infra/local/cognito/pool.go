@@ -211,7 +211,7 @@ func New(opts Options) (*Pool, error) {
 	if p.required == nil {
 		p.required = []string{"email"}
 	}
-	p.authFlows = opts.AuthFlows
+	p.authFlows = slices.Clone(opts.AuthFlows)
 	if p.authFlows == nil {
 		p.authFlows = servedAuthFlows
 	}
