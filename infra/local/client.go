@@ -89,7 +89,7 @@ func (in *installer) signIn(ctx context.Context) error {
 		return fmt.Errorf("sign in: %w", err)
 	}
 	if out.AuthenticationResult == nil {
-		return fmt.Errorf("sign in: got a challenge, want tokens")
+		return fmt.Errorf("sign in: got challenge %s, want tokens", out.ChallengeName)
 	}
 	in.access, in.refresh = aws.ToString(out.AuthenticationResult.AccessToken), aws.ToString(out.AuthenticationResult.RefreshToken)
 	return nil
