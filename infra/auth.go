@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -110,10 +111,7 @@ func newAuth(stack awscdk.Stack, s Settings, postConfirm, preToken awslambda.Fun
 	client := pool.AddClient(jsii.String("InstallerApp"), &awscognito.UserPoolClientOptions{
 		UserPoolClientName: jsii.String("fleetclaim-installer-app"),
 		GenerateSecret:     jsii.Bool(false),
-		AuthFlows: &awscognito.AuthFlow{
-			UserPassword: jsii.Bool(true),
-			UserSrp:      jsii.Bool(true),
-		},
+		AuthFlows:          appClientAuthFlows(),
 		// Revocation rather than rotation: rotation replaces the
 		// REFRESH_TOKEN_AUTH flow, which the app and the local stack use.
 		EnableTokenRevocation:      jsii.Bool(true),
@@ -171,6 +169,19 @@ func resourceServerScope(scope, description string) awscognito.ResourceServerSco
 		ScopeName:        jsii.String(strings.TrimPrefix(scope, fleetclaim.ResourceServer+"/")),
 		ScopeDescription: jsii.String(description),
 	})
+}
+
+// appClientAuthFlows is fleetclaim.AppClientAuthFlows, the list the local
+// stack's Cognito stand-in also allows, in the CDK's terms; the CDK adds
+// ALLOW_REFRESH_TOKEN_AUTH to any client itself. The synth test checks that
+// the client allows exactly the list, so a flow added to it without a case
+// here fails there.
+func appClientAuthFlows() *awscognito.AuthFlow {
+	flows := fleetclaim.AppClientAuthFlows()
+	return &awscognito.AuthFlow{
+		UserSrp:      jsii.Bool(slices.Contains(flows, "USER_SRP_AUTH")),
+		UserPassword: jsii.Bool(slices.Contains(flows, "USER_PASSWORD_AUTH")),
+	}
 }
 
 // mfaMode is the pool's MFA setting for the stage.

@@ -288,10 +288,11 @@ func TestUserPoolAndClient(t *testing.T) {
 			},
 		})
 	})
+	// SRP and refresh only: no flow sends Cognito a password.
 	check(t, "installer app client", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
 			"GenerateSecret":             false,
-			"ExplicitAuthFlows":          []any{"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"},
+			"ExplicitAuthFlows":          []any{"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"},
 			"EnableTokenRevocation":      true,
 			"PreventUserExistenceErrors": "ENABLED",
 			"AccessTokenValidity":        60,
@@ -302,6 +303,18 @@ func TestUserPoolAndClient(t *testing.T) {
 		})
 	})
 	_, client := s.resource(t, "AWS::Cognito::UserPoolClient", "UserPoolInstallerApp")
+	// The local stand-in allows fleetclaim.AppClientAuthFlows: the deployed
+	// client must allow exactly those.
+	var flows, wantFlows []string
+	for _, f := range props(client)["ExplicitAuthFlows"].([]any) {
+		flows = append(flows, f.(string))
+	}
+	for _, f := range fleetclaim.AppClientAuthFlows() {
+		wantFlows = append(wantFlows, "ALLOW_"+f)
+	}
+	if slices.Sort(flows); !slices.Equal(flows, slices.Sorted(slices.Values(wantFlows))) {
+		t.Errorf("ExplicitAuthFlows: got %v, want fleetclaim.AppClientAuthFlows %v", flows, wantFlows)
+	}
 	serverID, _ := s.resource(t, "AWS::Cognito::UserPoolResourceServer", "UserPoolResourceServer")
 	var scopes []string
 	for _, sc := range props(client)["AllowedOAuthScopes"].([]any) {

@@ -20,6 +20,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
+	"github.com/fleetclaim/fleetclaim/shared/cognitosrp"
 	"github.com/fleetclaim/fleetclaim/shared/cognitotrigger"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
@@ -94,7 +95,7 @@ func newWorld(t *testing.T) *world {
 	pool, err := cognito.New(cognito.Options{DataDir: t.TempDir(), BaseURL: "http://" + srv.Listener.Addr().String(),
 		Groups: fleetclaim.PrivilegedGroups, SignInWithEmail: true, RequiredAttributes: []string{"email", "custom:tenant_id"},
 		WriteAttributes: []string{"email", "custom:tenant_id"}, AdminCredentials: operatorCredentials,
-		PreTokenGeneration: preToken.Handle, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		AuthFlows: fleetclaim.AppClientAuthFlows(), PreTokenGeneration: preToken.Handle, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,14 +246,11 @@ func TestMakePlatformAdmin(t *testing.T) {
 		if !ok {
 			t.Fatal("no temporary password")
 		}
-		first, err := w.api.InitiateAuth(t.Context(), &cip.InitiateAuthInput{AuthFlow: ciptypes.AuthFlowTypeUserPasswordAuth,
-			ClientId: aws.String(w.pool.ClientID()), AuthParameters: map[string]string{"USERNAME": opts.email, "PASSWORD": temporary}})
+		first, err := cognitosrp.SignIn(t.Context(), w.api, w.pool.PoolID(), w.pool.ClientID(), opts.email, temporary)
 		if err != nil || first.ChallengeName != ciptypes.ChallengeNameTypeNewPasswordRequired {
 			t.Fatalf("first sign-in: got %+v, %v; want NEW_PASSWORD_REQUIRED", first, err)
 		}
-		done, err := w.api.RespondToAuthChallenge(t.Context(), &cip.RespondToAuthChallengeInput{ClientId: aws.String(w.pool.ClientID()),
-			ChallengeName: ciptypes.ChallengeNameTypeNewPasswordRequired, Session: first.Session,
-			ChallengeResponses: map[string]string{"USERNAME": opts.email, "NEW_PASSWORD": "Operator-Pass-2"}})
+		done, err := cognitosrp.NewPassword(t.Context(), w.api, w.pool.ClientID(), first, "Operator-Pass-2", nil)
 		if err != nil {
 			t.Fatalf("new password: %v", err)
 		}

@@ -17,6 +17,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/fleetclaim/fleetclaim/shared/awsenv"
+	"github.com/fleetclaim/fleetclaim/shared/cognitosrp"
 )
 
 // installer is an installer app: it signs in with an unmodified Cognito SDK
@@ -80,16 +81,15 @@ func (in *installer) confirm(ctx context.Context, code string) error {
 	return nil
 }
 
+// signIn signs in with SRP, as the console does: the app client allows no
+// flow that sends Cognito the password.
 func (in *installer) signIn(ctx context.Context) error {
-	out, err := in.cognito.InitiateAuth(ctx, &cip.InitiateAuthInput{
-		ClientId: aws.String(in.e.ClientID), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
-		AuthParameters: map[string]string{"USERNAME": in.email, "PASSWORD": in.password},
-	})
+	out, err := cognitosrp.SignIn(ctx, in.cognito, in.e.UserPoolID, in.e.ClientID, in.email, in.password)
 	if err != nil {
 		return fmt.Errorf("sign in: %w", err)
 	}
 	if out.AuthenticationResult == nil {
-		return fmt.Errorf("sign in: got a challenge, want tokens")
+		return fmt.Errorf("sign in: got challenge %s, want tokens", out.ChallengeName)
 	}
 	in.access, in.refresh = aws.ToString(out.AuthenticationResult.AccessToken), aws.ToString(out.AuthenticationResult.RefreshToken)
 	return nil

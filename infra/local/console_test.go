@@ -526,9 +526,7 @@ func TestConsoleNewPasswordRequired(t *testing.T) {
 	chosen := "Chosen-Passw0rd-" + randomSuffix()
 	b.do("choose a password", b.fill("#newpassword-form #password", chosen), chromedp.Click(chromedp.CSS(`#newpassword-form button[type=submit]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#newpassword-form`)), chromedp.WaitVisible(chromedp.CSS(`#nav-signOut`)))
-	if _, err := newInstaller(x.e, email, chosen).cognito.InitiateAuth(t.Context(), &cip.InitiateAuthInput{
-		ClientId: aws.String(x.e.ClientID), AuthFlow: types.AuthFlowTypeUserPasswordAuth,
-		AuthParameters: map[string]string{"USERNAME": email, "PASSWORD": chosen}}); err != nil {
+	if err := newInstaller(x.e, email, chosen).signIn(t.Context()); err != nil {
 		t.Errorf("sign-in with the chosen password: %v", err)
 	}
 }

@@ -186,6 +186,15 @@ func (p *Pool) checkClient(id string) error {
 	return nil
 }
 
+// allowsFlow reports whether the app client allows the InitiateAuth flow;
+// REFRESH_TOKEN is the older name of REFRESH_TOKEN_AUTH.
+func (p *Pool) allowsFlow(flow string) bool {
+	if flow == "REFRESH_TOKEN" {
+		flow = "REFRESH_TOKEN_AUTH"
+	}
+	return slices.Contains(p.authFlows, flow)
+}
+
 func (p *Pool) checkPool(id string) error {
 	if id != p.poolID {
 		return newError(codeResourceNotFound, "User pool "+id+" does not exist.")
@@ -392,6 +401,9 @@ func (p *Pool) initiateAuth(ctx context.Context, body []byte) (any, error) {
 		required = []string{"REFRESH_TOKEN"}
 	default:
 		return nil, newError(codeInvalidParameter, "Initiate Auth method not supported.")
+	}
+	if !p.allowsFlow(in.AuthFlow) {
+		return nil, newError(codeInvalidParameter, in.AuthFlow+" flow not enabled for this client")
 	}
 	if err := requireParameters(in.AuthParameters, required...); err != nil {
 		return nil, err

@@ -20,7 +20,8 @@
 //
 // Operations served: SignUp, ConfirmSignUp, ResendConfirmationCode,
 // AdminConfirmSignUp, InitiateAuth (USER_PASSWORD_AUTH, USER_SRP_AUTH,
-// REFRESH_TOKEN_AUTH), RespondToAuthChallenge (PASSWORD_VERIFIER,
+// REFRESH_TOKEN_AUTH, as far as the app client allows them: Options.AuthFlows
+// is its ExplicitAuthFlows), RespondToAuthChallenge (PASSWORD_VERIFIER,
 // NEW_PASSWORD_REQUIRED), ForgotPassword, ConfirmForgotPassword, GetUser,
 // GlobalSignOut,
 // AdminCreateUser, AdminGetUser, AdminAddUserToGroup,

@@ -134,15 +134,19 @@ func (s *stack) register(t *testing.T, username string) string {
 	return sub
 }
 
+// login signs username in with SRP, as the console and the project's tools
+// do (the deployed app client allows no other password proof).
 func (s *stack) login(t *testing.T, username string) *types.AuthenticationResultType {
 	t.Helper()
-	out, err := s.passwordAuth(t, username, testPassword)
+	out, err := s.srpSignIn(t, username, testPassword, nil)
 	if err != nil {
-		t.Fatalf("InitiateAuth %s: %v", username, err)
+		t.Fatalf("SRP sign-in %s: %v", username, err)
 	}
 	return out.AuthenticationResult
 }
 
+// passwordAuth is USER_PASSWORD_AUTH, which the pool still serves to a
+// client that allows it; tests of that flow's own behaviour use it.
 func (s *stack) passwordAuth(t *testing.T, username, password string) (*cip.InitiateAuthOutput, error) {
 	return s.client.InitiateAuth(t.Context(), &cip.InitiateAuthInput{
 		AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: aws.String(s.pool.ClientID()),

@@ -92,6 +92,13 @@ type Options struct {
 	// PasswordPolicy is enforced at sign-up; the zero value means
 	// DefaultPasswordPolicy.
 	PasswordPolicy PasswordPolicy
+	// AuthFlows are the InitiateAuth flows the app client allows, as its
+	// ExplicitAuthFlows without the "ALLOW_" prefix: any of
+	// USER_PASSWORD_AUTH, USER_SRP_AUTH and REFRESH_TOKEN_AUTH (which
+	// covers REFRESH_TOKEN too). Cognito answers any other flow with
+	// InvalidParameterException "<flow> flow not enabled for this client",
+	// and so does the pool. Nil allows all three.
+	AuthFlows []string
 	// AccessTokenLifetime, IDTokenLifetime and RefreshTokenLifetime are the
 	// app client's token validities (AccessTokenValidity, IdTokenValidity
 	// and RefreshTokenValidity in the CDK). Cognito allows 5 minutes to a
@@ -121,6 +128,9 @@ type Options struct {
 	Now func() time.Time
 }
 
+// servedAuthFlows are the InitiateAuth flows the pool can run.
+var servedAuthFlows = []string{"USER_PASSWORD_AUTH", "USER_SRP_AUTH", "REFRESH_TOKEN_AUTH"}
+
 var (
 	poolIDPattern   = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
 	clientIDPattern = regexp.MustCompile(`^[\w+]{1,128}$`)
@@ -140,6 +150,7 @@ type Pool struct {
 	region, poolID, clientID string
 	issuer                   string
 	signInWithEmail          bool
+	authFlows                []string
 	required, writable       []string
 	policy                   PasswordPolicy
 	accessLifetime           time.Duration
@@ -199,6 +210,15 @@ func New(opts Options) (*Pool, error) {
 	}
 	if p.required == nil {
 		p.required = []string{"email"}
+	}
+	p.authFlows = slices.Clone(opts.AuthFlows)
+	if p.authFlows == nil {
+		p.authFlows = servedAuthFlows
+	}
+	for _, flow := range p.authFlows {
+		if !slices.Contains(servedAuthFlows, flow) {
+			return nil, fmt.Errorf("cognito: auth flow %q is none of %v", flow, servedAuthFlows)
+		}
 	}
 	// Signatures are judged by the wall clock the signer used, not by a
 	// test's clock.
