@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 )
 
@@ -171,13 +172,13 @@ func resourceServerScope(scope, description string) awscognito.ResourceServerSco
 	})
 }
 
-// appClientAuthFlows is fleetclaim.AppClientAuthFlows, the list the local
+// appClientAuthFlows is config.AppClientAuthFlows, the list the local
 // stack's Cognito stand-in also allows, in the CDK's terms; the CDK adds
 // ALLOW_REFRESH_TOKEN_AUTH to any client itself. The synth test checks that
 // the client allows exactly the list, so a flow added to it without a case
 // here fails there.
 func appClientAuthFlows() *awscognito.AuthFlow {
-	flows := fleetclaim.AppClientAuthFlows()
+	flows := config.AppClientAuthFlows()
 	return &awscognito.AuthFlow{
 		UserSrp:      jsii.Bool(slices.Contains(flows, "USER_SRP_AUTH")),
 		UserPassword: jsii.Bool(slices.Contains(flows, "USER_PASSWORD_AUTH")),

@@ -303,17 +303,17 @@ func TestUserPoolAndClient(t *testing.T) {
 		})
 	})
 	_, client := s.resource(t, "AWS::Cognito::UserPoolClient", "UserPoolInstallerApp")
-	// The local stand-in allows fleetclaim.AppClientAuthFlows: the deployed
+	// The local stand-in allows config.AppClientAuthFlows: the deployed
 	// client must allow exactly those.
 	var flows, wantFlows []string
 	for _, f := range props(client)["ExplicitAuthFlows"].([]any) {
 		flows = append(flows, f.(string))
 	}
-	for _, f := range fleetclaim.AppClientAuthFlows() {
+	for _, f := range config.AppClientAuthFlows() {
 		wantFlows = append(wantFlows, "ALLOW_"+f)
 	}
 	if slices.Sort(flows); !slices.Equal(flows, slices.Sorted(slices.Values(wantFlows))) {
-		t.Errorf("ExplicitAuthFlows: got %v, want fleetclaim.AppClientAuthFlows %v", flows, wantFlows)
+		t.Errorf("ExplicitAuthFlows: got %v, want config.AppClientAuthFlows %v", flows, wantFlows)
 	}
 	serverID, _ := s.resource(t, "AWS::Cognito::UserPoolResourceServer", "UserPoolResourceServer")
 	var scopes []string

@@ -22,6 +22,7 @@ import (
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
 	"github.com/fleetclaim/fleetclaim/shared/cognitosrp"
 	"github.com/fleetclaim/fleetclaim/shared/cognitotrigger"
+	"github.com/fleetclaim/fleetclaim/shared/config"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
 	"github.com/fleetclaim/fleetclaim/shared/fleetclaim/fleetclaimtest"
 )
@@ -95,7 +96,7 @@ func newWorld(t *testing.T) *world {
 	pool, err := cognito.New(cognito.Options{DataDir: t.TempDir(), BaseURL: "http://" + srv.Listener.Addr().String(),
 		Groups: fleetclaim.PrivilegedGroups, SignInWithEmail: true, RequiredAttributes: []string{"email", "custom:tenant_id"},
 		WriteAttributes: []string{"email", "custom:tenant_id"}, AdminCredentials: operatorCredentials,
-		AuthFlows: fleetclaim.AppClientAuthFlows(), PreTokenGeneration: preToken.Handle, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		AuthFlows: config.AppClientAuthFlows(), PreTokenGeneration: preToken.Handle, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

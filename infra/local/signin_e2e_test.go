@@ -10,7 +10,7 @@ import (
 )
 
 // TestEndToEndSignInIsSRPOnly: the local stack's app client allows the
-// deployed one's flows (fleetclaim.AppClientAuthFlows), so the password flow
+// deployed one's flows (config.AppClientAuthFlows), so the password flow
 // is refused as Cognito refuses it, and the admin's SRP sign-in (in
 // startStack) and refresh work.
 func TestEndToEndSignInIsSRPOnly(t *testing.T) {

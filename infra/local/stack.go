@@ -309,7 +309,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		PasswordPolicy: cognito.PasswordPolicy{MinLength: 12, RequireUppercase: true, RequireLowercase: true,
 			RequireNumbers: true, RequireSymbols: true},
 		// The deployed client's flows: SRP and refresh, no password flow.
-		AuthFlows:          fleetclaim.AppClientAuthFlows(),
+		AuthFlows:          config.AppClientAuthFlows(),
 		PostConfirmation:   app.PostConfirmation(withLog(parts, log, "postconfirm")).Handle,
 		PreTokenGeneration: app.PreTokenGeneration(withLog(parts, log, "pretoken")).Handle,
 		AdminCredentials:   operator,

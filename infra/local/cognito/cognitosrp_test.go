@@ -10,7 +10,7 @@ import (
 
 	"github.com/fleetclaim/fleetclaim/infra/local/cognito"
 	"github.com/fleetclaim/fleetclaim/shared/cognitosrp"
-	"github.com/fleetclaim/fleetclaim/shared/fleetclaim"
+	"github.com/fleetclaim/fleetclaim/shared/config"
 )
 
 // The project's Go SRP client (shared/cognitosrp), which the local stack's
@@ -20,7 +20,7 @@ import (
 
 func newSRPOnlyStack(t *testing.T) *stack {
 	t.Helper()
-	return newStack(t, cognito.Options{SignInWithEmail: true, AuthFlows: fleetclaim.AppClientAuthFlows()})
+	return newStack(t, cognito.Options{SignInWithEmail: true, AuthFlows: config.AppClientAuthFlows()})
 }
 
 func TestCognitoSRPSignIn(t *testing.T) {

@@ -1,4 +1,4 @@
-package fleetclaim
+package config
 
 // AppClientAuthFlows are the InitiateAuth flows the user pool's app client
 // allows, by Cognito's names (its ExplicitAuthFlows without "ALLOW_"):
