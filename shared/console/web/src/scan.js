@@ -1,7 +1,7 @@
 // Reading a serial number from the device label with the camera, where the
 // browser has a barcode detector (the Shape Detection API's BarcodeDetector:
-// Chrome on Android, ChromeOS and macOS; not Firefox, Safari or Chrome on
-// desktop Linux). Where it has none, the console offers typing only.
+// Chrome on Android, ChromeOS and macOS, for instance; not Chrome on Windows
+// or Linux, nor Firefox). Where it has none, the console offers typing only.
 
 // LABEL_FORMATS are the symbologies a device label may carry, in the
 // Shape Detection API's names; a scan asks for those the browser reports.
@@ -76,6 +76,10 @@ export function scan(video, accept, onReject = () => {}) {
 			return;
 		}
 		stream = s;
+		// Set as properties: attributes added after the element was made do
+		// not mute it, and a muted inline video may play without a gesture.
+		video.muted = true;
+		video.playsInline = true;
 		video.srcObject = s;
 		try {
 			await video.play();

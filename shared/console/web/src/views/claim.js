@@ -44,20 +44,25 @@ function labelScanner(input) {
 		cancel.focus();
 		document.addEventListener('keydown', onKey);
 		current = scan(video, (v) => SERIAL.test(v), (v) => { status.textContent = t('scan.notSerial', { value: v }); });
-		current.result.then((value) => {
-			if (value === null) return;
-			input.value = value;
-			say(t('scan.found', { serial: value }));
-		}, (e) => {
-			error.textContent = t('scan.error.' + e.code) !== 'scan.error.' + e.code ? t('scan.error.' + e.code) : t('scan.error.camera_failed');
-		}).finally(() => {
+		// done closes the panel and puts the focus where the user goes on:
+		// the field to check and send what was read, else the button.
+		const done = (focus) => {
 			current = null;
 			document.removeEventListener('keydown', onKey);
 			panel.hidden = true;
 			open.hidden = false;
-			// Back to the field to check or send what was read, or to the
-			// button after a cancel; not when the view has gone.
-			if (input.isConnected) (input.value ? input : open).focus();
+			if (focus.isConnected) focus.focus();
+		};
+		current.result.then((value) => {
+			if (value !== null) {
+				input.value = value;
+				say(t('scan.found', { serial: value }));
+			}
+			done(value !== null ? input : open);
+		}, (e) => {
+			const key = 'scan.error.' + e.code;
+			error.textContent = t(key) !== key ? t(key) : t('scan.error.camera_failed');
+			done(open);
 		});
 	});
 	return [open, error, panel];
