@@ -93,8 +93,9 @@ func TestConsoleQRBundle(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		counter := fmt.Sprintf("Part %d of %d", i, n)
 		b.waitFor("show "+counter, fmt.Sprintf(`document.querySelector('#qr-counter').textContent === %q`, counter), 5*time.Second)
-		if got, want := b.eval(`document.querySelector('#qr-frame svg').getAttribute('aria-label')`), fmt.Sprintf("QR code, part %d of %d of the claim bundle", i, n); got != want {
-			t.Errorf("part %d's accessible name = %q, want %q", i, got, want)
+		name := fmt.Sprintf("QR code, part %d of %d of the claim bundle", i, n)
+		if got := b.eval(`document.querySelector('#qr-frame svg').getAttribute('aria-label')`); got != name {
+			t.Errorf("part %d's accessible name = %q, want %q", i, got, name)
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 		shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#qr-frame svg`)))
