@@ -35,10 +35,16 @@ const SVG = 'http://www.w3.org/2000/svg';
 // standard asks for.
 const QUIET = 4;
 
+// QR_MAX_WIDTH caps a code's width in CSS pixels: big enough to read from
+// a screen, small enough to keep the part counter and buttons in view.
+const QR_MAX_WIDTH = 448;
+
 // qrSVG draws text as a QR code into an SVG element made in memory (no URL,
-// no storage): one path of dark modules on a white square, drawn sharp at
-// any size.
-export function qrSVG(text, label) {
+// no storage): one path of dark modules on a white square, as wide as fits
+// in room CSS pixels with every module the same whole number of device
+// pixels. Modules of mixed sizes (5 and 6 pixels) are what decoders, and the
+// cameras they sit behind, misread most.
+export function qrSVG(text, label, room) {
 	const q = qrcode(0, 'M');
 	q.addData(text, 'Byte');
 	q.make();
@@ -52,6 +58,11 @@ export function qrSVG(text, label) {
 	}
 	const svg = document.createElementNS(SVG, 'svg');
 	svg.setAttribute('viewBox', `0 0 ${side} ${side}`);
+	const dpr = window.devicePixelRatio || 1;
+	const px = Math.floor((Math.min(room, QR_MAX_WIDTH) * dpr) / side);
+	const width = String(px >= 1 ? (side * px) / dpr : room);
+	svg.setAttribute('width', width);
+	svg.setAttribute('height', width);
 	svg.setAttribute('role', 'img');
 	svg.setAttribute('aria-label', label);
 	svg.setAttribute('shape-rendering', 'crispEdges');

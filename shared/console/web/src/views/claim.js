@@ -87,7 +87,7 @@ function qrParts() {
 	const draw = () => {
 		const n = parts.length;
 		counter.textContent = t('qr.part', { i: at + 1, n });
-		frame.replaceChildren(qrSVG(parts[at], t('qr.label', { i: at + 1, n })));
+		frame.replaceChildren(qrSVG(parts[at], t('qr.label', { i: at + 1, n }), frame.clientWidth));
 		prev.disabled = next.disabled = n < 2;
 	};
 	const step = (by) => { at = (at + by + parts.length) % parts.length; draw(); };
@@ -104,8 +104,9 @@ function qrParts() {
 		if (box.hidden && app.secret) {
 			parts = bundleParts(app.secret.bundle);
 			at = 0;
-			draw();
+			// Shown first, so the frame has the width the code is sized to.
 			box.hidden = false;
+			draw();
 			show.textContent = t('qr.hide');
 			show.setAttribute('aria-expanded', 'true');
 		} else {
