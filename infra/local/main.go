@@ -22,6 +22,8 @@ func main() {
 			os.Exit(runDemo(os.Args[2:]))
 		case "load":
 			os.Exit(runLoad(os.Args[2:]))
+		case "device":
+			os.Exit(runDevice(os.Args[2:]))
 		}
 	}
 	os.Exit(run(os.Args[1:]))

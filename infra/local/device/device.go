@@ -321,6 +321,21 @@ func (c *Client) end(err error) {
 	})
 }
 
+// Done is closed when the client ends: closed, or its connection lost (a
+// broker drops a deactivated certificate's connections, for one). Err then
+// says why.
+func (c *Client) Done() <-chan struct{} { return c.ended }
+
+// Err is why the client ended, once Done is closed; nil before.
+func (c *Client) Err() error {
+	select {
+	case <-c.ended:
+		return c.endErr
+	default:
+		return nil
+	}
+}
+
 // Close disconnects from the broker. Calls made afterwards fail with an
 // error wrapping ErrClosed. Close is safe to call more than once.
 func (c *Client) Close() {
