@@ -105,6 +105,10 @@ var (
 		ctxAlarmTopicARN:    testAlarmTopicARN,
 		ctxWAFRateLimit:     "2000",
 		ctxOnlineWithin:     "45m",
+		// The console on a domain of its own (TLS 1.2 at least); the API's
+		// origin above overrides the one that domain would give.
+		ctxConsoleDomainName:     "console.example.com",
+		ctxConsoleCertificateARN: testCertificateARN,
 		ctxTenants: []any{
 			map[string]any{"id": "acme", "name": "Acme", "autoApproveDomains": []any{"Acme.example"}, "claimsPerHour": 120},
 			map[string]any{"id": "globex", "status": "suspended"},
