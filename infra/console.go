@@ -237,8 +237,9 @@ func consoleCSP(stack awscdk.Stack, apiOrigin *string) *string {
 func deployConsole(stack awscdk.Stack, s Settings, site consoleSite, dir string, cfg console.Config) {
 	files := awss3assets.NewAsset(stack, jsii.String("ConsoleFiles"), &awss3assets.AssetProps{
 		Path: jsii.String(dir),
-		// dist/README.md says what the directory is; it is not the console.
-		Exclude: jsii.Strings("README.md"),
+		// dist/README.md and .gitignore keep the directory in the
+		// repository; they are not the console.
+		Exclude: jsii.Strings("README.md", ".*"),
 	})
 	logs := newLogGroup(stack, "ConsoleDeployLogs", s)
 	role := awsiam.NewRole(stack, jsii.String("ConsoleDeployRole"), &awsiam.RoleProps{

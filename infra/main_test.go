@@ -66,7 +66,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	for _, name := range append([]string{"README.md", "styles.css"}, consoleBuilt...) {
+	for _, name := range append([]string{"README.md", ".gitignore", "styles.css"}, consoleBuilt...) {
 		if err := os.WriteFile(filepath.Join(consoleDir, name), []byte("placeholder "+name), 0o600); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
