@@ -22,11 +22,11 @@ import (
 )
 
 // The console's response headers besides its content security policy. The
-// local stack's console.Handler sends the same values (TestConsoleHeaders
+// local stack's console.Handler sends the same values (TestConsoleSecurityHeaders
 // compares them), so the page meets the same policy in both places.
 const (
 	consolePermissionsPolicy = "camera=(self), microphone=(), geolocation=()"
-	// hstsSeconds is two years, the span HSTS preload lists ask for.
+	// hstsSeconds is two years, the max-age hstspreload.org recommends.
 	hstsSeconds = 2 * 365 * 24 * 60 * 60
 )
 

@@ -390,6 +390,9 @@ func TestConsoleConfigFromOutputs(t *testing.T) {
 	if got, want := output("ConsoleUrl"), consoleOrigin(t, s); got != want {
 		t.Errorf("ConsoleUrl: got %s, want %s", got, want)
 	}
+	if got, want := output("ConsoleDistributionDomainName"), "<"+distributionID+".DomainName>"; got != want {
+		t.Errorf("ConsoleDistributionDomainName: got %s, want %s", got, want)
+	}
 	if got := render(prodStack(t).template["Outputs"].(map[string]any)["ConsoleUrl"].(map[string]any)["Value"]); got != "https://console.example.com" {
 		t.Errorf("prod ConsoleUrl: got %s, want its own domain", got)
 	}
@@ -453,8 +456,10 @@ func TestConsoleOff(t *testing.T) {
 			t.Errorf("%s: got %d, want none", typ, n)
 		}
 	}
-	if _, ok := s.template["Outputs"].(map[string]any)["ConsoleUrl"]; ok {
-		t.Error("a ConsoleUrl output without a console")
+	for _, name := range []string{"ConsoleUrl", "ConsoleDistributionDomainName"} {
+		if _, ok := s.template["Outputs"].(map[string]any)[name]; ok {
+			t.Errorf("a %s output without a console", name)
+		}
 	}
 	for _, e := range s.errors {
 		t.Errorf("cdk-nag: %s", e)

@@ -48,8 +48,8 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	var api awsapigateway.RestApi
 	var site *consoleSite
 	if s.Console {
-		site = new(consoleSite)
-		*site = newConsoleSite(stack, s, awscdk.Lazy_String(&lazyString{func() *string { return apiOrigin(stack, api) }}, nil))
+		c := newConsoleSite(stack, s, awscdk.Lazy_String(&lazyString{func() *string { return apiOrigin(stack, api) }}, nil))
+		site = &c
 		if s.AllowedOrigin == "" {
 			// A token: the distribution's name is known at deploy time.
 			s.AllowedOrigin = *site.url
@@ -146,6 +146,8 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 			APIURL:     *api.Url(),
 		})
 		output("ConsoleUrl", "The installer and admin console", site.url)
+		output("ConsoleDistributionDomainName", "The console's CloudFront name: where a consoleDomainName record points",
+			site.distribution.DistributionDomainName())
 	}
 	output("ApiUrl", "Base URL of the fleetclaim API", api.Url())
 	output("Region", "AWS Region of this deployment", stack.Region())
