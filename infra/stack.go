@@ -139,6 +139,9 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 		})
 	}
 	if site != nil {
+		// CognitoEndpoint and CAPEM stay empty, as for any AWS deployment:
+		// the page calls Cognito's regional endpoint, and AWS IoT's
+		// endpoint chains to Amazon's public roots.
 		deployConsole(stack, s, *site, props.ConsoleDir, console.Config{
 			Region:     *stack.Region(),
 			UserPoolID: *a.pool.UserPoolId(),
