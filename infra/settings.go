@@ -73,8 +73,8 @@ type Settings struct {
 	// to true for the "prod" stage only.
 	RetainData bool
 	// AllowedOrigin is the installer app's origin, for CORS. Left empty
-	// when the stack deploys the console: the stack then uses the console
-	// distribution's https origin, known only at deploy time.
+	// when the stack deploys the console at its distribution's own name:
+	// the stack then uses that https origin, known only at deploy time.
 	AllowedOrigin string
 	// Console deploys the installer and admin console (shared/console) to
 	// a private S3 bucket behind CloudFront; on by default. Teams that ship

@@ -164,8 +164,8 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	return stack
 }
 
-// apiOrigin is the API's origin, as a browser names it in CORS and a
-// content security policy. It is built from the API's ID rather than taken
+// apiOrigin is the API's origin, as the console's content security policy
+// names it. It is built from the API's ID rather than taken
 // from api.Url(), which names the stage: the stage depends (through the
 // methods and the claims function's allowed origin) on the console's
 // distribution, whose headers name this origin.
