@@ -153,6 +153,9 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 		// AWS IoT's role for the presence rule's error action.
 		"PresenceRuleErrorsRole": {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
 		"TenantSeedRole":         {"dynamodb:PutItem", "logs:CreateLogStream", "logs:PutLogEvents"},
+		// The console's upload (console.go).
+		"ConsoleDeployRole": {"logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket",
+			"s3:PutObject", "s3:DeleteObject", "cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"},
 		"ProvisioningRole": slices.Concat(provisioningThingActions, provisioningCertificateActions,
 			provisioningPolicyActions),
 	}
@@ -174,6 +177,12 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 	tableID, _ := s.resource(t, "AWS::DynamoDB::Table", "Table")
 	poolID, _ := s.resource(t, "AWS::Cognito::UserPool", "UserPool")
 	tableARN := asJSON(getAtt(tableID, "Arn"))
+	bucketID, _ := s.resource(t, "AWS::S3::Bucket", "ConsoleBucket")
+	bucketARN := asJSON(getAtt(bucketID, "Arn"))
+	distributionID, _ := s.resource(t, "AWS::CloudFront::Distribution", "ConsoleDistribution")
+	consoleDeploy := func(roles []string) bool {
+		return len(roles) == 1 && strings.HasPrefix(roles[0], "ConsoleDeployRole")
+	}
 
 	got := map[string][]string{}
 	for _, st := range s.statements(t) {
@@ -194,6 +203,18 @@ func TestEachRoleMayDoExactlyItsJob(t *testing.T) {
 					ok = len(st.roles) == 1 && rs == asJSON(getAtt(logGroupOf(t, s, st.roles[0]), "Arn"))
 				case "xray":
 					ok = r == "*"
+				case "s3":
+					switch a {
+					case "s3:ListBucket":
+						ok = rs == bucketARN
+					case "s3:PutObject", "s3:DeleteObject":
+						ok = rs == `{"Fn::Join":["",[`+bucketARN+`,"/*"]]}`
+					case "s3:GetObject": // the CDK's staged assets
+						ok = strings.HasSuffix(rs, `:s3:::",{"Fn::Sub":"cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},"/*"]]}`)
+					}
+					ok = ok && consoleDeploy(st.roles)
+				case "cloudfront":
+					ok = consoleDeploy(st.roles) && strings.HasSuffix(rs, `:distribution/",{"Ref":"`+distributionID+`"}]]}`)
 				case "iot":
 					rs := joined(r)
 					switch {

@@ -90,21 +90,28 @@ func configure(app awscdk.App) error {
 			return fmt.Errorf("%s/%s/bootstrap is missing: run `make build` first (%w)", assetDir, name, err)
 		}
 	}
-	addStack(app, s, assetDir)
+	consoleDir := filepath.Join(root, "shared", "console", "dist")
+	if s.Console {
+		if err := checkConsoleBuilt(consoleDir); err != nil {
+			return err
+		}
+	}
+	addStack(app, s, assetDir, consoleDir)
 	return nil
 }
 
 // addStack adds the fleetclaim stack for s and checks the whole app against
 // cdk-nag's AWS Solutions rules: an unsuppressed finding is an error
 // annotation, which fails `cdk synth` and `cdk deploy`.
-func addStack(app awscdk.App, s Settings, assetDir string) awscdk.Stack {
+func addStack(app awscdk.App, s Settings, assetDir, consoleDir string) awscdk.Stack {
 	stack := NewFleetclaimStack(app, "Fleetclaim-"+s.Stage, &FleetclaimStackProps{
 		StackProps: awscdk.StackProps{
 			Description:           jsii.String("fleetclaim (" + s.Stage + "): trusted-user fleet provisioning for AWS IoT"),
 			TerminationProtection: jsii.Bool(s.RetainData),
 		},
-		Settings: s,
-		AssetDir: assetDir,
+		Settings:   s,
+		AssetDir:   assetDir,
+		ConsoleDir: consoleDir,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return stack

@@ -24,6 +24,9 @@ var (
 	// assetDir holds <name>/bootstrap placeholders: synthesis only hashes
 	// and copies them, so no cross-compilation is needed.
 	assetDir string
+	// consoleDir stands for a built shared/console/dist: synthesis zips it
+	// without reading it.
+	consoleDir string
 )
 
 func TestMain(m *testing.M) {
@@ -54,6 +57,17 @@ func runTests(m *testing.M) int {
 		}
 		// Distinct contents give each function its own asset, as real builds do.
 		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("placeholder "+name), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	consoleDir = filepath.Join(workDir, "console")
+	if err := os.MkdirAll(consoleDir, 0o750); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, name := range append([]string{"README.md", ".gitignore", "styles.css"}, consoleBuilt...) {
+		if err := os.WriteFile(filepath.Join(consoleDir, name), []byte("placeholder "+name), 0o600); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -91,6 +105,10 @@ var (
 		ctxAlarmTopicARN:    testAlarmTopicARN,
 		ctxWAFRateLimit:     "2000",
 		ctxOnlineWithin:     "45m",
+		// The console on a domain of its own (TLS 1.2 at least); the API's
+		// origin above overrides the one that domain would give.
+		ctxConsoleDomainName:     "console.example.com",
+		ctxConsoleCertificateARN: testCertificateARN,
 		ctxTenants: []any{
 			map[string]any{"id": "acme", "name": "Acme", "autoApproveDomains": []any{"Acme.example"}, "claimsPerHour": 120},
 			map[string]any{"id": "globex", "status": "suspended"},
@@ -142,7 +160,7 @@ func synthesize(name string, extra map[string]any) (out *synthesized) {
 	out.settings = s
 	outdir := filepath.Join(workDir, "cdk.out."+name)
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
-	stack := addStack(app, s, assetDir)
+	stack := addStack(app, s, assetDir, consoleDir)
 
 	if err := synth(app); err != nil {
 		// A failed validation leaves its findings in the report.

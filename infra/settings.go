@@ -40,6 +40,9 @@ const (
 	ctxTenants                  = "tenants"
 	ctxAssetDir                 = "assetDir"
 	ctxOnlineWithin             = "onlineWithin"
+	ctxConsole                  = "console"
+	ctxConsoleDomainName        = "consoleDomainName"
+	ctxConsoleCertificateARN    = "consoleCertificateArn"
 )
 
 // Defaults for settings the context leaves out.
@@ -69,8 +72,21 @@ type Settings struct {
 	// protection) and the log groups when the stack is deleted. It defaults
 	// to true for the "prod" stage only.
 	RetainData bool
-	// AllowedOrigin is the installer app's origin, for CORS.
+	// AllowedOrigin is the installer app's origin, for CORS. Left empty
+	// when the stack deploys the console at its distribution's own name:
+	// the stack then uses that https origin, known only at deploy time.
 	AllowedOrigin string
+	// Console deploys the installer and admin console (shared/console) to
+	// a private S3 bucket behind CloudFront; on by default. Teams that ship
+	// their own app turn it off.
+	Console bool
+	// ConsoleDomainName and ConsoleCertificateARN, set together, serve the
+	// console at https://<ConsoleDomainName> with that ACM certificate
+	// (which CloudFront requires in us-east-1) and TLS 1.2 at least; that
+	// origin is then the default AllowedOrigin. Unset, the console is at
+	// its distribution's *.cloudfront.net name.
+	ConsoleDomainName     string
+	ConsoleCertificateARN string
 	// TemplateName is the fleet provisioning template this stack creates.
 	TemplateName string
 	// AllowedTemplates are further, existing templates installers may ask
@@ -165,6 +181,9 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 		APIGatewayCloudWatchRole: r.boolean(ctxAPIGatewayCloudWatchRole, true),
 		AlarmTopicARN:            r.str(ctxAlarmTopicARN, ""),
 		OnlineWithin:             r.duration(ctxOnlineWithin, config.DefaultOnlineWithin),
+		Console:                  r.boolean(ctxConsole, true),
+		ConsoleDomainName:        r.str(ctxConsoleDomainName, ""),
+		ConsoleCertificateARN:    r.str(ctxConsoleCertificateARN, ""),
 	}
 	checkAlarmTopic(&r, s.AlarmTopicARN)
 	r.decode(ctxAllowedTemplates, &s.AllowedTemplates)
@@ -200,13 +219,21 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 			r.fail(ctxAllowedTemplates, "%q %s", t, fleetclaim.ErrorOf(err).Message)
 		}
 	}
-	if s.AllowedOrigin == "" {
+	checkConsoleDomain(&r, &s)
+	switch {
+	case s.AllowedOrigin == "" && s.ConsoleDomainName != "":
+		s.AllowedOrigin = "https://" + s.ConsoleDomainName
+	case s.AllowedOrigin == "" && s.Console:
+		// The console's distribution (NewFleetclaimStack).
+	case s.AllowedOrigin == "":
 		if prod {
-			r.fail(ctxAllowedOrigin, "is required for the %s stage", prodStage)
+			r.fail(ctxAllowedOrigin, "is required for the %s stage when %s is false", prodStage, ctxConsole)
 		}
 		s.AllowedOrigin = defaultAllowedOrigin
-	} else if err := checkOrigin(s.AllowedOrigin, prod); err != nil {
-		r.fail(ctxAllowedOrigin, "%v", err)
+	default:
+		if err := checkOrigin(s.AllowedOrigin, prod); err != nil {
+			r.fail(ctxAllowedOrigin, "%v", err)
+		}
 	}
 	if s.ClaimsPerHour <= 0 {
 		r.fail(ctxClaimsPerHour, "must be a positive integer")
@@ -257,6 +284,36 @@ func SettingsFromContext(ctx Context) (Settings, error) {
 		}
 	}
 	return s, r.err()
+}
+
+// certificateARNPattern is an ACM certificate in us-east-1, the only
+// Region whose certificates CloudFront uses.
+var certificateARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+
+// checkConsoleDomain checks the console's custom domain settings: both or
+// neither, a domain name and a us-east-1 certificate, and only with the
+// console on.
+func checkConsoleDomain(r *contextReader, s *Settings) {
+	name, cert := s.ConsoleDomainName, s.ConsoleCertificateARN
+	if name == "" && cert == "" {
+		return
+	}
+	if !s.Console {
+		r.fail(ctxConsoleDomainName, "and %s apply only when %s is true", ctxConsoleCertificateARN, ctxConsole)
+	}
+	if (name == "") != (cert == "") {
+		r.fail(ctxConsoleDomainName, "and %s must be set together", ctxConsoleCertificateARN)
+	}
+	if name != "" {
+		d, err := fleetclaim.ParseDomain(name)
+		if err != nil {
+			r.fail(ctxConsoleDomainName, "must be an ASCII domain name such as console.example.com, got %q", name)
+		}
+		s.ConsoleDomainName = d
+	}
+	if cert != "" && !certificateARNPattern.MatchString(cert) {
+		r.fail(ctxConsoleCertificateARN, "must be an ACM certificate ARN in us-east-1 (CloudFront uses no other Region's), got %q", cert)
+	}
 }
 
 // checkOrigin accepts a bare origin (scheme://host[:port]) over https, or,

@@ -33,7 +33,7 @@ func TestStageThrottle(t *testing.T) {
 
 func TestSettingsFromContext(t *testing.T) {
 	dev := Settings{
-		Stage: "dev", AllowedOrigin: defaultAllowedOrigin, TemplateName: "fleetclaim-dev",
+		Stage: "dev", Console: true, TemplateName: "fleetclaim-dev",
 		ClaimsPerHour: config.DefaultClaimsPerHour, LogRetentionDays: defaultLogRetentionDays, LogLevel: defaultLogLevel,
 		ThrottleRate: 34, ThrottleBurst: 68, APIGatewayCloudWatchRole: true,
 		RequestsPerMinute: fleetclaim.DefaultRequestsPerMinute, PeakInstallers: defaultPeakInstallers, MFA: "optional",
@@ -104,7 +104,37 @@ func TestSettingsFromContext(t *testing.T) {
 		{name: "WAF limit below AWS's minimum", ctx: map[string]any{ctxWAFRateLimit: "5"}, wantErr: []string{"wafRateLimit must be 0"}},
 		{name: "zero request allowance", ctx: map[string]any{ctxRequestsPerMinute: "0"}, wantErr: []string{"requestsPerMinute must be a positive"}},
 		{name: "zero peak installers", ctx: map[string]any{ctxPeakInstallers: "0"}, wantErr: []string{"peakInstallers must be a positive"}},
-		{name: "prod without origin", ctx: map[string]any{ctxStage: "prod"}, wantErr: []string{"allowedOrigin is required"}},
+		{name: "prod without origin or console", ctx: map[string]any{ctxStage: "prod", ctxConsole: "false"},
+			wantErr: []string{"allowedOrigin is required for the prod stage when console is false"}},
+		{name: "prod: the console's distribution is the origin", ctx: map[string]any{ctxStage: "prod"},
+			want: with(func(s *Settings) {
+				s.Stage, s.TemplateName, s.RetainData, s.MFA = "prod", "fleetclaim-prod", true, "required"
+			})},
+		{name: "no console: a local app's origin", ctx: map[string]any{ctxConsole: false},
+			want: with(func(s *Settings) { s.Console, s.AllowedOrigin = false, defaultAllowedOrigin })},
+		{name: "console on its own domain", ctx: map[string]any{ctxConsoleDomainName: " Console.Example.com ",
+			ctxConsoleCertificateARN: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"},
+			want: with(func(s *Settings) {
+				s.ConsoleDomainName, s.AllowedOrigin = "console.example.com", "https://console.example.com"
+				s.ConsoleCertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+			})},
+		{name: "console domain and another origin", ctx: map[string]any{ctxConsoleDomainName: "console.example.com",
+			ctxConsoleCertificateARN: "arn:aws:acm:us-east-1:123456789012:certificate/abc", ctxAllowedOrigin: "https://app.example.com"},
+			want: with(func(s *Settings) {
+				s.ConsoleDomainName, s.AllowedOrigin = "console.example.com", "https://app.example.com"
+				s.ConsoleCertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+			})},
+		{name: "console domain without certificate", ctx: map[string]any{ctxConsoleDomainName: "console.example.com"},
+			wantErr: []string{"consoleDomainName and consoleCertificateArn must be set together"}},
+		{name: "console certificate outside us-east-1", ctx: map[string]any{ctxConsoleDomainName: "console.example.com",
+			ctxConsoleCertificateARN: "arn:aws:acm:eu-west-1:123456789012:certificate/abc"},
+			wantErr: []string{"consoleCertificateArn must be an ACM certificate ARN in us-east-1"}},
+		{name: "console domain not a domain", ctx: map[string]any{ctxConsoleDomainName: "https://console.example.com",
+			ctxConsoleCertificateARN: "arn:aws:acm:us-east-1:123456789012:certificate/abc"},
+			wantErr: []string{"consoleDomainName must be an ASCII domain name"}},
+		{name: "console domain without the console", ctx: map[string]any{ctxConsole: "false", ctxConsoleDomainName: "console.example.com",
+			ctxConsoleCertificateARN: "arn:aws:acm:us-east-1:123456789012:certificate/abc"},
+			wantErr: []string{"consoleDomainName and consoleCertificateArn apply only when console is true"}},
 		{name: "prod may opt out of retention", ctx: map[string]any{ctxStage: "prod", ctxAllowedOrigin: "https://a.example", ctxRetainData: false},
 			want: with(func(s *Settings) {
 				s.Stage, s.TemplateName, s.AllowedOrigin, s.MFA = "prod", "fleetclaim-prod", "https://a.example", "required"

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -13,6 +14,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/fleetclaim/fleetclaim/shared/config"
+	"github.com/fleetclaim/fleetclaim/shared/console"
 )
 
 // FleetclaimStackProps configures a fleetclaim deployment.
@@ -23,6 +25,9 @@ type FleetclaimStackProps struct {
 	// AssetDir holds <name>/bootstrap for each of FunctionNames, as
 	// `make build` writes them under bin/.
 	AssetDir string
+	// ConsoleDir holds the built console (shared/console/dist), deployed
+	// when Settings.Console is on.
+	ConsoleDir string
 }
 
 // NewFleetclaimStack creates the whole backend: the table, the functions,
@@ -35,6 +40,21 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(s.Stage), nil)
 
 	table := newTable(stack, s)
+
+	// The console comes first: its origin is the API's allowed origin (CORS,
+	// the app client's callback URLs, the claims function's answers). Its
+	// content security policy names the API's origin in turn, which is read
+	// only at synthesis, once the API exists.
+	var api awsapigateway.RestApi
+	var site *consoleSite
+	if s.Console {
+		c := newConsoleSite(stack, s, awscdk.Lazy_String(&lazyString{func() *string { return apiOrigin(stack, api) }}, nil))
+		site = &c
+		if s.AllowedOrigin == "" {
+			// A token: the distribution's name is known at deploy time.
+			s.AllowedOrigin = *site.url
+		}
+	}
 	fn := func(construct, name, description string, seconds float64, env map[string]*string) awslambda.Function {
 		return newGoFunction(stack, s, props.AssetDir, goFunction{id: construct, name: name, description: description,
 			timeout: awscdk.Duration_Seconds(jsii.Number(seconds)), env: env})
@@ -93,7 +113,7 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 		Actions:   jsii.Strings(claimsCognitoActions...),
 		Resources: &[]*string{a.pool.UserPoolArn()},
 	}))
-	api := newAPI(stack, s, a.pool, claims)
+	api = newAPI(stack, s, a.pool, claims)
 	newWebACL(stack, s, api)
 
 	// AWS IoT waits 5 s for the hook. Its store calls stop at the 2 s
@@ -118,6 +138,20 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 			Description: jsii.String(description), Value: value,
 		})
 	}
+	if site != nil {
+		// CognitoEndpoint and CAPEM stay empty, as for any AWS deployment:
+		// the page calls Cognito's regional endpoint, and AWS IoT's
+		// endpoint chains to Amazon's public roots.
+		deployConsole(stack, s, *site, props.ConsoleDir, console.Config{
+			Region:     *stack.Region(),
+			UserPoolID: *a.pool.UserPoolId(),
+			ClientID:   *a.client.UserPoolClientId(),
+			APIURL:     *api.Url(),
+		})
+		output("ConsoleUrl", "The installer and admin console", site.url)
+		output("ConsoleDistributionDomainName", "The console's CloudFront name: where a consoleDomainName record points",
+			site.distribution.DistributionDomainName())
+	}
 	output("ApiUrl", "Base URL of the fleetclaim API", api.Url())
 	output("Region", "AWS Region of this deployment", stack.Region())
 	output("UserPoolId", "Cognito user pool of installers and admins", a.pool.UserPoolId())
@@ -129,6 +163,21 @@ func NewFleetclaimStack(scope constructs.Construct, id string, props *Fleetclaim
 		jsii.String("aws iot describe-endpoint --endpoint-type iot:Data-ATS --region "+*stack.Region()))
 	return stack
 }
+
+// apiOrigin is the API's origin, as the console's content security policy
+// names it. It is built from the API's ID rather than taken
+// from api.Url(), which names the stage: the stage depends (through the
+// methods and the claims function's allowed origin) on the console's
+// distribution, whose headers name this origin.
+func apiOrigin(stack awscdk.Stack, api awsapigateway.RestApi) *string {
+	return jsii.String("https://" + *api.RestApiId() + ".execute-api." + *stack.Region() + "." + *stack.UrlSuffix())
+}
+
+// lazyString is a value computed at synthesis (awscdk.Lazy_String).
+type lazyString struct{ produce func() *string }
+
+// Produce returns the value.
+func (l *lazyString) Produce() *string { return l.produce() }
 
 // claimsCognitoActions are the Cognito admin calls the claims function makes
 // (shared/cognitoadmin): AdminGetUser before an approval, global sign-out on
