@@ -12,7 +12,7 @@ LOCAL_FLAGS ?= -tenant 'acme:Acme Ltd:acme.example' -admin 'admin@acme.example:L
 CDK      := infra/scripts/cdk.sh
 CDK_ARGS ?=
 
-.PHONY: help build console test lint fuzz bench local demo synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: help build console test lint fuzz bench local demo device synth deploy diff destroy clean $(addprefix build-,$(FUNCTIONS))
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,11 @@ local: ## Run the whole system on this machine, offline (Ctrl-C stops it; state 
 demo: ## Play an installer and a device against a running `make local`.
 	infra/scripts/gobuild.sh bin/fleetclaim-local ./infra/local
 	bin/fleetclaim-local demo
+
+device: ## Play a device with a claim bundle the console downloaded: make device BUNDLE=path/to/claim-SN-1.json
+	@[[ -n "$(BUNDLE)" ]] || { echo "make device: name the downloaded bundle, e.g. make device BUNDLE=~/Downloads/claim-SN-1.json" >&2; exit 2; }
+	infra/scripts/gobuild.sh bin/fleetclaim-local ./infra/local
+	bin/fleetclaim-local device $(DEVICE_FLAGS) "$(BUNDLE)"
 
 synth: build ## Write the CloudFormation template to infra/cdk.out, offline (no AWS account needed).
 	$(CDK) synth --quiet $(CDK_ARGS)

@@ -171,6 +171,10 @@ func (b *tab) signIn(email, password string) {
 // download clicks the page's download button and reads the bundle it saves.
 func (b *tab) download(dir, serial string) bundleJSON {
 	b.t.Helper()
+	// The local stack says how to play a device with the file, by its name.
+	if got, want := b.text(`#device-command code`), "make device BUNDLE=~/Downloads/claim-"+serial+".json"; got != want {
+		b.t.Errorf("device command shown = %q, want %q", got, want)
+	}
 	b.do("download the bundle", chromedp.Click(chromedp.CSS(`#download-bundle`)))
 	path := filepath.Join(dir, "claim-"+serial+".json")
 	var raw []byte

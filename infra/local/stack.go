@@ -375,7 +375,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (s *Stack, err error
 		log.Warn("the console is not built; run `go generate ./shared/console` (make local does)")
 	}
 	s.serve(consoleL, console.Handler(console.Config{Region: region, UserPoolID: s.Pool.PoolID(), ClientID: s.Pool.ClientID(),
-		APIURL: apiBase + "/" + gateway.DefaultStage, CognitoEndpoint: cognitoURL, CAPEM: string(ca)}))
+		APIURL: apiBase + "/" + gateway.DefaultStage, CognitoEndpoint: cognitoURL, CAPEM: string(ca),
+		DeviceCommand: deviceCommand}))
 	s.Endpoints = Endpoints{
 		APIURL:          apiBase + "/" + gateway.DefaultStage,
 		OpenAPIURL:      apiBase + "/openapi.yaml",
@@ -427,6 +428,12 @@ func withLog(p app.Parts, log *slog.Logger, function string) app.Parts {
 	p.Log = log.With("function", function)
 	return p
 }
+
+// deviceCommand is what the console shows for playing a device with a
+// downloaded bundle ({file}, in the browser's usual download folder). The
+// device reads everything it needs from the bundle, so the command is the
+// same whatever the stack's data directory.
+const deviceCommand = "make device BUNDLE=~/Downloads/{file}"
 
 // openStore opens the embedded store, or the table at the DynamoDB endpoint,
 // whose faults count in m as the deployed functions' do.

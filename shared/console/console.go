@@ -32,6 +32,10 @@ type Config struct {
 	// in claim bundles as caPem; empty for AWS IoT, whose devices trust
 	// Amazon's public roots.
 	CAPEM string `json:"caPem,omitempty"`
+	// DeviceCommand is how to play a device with a downloaded bundle where
+	// no real one is at hand: set by the local stack (`make device`), so the
+	// page can say it under the download; empty when deployed.
+	DeviceCommand string `json:"deviceCommand,omitempty"`
 }
 
 // Built reports whether the bundle was built into dist/ (go generate).

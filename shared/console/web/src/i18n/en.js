@@ -63,6 +63,7 @@ export default {
 	'claim.download': 'Download the claim bundle',
 	'claim.key.title': 'Private key (shown once)',
 	'claim.key.note': 'This key is not stored anywhere. It is only in the bundle you download and on this screen, until you press Done or the device uses the claim, whichever comes first.',
+	'claim.deviceCommand': 'No device at hand? On this local stack, download the bundle, then play the device from the repository root with:',
 	'claim.key.done': 'Done: forget the key',
 	'claim.key.gone': 'The private key has been cleared from this page.',
 	'claim.timeLeft': 'Time left to provision: {time}',

@@ -62,6 +62,7 @@ export default {
 	'claim.download': 'Descargar el paquete de la credencial',
 	'claim.key.title': 'Clave privada (se muestra una vez)',
 	'claim.key.note': 'Esta clave no se guarda en ningún sitio. Solo está en el paquete que descargue y en esta pantalla, hasta que pulse Hecho o el dispositivo use la credencial, lo que ocurra antes.',
+	'claim.deviceCommand': '¿Sin dispositivo a mano? En este entorno local, descargue el paquete y simule el dispositivo desde la raíz del repositorio con:',
 	'claim.key.done': 'Hecho: olvidar la clave',
 	'claim.key.gone': 'La clave privada se ha borrado de esta página.',
 	'claim.timeLeft': 'Tiempo restante para el aprovisionamiento: {time}',

@@ -154,6 +154,10 @@ export const claimViews = {
 				h('div', { class: 'row' },
 					h('button', { type: 'button', id: 'download-bundle', onclick: () => download(app.secret.bundle) }, t('claim.download')),
 					h('button', { type: 'button', id: 'forget-key', class: 'secondary', onclick: () => { keyBox.value = ''; forgetKey(); say(t('claim.key.gone')); render(); } }, t('claim.key.done'))),
+				// The local stack has no real device: it says how to play one
+				// with the downloaded file.
+				app.cfg.deviceCommand ? h('p', { class: 'hint', id: 'device-command' }, t('claim.deviceCommand'), ' ',
+					h('code', {}, app.cfg.deviceCommand.replace('{file}', 'claim-' + c.serialNumber + '.json'))) : null,
 				...qrParts(),
 				keyBox));
 		} else {
