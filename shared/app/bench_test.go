@@ -128,7 +128,7 @@ func BenchmarkIssueClaim(b *testing.B) {
 		b.Run(st.name, func(b *testing.B) {
 			s := st.open(b)
 			seed(b, s)
-			h := app.Claims(config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template}, ClaimsPerHour: 1 << 30,
+			h := app.Claims(config.Claims{DefaultTemplate: template, AllowedTemplates: []string{template}, ClaimsPerHour: 1 << 30, RequestsPerMinute: 1 << 30,
 				ClaimRetention: time.Hour, UserPoolID: "pool"}, parts(s))
 			req := events.APIGatewayProxyRequest{Resource: "/claims", HTTPMethod: "POST", Body: `{"serialNumber":"SN-1"}`,
 				RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": map[string]any{
