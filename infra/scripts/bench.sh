@@ -16,7 +16,7 @@
 #
 # Knobs (environment): BENCH_COUNT (go test -count, default 6), BENCH_STARTS
 # (cold starts per function, default 21), BENCH_WINDOW (load window per level,
-# default 10s), BENCH_LEVELS (default 1,8,64), BENCH_LOAD_STORES (default
+# default 20s), BENCH_LEVELS (default 1,8,64), BENCH_LOAD_STORES (default
 # "bolt dynamodb"), BENCH_OUT (default BENCHMARKS.md), BENCH_SHORT (default
 # infra/bench/COST.md).
 set -euo pipefail
@@ -27,7 +27,7 @@ OUT="${BENCH_OUT:-BENCHMARKS.md}"
 SHORT="${BENCH_SHORT:-infra/bench/COST.md}"
 COUNT="${BENCH_COUNT:-6}"
 STARTS="${BENCH_STARTS:-21}"
-WINDOW="${BENCH_WINDOW:-10s}"
+WINDOW="${BENCH_WINDOW:-20s}"
 LEVELS="${BENCH_LEVELS:-1,8,64}"
 LOAD_STORES="${BENCH_LOAD_STORES:-bolt dynamodb}"
 
@@ -149,7 +149,7 @@ $(nproc) CPUs ($cpu), $mem of memory, Linux $(uname -r), $(go version | cut -d' 
 Load average before and after: $LOAD_BEFORE → $LOAD_AFTER (other work on the machine shows up in
 the spread). All traffic on 127.0.0.1. Figures are medians; ratios compare medians.
 
-To reproduce: \`make bench\` (about six minutes on this machine; it installs dynalite under \`.tools/\` on first use).
+To reproduce: \`make bench\` (about a quarter of an hour on this machine; it installs dynalite under \`.tools/\` on first use).
 Knobs: BENCH_COUNT, BENCH_STARTS, BENCH_WINDOW, BENCH_LEVELS, BENCH_LOAD_STORES (see the script).
 
 ## Hot paths
