@@ -18,6 +18,7 @@ import (
 // narrows the list (an empty result says so), the filters outlast a visit
 // to another page, and the screen passes the accessibility scan.
 func TestConsoleAudit(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	ctx := t.Context()
 	in := newInstaller(x.e, "inst-"+randomSuffix()+"@installers.example", "Passw0rd-"+randomSuffix())

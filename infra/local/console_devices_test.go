@@ -52,6 +52,7 @@ func (b *tab) allowDownloads(dir string) chromedp.Action[chromedp.Void] {
 // the replacement cannot decommission the new unit; an installer whose
 // tenant keeps decommissioning to admins is refused in plain words.
 func TestConsoleDevices(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -257,6 +258,7 @@ func TestConsoleDevices(t *testing.T) {
 // TestConsoleDevicesPaging: the devices list shows a page of 20 and loads
 // the rest on request.
 func TestConsoleDevicesPaging(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

@@ -67,6 +67,7 @@ func decodeQR(t *testing.T, shot []byte) string {
 // the result is the downloaded bundle. Once the device has used the claim,
 // the page forgets the key and its QR codes by itself.
 func TestConsoleQRBundle(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	inst := x.autoApproved("acme", "acme.example")
 	b := &tab{t: t, ctx: newBrowser(t), name: "qr"}
@@ -232,6 +233,7 @@ const camerasStopped = `(() => {
 // Cancel, on Escape and when the view is left; a refused camera is said in
 // words; a browser without a detector has no such button.
 func TestConsoleQRScanLabel(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	inst := x.autoApproved("acme", "acme.example")
 	b := &tab{t: t, ctx: newBrowser(t,

@@ -19,6 +19,7 @@ import (
 // sees it at sign-in, reactivation; and a tenant's admin, who gets no
 // picker, sees their own tenant only and may rename it.
 func TestConsoleTenants(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir(), "-platform-admin", operatorEmail+":"+operatorPassword)
 	ctx := t.Context()
 	// The same platform admin through the API, to check what the page did

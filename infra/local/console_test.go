@@ -260,6 +260,7 @@ type bundleJSON struct {
 // browser, get a claim, download its bundle, and watch the device (the Go
 // device client, provisioning from that bundle alone) register.
 func TestConsoleInstallsADevice(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	if !strings.HasPrefix(x.e.ConsoleURL, "http://127.0.0.1:") {
 		t.Fatalf("ConsoleURL = %q, want a loopback URL", x.e.ConsoleURL)
@@ -448,6 +449,7 @@ func TestConsoleInstallsADevice(t *testing.T) {
 // TestConsoleForgottenPassword: an installer who forgot their password gets
 // a code by email, sets a new password, and signs in with it.
 func TestConsoleForgottenPassword(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	inst := x.autoApproved("acme", "acme.example")
 	b := &tab{t: t, ctx: newBrowser(t), name: "forgot"}
@@ -477,6 +479,7 @@ func TestConsoleForgottenPassword(t *testing.T) {
 // TestConsoleByKeyboard: skip to the content, sign in and get a claim with
 // the keyboard alone; each new screen puts the focus on its heading.
 func TestConsoleByKeyboard(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	b := &tab{t: t, ctx: newBrowser(t), name: "keyboard"}
 	b.open(x.e.ConsoleURL)
@@ -511,6 +514,7 @@ func TestConsoleByKeyboard(t *testing.T) {
 // (AdminCreateUser) signs in with the temporary password, chooses their own
 // and reaches the console.
 func TestConsoleNewPasswordRequired(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	sdk := awsenv.Local(x.e.Region)
 	sdk.Credentials = credentials.StaticCredentialsProvider{Value: x.e.operator}
@@ -542,6 +546,7 @@ func TestConsoleNewPasswordRequired(t *testing.T) {
 // TestConsoleSpanish: a browser that prefers Spanish gets the Spanish
 // catalogue, and the language switch changes it on the spot.
 func TestConsoleSpanish(t *testing.T) {
+	t.Parallel()
 	x := startStack(t, t.TempDir())
 	es := &tab{t: t, ctx: newBrowser(t), name: "es"}
 	es.do("prefer Spanish", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
