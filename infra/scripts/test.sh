@@ -21,7 +21,7 @@ DYNALITE_PORT=""
 eval "$(infra/scripts/dynalite.sh start)"
 DYNALITE_PORT="${FLEETCLAIM_TEST_DYNAMODB_ENDPOINT##*:}"
 # On the way out, stop what runs in the background and dynalite.
-trap 'kill $(jobs -p) 2>/dev/null; [[ -n "$DYNALITE_PORT" ]] && infra/scripts/dynalite.sh stop "$DYNALITE_PORT" >/dev/null 2>&1 || true' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [[ -n "$DYNALITE_PORT" ]] && infra/scripts/dynalite.sh stop "$DYNALITE_PORT" >/dev/null 2>&1 || true' EXIT
 export FLEETCLAIM_TEST_DYNAMODB_ENDPOINT
 step "installing tools, building the console, starting dynalite" "$t0"
 
