@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ import (
 // caches, a queue at the start) is warm-up, not throughput. Before, the
 // window opened after the fixed warm-up and counted that wave.
 func TestRunLevelWarmsUpEveryClient(t *testing.T) {
-	const slow, fast = 300 * time.Millisecond, 5 * time.Millisecond
+	// slow is far from fast, so that a fast operation the machine delays
+	// is not mistaken for a first one.
+	const slow, fast = 600 * time.Millisecond, 5 * time.Millisecond
 	tests := []struct {
 		name    string
 		clients int
@@ -25,17 +28,25 @@ func TestRunLevelWarmsUpEveryClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var calls atomic.Int64
-			op := func(ctx context.Context, _ *installer) (map[string]time.Duration, error) {
+			// Each client's own first operation is slow, whenever the
+			// machine gets round to starting it.
+			clients := make([]*installer, tt.clients)
+			for i := range clients {
+				clients[i] = &installer{}
+			}
+			var started sync.Map
+			op := func(ctx context.Context, in *installer) (map[string]time.Duration, error) {
 				d := fast
-				if calls.Add(1) <= int64(tt.clients) {
-					d = slow // every client's first operation
+				if _, again := started.LoadOrStore(in, true); !again {
+					d = slow
 				}
 				time.Sleep(d)
 				return nil, ctx.Err()
 			}
-			c := loadConfig{window: 400 * time.Millisecond, warmup: 0, maxOps: 100000}
-			r := runLevel(t.Context(), tt.clients, c, make([]*installer, tt.clients), op)
+			// A window longer than a first operation: opened at once, as it
+			// was before, it would count the first wave.
+			c := loadConfig{window: 800 * time.Millisecond, warmup: 0, maxOps: 100000}
+			r := runLevel(t.Context(), tt.clients, c, clients, op)
 			if len(r.latencies) == 0 {
 				t.Fatal("no operations counted in the window")
 			}
