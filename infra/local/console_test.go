@@ -241,19 +241,9 @@ func (b *tab) accessible(screen string) {
 	}
 }
 
-// bundleJSON is the claim bundle as the README documents it.
-type bundleJSON struct {
-	Format         string    `json:"format"`
-	ClaimID        string    `json:"claimId"`
-	SerialNumber   string    `json:"serialNumber"`
-	ThingName      string    `json:"thingName"`
-	TemplateName   string    `json:"templateName"`
-	IoTEndpoint    string    `json:"iotEndpoint"`
-	ExpiresAt      time.Time `json:"expiresAt"`
-	CertificatePEM string    `json:"certificatePem"`
-	PrivateKey     string    `json:"privateKey"`
-	CAPEM          string    `json:"caPem"`
-}
+// bundleJSON is the claim bundle as the README documents it: the type the
+// device command reads it into.
+type bundleJSON = claimBundle
 
 // TestConsoleInstallsADevice is the newcomer's path through the console: sign
 // up and confirm, wait as pending, be approved by an admin in another browser

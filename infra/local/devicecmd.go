@@ -48,6 +48,7 @@ type claimBundle struct {
 	Format         string    `json:"format"`
 	ClaimID        string    `json:"claimId"`
 	SerialNumber   string    `json:"serialNumber"`
+	ThingName      string    `json:"thingName"`
 	TemplateName   string    `json:"templateName"`
 	IoTEndpoint    string    `json:"iotEndpoint"`
 	ExpiresAt      time.Time `json:"expiresAt"`

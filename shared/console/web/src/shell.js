@@ -178,3 +178,27 @@ function drawHeader() {
 export function home() {
 	return app.me.status === 'approved' && app.me.tenantStatus !== 'suspended' ? 'claim' : 'status';
 }
+
+// pager loads pages of rows into body, with a "Load more" button while the
+// API has more. A failed page is shown in err; id names the button.
+export function pager(fetchPage, body, row, empty, cols, err, id) {
+	let cursor = '';
+	let count = 0;
+	const more = h('button', { type: 'button', class: 'secondary', id, hidden: true }, t('admin.more'));
+	const load = async () => {
+		try {
+			const page = await fetchPage(cursor);
+			const items = page.items || [];
+			count += items.length;
+			body.append(...items.map(row));
+			cursor = page.nextCursor || '';
+			more.hidden = !cursor;
+			if (!count) body.replaceChildren(h('tr', {}, h('td', { colspan: String(cols) }, empty)));
+		} catch (e) {
+			if (!(await ended(e))) err.textContent = errorText(e);
+		}
+	};
+	more.addEventListener('click', load);
+	load();
+	return more;
+}

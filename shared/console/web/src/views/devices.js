@@ -1,7 +1,7 @@
 // Device views: the tenant's devices, paged, and one device's page with its
 // details, its serial's history and, for those who may, decommission and
 // replace behind a confirmation.
-import { app, ended, errorText, go, h, say } from '../shell.js';
+import { app, ended, errorText, go, h, pager, say } from '../shell.js';
 import { claimBundle } from '../claimbundle.js';
 import { language, t } from '../i18n/index.js';
 
@@ -47,30 +47,6 @@ function mayAct(d) {
 // bare "forbidden" does not say what the rule is.
 function actionError(e) {
 	return e && e.code === 'forbidden' ? t('device.error.forbidden') : errorText(e);
-}
-
-// pager loads pages of rows into body, with a "Load more" button while the
-// API has more.
-function pager(fetchPage, body, row, empty, cols, err, id) {
-	let cursor = '';
-	let count = 0;
-	const more = h('button', { type: 'button', class: 'secondary', id, hidden: true }, t('admin.more'));
-	const load = async () => {
-		try {
-			const page = await fetchPage(cursor);
-			const items = page.items || [];
-			count += items.length;
-			body.append(...items.map(row));
-			cursor = page.nextCursor || '';
-			more.hidden = !cursor;
-			if (!count) body.replaceChildren(h('tr', {}, h('td', { colspan: String(cols) }, empty)));
-		} catch (e) {
-			if (!(await ended(e))) err.textContent = errorText(e);
-		}
-	};
-	more.addEventListener('click', load);
-	load();
-	return more;
 }
 
 function table(caption, heads, body, id) {

@@ -1,33 +1,12 @@
 // List views: the installer's claims, paged. The tenant's devices have
 // their own view (views/devices.js).
-import { app, ended, errorText, go, h } from '../shell.js';
+import { app, go, h, pager } from '../shell.js';
 import { language, t } from '../i18n/index.js';
 
 export const listViews = {
 	claims() {
 		const err = h('p', { class: 'error', role: 'alert', id: 'claims-error' });
 		const claimRows = h('tbody', { id: 'claims' });
-		const pager = (fetchPage, body, row, empty, cols) => {
-			let cursor = '';
-			let count = 0;
-			const more = h('button', { type: 'button', class: 'secondary', hidden: true }, t('admin.more'));
-			const load = async () => {
-				try {
-					const page = await fetchPage(cursor);
-					const items = page.items || [];
-					count += items.length;
-					body.append(...items.map(row));
-					cursor = page.nextCursor || '';
-					more.hidden = !cursor;
-					if (!count) body.replaceChildren(h('tr', {}, h('td', { colspan: String(cols) }, empty)));
-				} catch (e) {
-					if (!(await ended(e))) err.textContent = errorText(e);
-				}
-			};
-			more.addEventListener('click', load);
-			load();
-			return more;
-		};
 		const claimRow = (c) => {
 			const phase = c.status === 'consumed' && c.device && c.device.state === 'online' ? 'online' : c.status;
 			return h('tr', { 'data-claim': c.claimId, 'data-state': phase },
@@ -39,7 +18,7 @@ export const listViews = {
 			h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', { scope: 'col' }, t(k))))), body);
 		return [h('h1', {}, t('claims.title')),
 			table(t('claims.mine'), ['claim.serial', 'admin.col.status', 'claims.issuedAt'], claimRows),
-			pager((c) => app.api.listClaims(c), claimRows, claimRow, t('claims.none'), 3),
+			pager((c) => app.api.listClaims(c), claimRows, claimRow, t('claims.none'), 3, err),
 			err];
 	},
 
