@@ -61,7 +61,7 @@ func seed(b *testing.B, s fleetclaim.Store) {
 }
 
 func parts(s fleetclaim.Store) app.Parts {
-	return app.Parts{Store: s, Minter: minter{}, Revoker: revoker{}, Log: logging.New(io.Discard, "info"),
+	return app.Parts{Store: s, Minter: minter{}, Revoker: fleetclaimtest.NopRevoker{}, Log: logging.New(io.Discard, "info"),
 		Endpoint:  func(context.Context) (string, error) { return "iot.example", nil },
 		GroupsFor: func(string) fleetclaim.GroupManager { return nil }}
 }
@@ -149,13 +149,6 @@ func BenchmarkIssueClaim(b *testing.B) {
 		})
 	}
 }
-
-// revoker stands in for AWS IoT's certificate deactivation at no cost.
-type revoker struct{}
-
-func (revoker) DeactivateCertificate(context.Context, string) error { return nil }
-
-func (revoker) DetachCertificate(context.Context, string, string) error { return nil }
 
 // minter stands in for AWS IoT at the least cost: a new certificate ID per
 // claim (the stores refuse a claim ID twice) and nothing kept.

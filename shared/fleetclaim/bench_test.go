@@ -40,7 +40,7 @@ func BenchmarkDecide(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			s, c := newBenchStore()
-			g := &fleetclaim.Gatekeeper{Claims: s, Installers: s, Tenants: s, Audit: s, Revoker: benchRevoker{},
+			g := &fleetclaim.Gatekeeper{Claims: s, Installers: s, Tenants: s, Audit: s, Revoker: fleetclaimtest.NopRevoker{},
 				Now: func() time.Time { return c.IssuedAt.Add(time.Minute) }, Log: logging.New(io.Discard, "info")}
 			req := fleetclaim.ProvisionRequest{ClaimID: c.ID, DeviceCertificateID: fleetclaimtest.NewCertificateID(), Template: c.Template,
 				Serial: tc.serial, ClientID: tc.serial}
@@ -79,7 +79,7 @@ func BenchmarkIssueClaim(b *testing.B) {
 	minted := fleetclaim.MintedClaim{CertificatePEM: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 		PrivateKey: fleetclaim.NewSecret("KEY"), Expiration: now.Add(5 * time.Minute)}
 	ids := &benchIDs{}
-	svc := &fleetclaim.Service{Store: s, Minter: benchMinter{minted: minted, ids: ids}, Revoker: benchRevoker{},
+	svc := &fleetclaim.Service{Store: s, Minter: benchMinter{minted: minted, ids: ids}, Revoker: fleetclaimtest.NopRevoker{},
 		Endpoint:  func(context.Context) (string, error) { return "iot.example.test", nil },
 		Templates: []string{c.Template}, ClaimsPerHour: 60, Retention: time.Hour,
 		Now: func() time.Time { return now }, Log: logging.New(io.Discard, "info")}
@@ -132,14 +132,6 @@ func (m benchMinter) CreateProvisioningClaim(context.Context, string) (fleetclai
 	c.CertificateID = m.ids.next()
 	return c, nil
 }
-
-// benchRevoker stands in for AWS IoT's certificate deactivation at no cost:
-// a denial burns the claim and deactivates its certificate, AWS's latency.
-type benchRevoker struct{}
-
-func (benchRevoker) DeactivateCertificate(context.Context, string) error { return nil }
-
-func (benchRevoker) DetachCertificate(context.Context, string, string) error { return nil }
 
 // benchIDs cycles through a fixed set of certificate IDs.
 type benchIDs struct {
